@@ -1,0 +1,140 @@
+"""The branching strategy's data: repositories (features and collections come with the engine).
+
+`branching` knows git and Salesforce's metadata formats, not environments: nothing here
+imports from `instances`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils.text import slugify
+
+from branching.refnames import validate_branch_name
+from releasemgr.crypto import EncryptedField
+
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//).+$")
+_URL_SCHEMES = ("file://", "git://", "http://", "https://", "ssh://")
+
+
+def validate_remote_url(url: str) -> None:
+    if url.startswith(_URL_SCHEMES) or _SCP_LIKE.match(url):
+        if any(ord(ch) < 0x20 for ch in url) or " " in url:
+            raise ValidationError("A remote URL cannot contain spaces or control characters.")
+        return
+    raise ValidationError(
+        "Give a URL git can fetch: https://, ssh://, git://, file:// or user@host:path."
+    )
+
+
+def normalize_remote(url: str) -> str:
+    """One spelling per remote, so two Repositories on the same remote share storage."""
+    url = url.strip().rstrip("/")
+    if url.endswith(".git"):
+        url = url[: -len(".git")]
+    return url.rstrip("/")
+
+
+class SourceFormat(models.TextChoices):
+    SOURCE = "source", "Salesforce DX source format"
+    METADATA = "metadata", "Metadata API format"
+
+
+class Repository(models.Model):
+    """A git repository plus the main branch that features are cut from.
+
+    A long-term project is a Repository whose main branch is its long-term branch, usually on
+    the same storage as the everyday Repository: its instances may be parents or children of
+    the everyday ones, and features started from them are cut from the long-term branch.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    remote_url = models.CharField(
+        "remote URL",
+        max_length=500,
+        blank=True,
+        validators=[validate_remote_url],
+        help_text="Leave empty for a bare repository kept by releasemgr itself.",
+    )
+    storage = models.SlugField(
+        "local storage name",
+        max_length=100,
+        blank=True,
+        help_text="Name of the local bare repository (without a remote). Repositories with the "
+        "same name share one git storage. Defaults to a slug of the name.",
+    )
+    main_branch = models.CharField(
+        max_length=255,
+        default="main",
+        validators=[validate_branch_name],
+        help_text="Features are cut from this branch: main, master, or a long-term branch.",
+    )
+    is_long_term = models.BooleanField(
+        "long-term project",
+        default=False,
+        help_text="A long-term project, whose main branch is a long-term branch.",
+    )
+    source_format = models.CharField(
+        max_length=10, choices=SourceFormat.choices, default=SourceFormat.SOURCE
+    )
+    package_directories = models.JSONField(
+        default=list, blank=True, help_text="Read from sfdx-project.json."
+    )
+    source_api_version = models.CharField("source API version", max_length=10, blank=True)
+    remote_username = models.CharField(max_length=200, blank=True)
+    remote_secret = EncryptedField(
+        blank=True, help_text="Password or access token for the remote; stored encrypted."
+    )
+    # Derived from remote_url / storage on save; identifies the git storage so that the
+    # "two instances never share a branch of one storage" constraint can be a database index.
+    storage_key = models.CharField(max_length=600, editable=False, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.remote_url and not self.storage:
+            self.storage = slugify(self.name)
+        self.storage_key = self.compute_storage_key()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "storage_key"}  # type: ignore[misc]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def get_absolute_url(self) -> str:
+        return reverse("repository_detail", args=[self.pk])
+
+    def compute_storage_key(self) -> str:
+        if self.remote_url:
+            return "remote:" + normalize_remote(self.remote_url)
+        return "local:" + (self.storage or slugify(self.name))
+
+    @property
+    def local_path(self) -> Path:
+        """The bare repository on this machine: the storage itself, or a cache of the remote."""
+        root = settings.REPOSITORIES_DIR
+        if self.remote_url:
+            digest = hashlib.sha256(normalize_remote(self.remote_url).encode()).hexdigest()[:20]
+            return root / "mirrors" / f"{digest}.git"
+        return root / f"{self.storage or slugify(self.name)}.git"
+
+    @property
+    def location(self) -> str:
+        return self.remote_url or f"local storage “{self.storage or slugify(self.name)}”"
+
+    def clean(self) -> None:
+        if not self.remote_url and not (self.storage or slugify(self.name)):
+            raise ValidationError({"storage": "Give a storage name made of letters or digits."})

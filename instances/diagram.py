@@ -1,0 +1,233 @@
+"""The pipeline diagram: instances and their parents drawn by Graphviz as inline SVG.
+
+Every piece of user text reaches `dot` escaped (HTML-like labels for node text, quoted strings
+for tooltips), and the SVG that comes back is checked before it is inlined into a page. An
+unchanged pipeline is never laid out twice: the SVG is cached under a hash of its DOT source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.urls import reverse
+
+from instances.models import Instance, OrgType, Purpose
+
+CACHE_PREFIX = "pipeline-svg:v1:"
+CACHE_SECONDS = 30 * 24 * 3600
+DOT_TIMEOUT_SECONDS = 60
+
+# Fill and border colour by purpose: cool colours low in the pipeline, warm ones near production.
+PURPOSE_COLOURS: dict[str, tuple[str, str]] = {
+    Purpose.DEVELOPMENT: ("#e0f2fe", "#0369a1"),
+    Purpose.INTEGRATION: ("#e0e7ff", "#4338ca"),
+    Purpose.QA: ("#ecfccb", "#4d7c0f"),
+    Purpose.UAT: ("#fef9c3", "#a16207"),
+    Purpose.STAGING: ("#ffedd5", "#c2410c"),
+    Purpose.PRODUCTION: ("#fee2e2", "#b91c1c"),
+    Purpose.HOTFIX: ("#fce7f3", "#be185d"),
+}
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_FORBIDDEN_SVG_TAGS = {"script", "foreignObject", "iframe", "object", "embed", "handler"}
+
+
+class DiagramUnavailable(Exception):
+    """The diagram cannot be drawn here; the page shows the hierarchy as a tree instead."""
+
+
+class DotMissing(DiagramUnavailable):
+    pass
+
+
+def _one_line(text: str) -> str:
+    return _CONTROL.sub(" ", text).strip()
+
+
+def html_label_text(text: str) -> str:
+    """Text for inside a Graphviz HTML-like label: one line, XML-escaped."""
+    return html.escape(_one_line(text), quote=True)
+
+
+def dot_string(text: str) -> str:
+    """A double-quoted DOT string whose escapes (\\N, \\G, \\l…) Graphviz will not expand."""
+    return '"' + _one_line(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class Node:
+    instance: Instance
+    external: bool  # a parent from another repository on the same storage
+
+
+def nodes_for(repository_instances: Sequence[Instance], by_id: dict[int, Instance]) -> list[Node]:
+    """The repository's instances, plus parents that live in another repository."""
+    own = {i.pk for i in repository_instances}
+    nodes = [Node(i, external=False) for i in repository_instances]
+    extra: dict[int, Instance] = {}
+    for instance in repository_instances:
+        if instance.parent_id and instance.parent_id not in own:
+            parent = by_id.get(instance.parent_id)
+            if parent is not None:
+                extra[parent.pk] = parent
+    nodes.extend(Node(p, external=True) for p in sorted(extra.values(), key=lambda p: p.name))
+    return nodes
+
+
+def build_dot(graph_id: str, nodes: Iterable[Node]) -> str:
+    """DOT source for one repository's pipeline; edges go from child to parent."""
+    nodes = list(nodes)
+    present = {n.instance.pk for n in nodes}
+    lines = [
+        "digraph pipeline {",
+        f"  graph [id={dot_string(graph_id)}, rankdir=LR, bgcolor=transparent, "
+        'fontname="Helvetica", nodesep=0.18, ranksep=0.55, pad=0.1];',
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, '
+        'margin="0.14,0.05", penwidth=1.2];',
+        '  edge [color="#64748b", arrowsize=0.7, penwidth=1.1];',
+    ]
+    for node in nodes:
+        instance = node.instance
+        fill, border = PURPOSE_COLOURS.get(instance.purpose, ("#f1f5f9", "#475569"))
+        details = f"{instance.branch} · {OrgType(instance.org_type).label}"
+        label = (
+            f"<<b>{html_label_text(instance.name)}</b><br/>"
+            f'<font point-size="9">{html_label_text(details)}</font>>'
+        )
+        attrs = [
+            f"id={dot_string(f'instance-{instance.pk}')}",
+            f"label={label}",
+            f"URL={dot_string(reverse('instance_detail', args=[instance.pk]))}",
+            'target="_top"',
+            f"tooltip={dot_string(f'{instance.name} ({instance.get_purpose_display()})')}",
+            f'fillcolor="{fill}"',
+            f'color="{border}"',
+            f'class="node-{instance.purpose}"',
+        ]
+        if node.external:
+            attrs += ['style="rounded,dashed,filled"', 'fillcolor="#ffffff"']
+        elif instance.is_production:
+            attrs += ["penwidth=2.6", "peripheries=2", "fontsize=13"]
+        lines.append(f"  i{instance.pk} [{', '.join(attrs)}];")
+    for node in nodes:
+        parent_id = node.instance.parent_id
+        if not node.external and parent_id in present:
+            lines.append(f"  i{node.instance.pk} -> i{parent_id};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render_svg(dot_source: str) -> str:
+    """Lay out `dot_source` (cached by its hash) and return SVG that is safe to inline."""
+    key = CACHE_PREFIX + hashlib.sha256(dot_source.encode()).hexdigest()
+    svg = cache.get(key)
+    if svg is None:
+        svg = _sanitize(_run_dot(dot_source))
+        cache.set(key, svg, CACHE_SECONDS)
+    return svg
+
+
+def _run_dot(dot_source: str) -> str:
+    dot = shutil.which(settings.GRAPHVIZ_DOT)
+    if dot is None:
+        raise DotMissing("Graphviz's `dot` program is not installed.")
+    try:
+        result = subprocess.run(
+            [dot, "-Tsvg"],
+            input=dot_source.encode(),
+            capture_output=True,
+            timeout=DOT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise DiagramUnavailable("Graphviz took too long to lay out the pipeline.") from None
+    if result.returncode != 0:
+        message = result.stderr.decode(errors="replace").strip()[:300]
+        raise DiagramUnavailable(f"Graphviz could not lay out the pipeline: {message}")
+    return result.stdout.decode()
+
+
+def _sanitize(svg: str) -> str:
+    """Drop the XML prolog and refuse anything that could run script when inlined."""
+    start = svg.find("<svg")
+    if start < 0:
+        raise DiagramUnavailable("Graphviz returned no SVG.")
+    svg = re.sub(r"<!--.*?-->", "", svg[start:], flags=re.S)
+    try:
+        root = ET.fromstring(svg)  # noqa: S314 (our own dot's output, checked, not trusted)
+    except ET.ParseError as exc:
+        raise DiagramUnavailable(f"Graphviz returned malformed SVG: {exc}") from None
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag in _FORBIDDEN_SVG_TAGS:
+            raise DiagramUnavailable(f"Refusing SVG with a <{tag}> element.")
+        for attr, value in element.attrib.items():
+            name = attr.rsplit("}", 1)[-1].lower()
+            if name.startswith("on") or (
+                name == "href" and value.strip().lower().startswith(("javascript:", "data:"))
+            ):
+                raise DiagramUnavailable(f"Refusing SVG with a {name} attribute.")
+    return svg.strip()
+
+
+@dataclass
+class TreeRow:
+    instance: Instance
+    depth: int
+
+
+def tree_rows(instances: Sequence[Instance]) -> list[TreeRow]:
+    """The hierarchy as indented rows (roots first): the diagram's stand-in without Graphviz."""
+    ids = {i.pk for i in instances}
+    children: dict[int | None, list[Instance]] = defaultdict(list)
+    for instance in instances:
+        parent = instance.parent_id if instance.parent_id in ids else None
+        children[parent].append(instance)
+    rows: list[TreeRow] = []
+    stack = [(i, 0) for i in sorted(children[None], key=lambda i: i.name, reverse=True)]
+    seen: set[int] = set()
+    while stack:
+        instance, depth = stack.pop()
+        if instance.pk in seen:
+            continue
+        seen.add(instance.pk)
+        rows.append(TreeRow(instance, depth))
+        below = sorted(children[instance.pk], key=lambda i: i.name, reverse=True)
+        stack.extend((child, depth + 1) for child in below)
+    return rows
+
+
+@dataclass
+class PipelineDiagram:
+    """What the dashboard shows for one repository."""
+
+    repository_id: int
+    svg: str | None
+    rows: list[TreeRow]
+    problem: str | None
+    dot_missing: bool
+
+
+def diagram_for(
+    graph_id: str, repository_id: int, instances: Sequence[Instance], by_id: dict[int, Instance]
+) -> PipelineDiagram:
+    rows = tree_rows(instances)
+    if not instances:
+        return PipelineDiagram(repository_id, None, rows, None, False)
+    try:
+        svg = render_svg(build_dot(graph_id, nodes_for(instances, by_id)))
+    except DotMissing as exc:
+        return PipelineDiagram(repository_id, None, rows, str(exc), True)
+    except DiagramUnavailable as exc:
+        return PipelineDiagram(repository_id, None, rows, str(exc), False)
+    return PipelineDiagram(repository_id, svg, rows, None, False)

@@ -1,0 +1,37 @@
+"""The pipeline dashboard: every repository's hierarchy at a glance."""
+
+from collections import defaultdict
+
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from branching.models import Repository
+from instances.access import require_instance_perm
+from instances.diagram import PURPOSE_COLOURS, diagram_for
+from instances.models import Instance, Purpose
+from releasemgr.http import AuthedRequest
+
+
+def dashboard(request: AuthedRequest) -> HttpResponse:
+    require_instance_perm(request, "view")
+    # Two queries whatever the size of the pipeline: repositories, then all instances.
+    repositories = list(Repository.objects.order_by("is_long_term", "name"))
+    instances = list(Instance.objects.order_by("name"))
+    by_id = {i.pk: i for i in instances}
+    by_repository: dict[int, list[Instance]] = defaultdict(list)
+    for instance in instances:
+        by_repository[instance.repository_id].append(instance)
+    pipelines = []
+    for repository in repositories:
+        own = by_repository.get(repository.pk, [])
+        for instance in own:
+            instance.repository = repository  # spare a query per node
+        pipelines.append(
+            (repository, diagram_for(f"pipeline-{repository.pk}", repository.pk, own, by_id))
+        )
+    legend = [(Purpose(p).label, fill, border) for p, (fill, border) in PURPOSE_COLOURS.items()]
+    return render(
+        request,
+        "instances/dashboard.html",
+        {"pipelines": pipelines, "legend": legend, "instance_count": len(instances)},
+    )

@@ -1,0 +1,28 @@
+"""The one rule every view follows: 404 for those who may not see, 403 for those who may not act."""
+
+from typing import Literal, TypeVar
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest
+
+M = TypeVar("M", bound=Model)
+Need = Literal["view", "add", "change", "delete"]
+
+
+def require_perm(request: HttpRequest, model: type[Model], need: Need) -> None:
+    """Raise 404 when the user may not see `model`'s objects, 403 when they may not `need` them."""
+    opts = model._meta
+    user = request.user
+    if not user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+        raise Http404(f"No {opts.verbose_name} found.")
+    if need != "view" and not user.has_perm(f"{opts.app_label}.{need}_{opts.model_name}"):
+        raise PermissionDenied(f"You may not {need} {opts.verbose_name_plural}.")
+
+
+def get_object_for(request: HttpRequest, queryset: QuerySet[M], pk: int, need: Need) -> M:
+    require_perm(request, queryset.model, need)
+    try:
+        return queryset.get(pk=pk)
+    except queryset.model.DoesNotExist:
+        raise Http404(f"No {queryset.model._meta.verbose_name} with id {pk}.") from None

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReleasemgrConfig(AppConfig):
+    name = "releasemgr"
+    verbose_name = "releasemgr"

@@ -1,0 +1,120 @@
+"""Personas and factories shared by the whole suite."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from branching.models import Repository
+from instances.models import Instance, OrgType, Purpose
+from releasemgr.roles import DEVELOPERS, RELEASE_MANAGERS
+
+_counter = itertools.count(1)
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(username: str, group: str | None = None, **extra: Any) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD, **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    return make_user("alice-admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def release_manager(db: None) -> User:
+    return make_user("rita-rm", RELEASE_MANAGERS)
+
+
+@pytest.fixture
+def developer(db: None) -> User:
+    return make_user("dan-dev", DEVELOPERS)
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    return make_user("oscar-outsider")
+
+
+@pytest.fixture
+def personas(
+    admin_user: User, release_manager: User, developer: User, outsider: User
+) -> dict[str, User | None]:
+    return {
+        "anonymous": None,
+        "outsider": outsider,
+        "developer": developer,
+        "release_manager": release_manager,
+        "admin": admin_user,
+    }
+
+
+@pytest.fixture
+def client_for(personas: dict[str, User | None]) -> Callable[[str], Client]:
+    def make(persona: str) -> Client:
+        client = Client()
+        user = personas[persona]
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+def make_repository(**fields: Any) -> Repository:
+    n = next(_counter)
+    fields.setdefault("name", f"Repository {n}")
+    fields.setdefault("storage", f"storage-{n}")
+    return Repository.objects.create(**fields)
+
+
+def make_instance(repository: Repository | None = None, **fields: Any) -> Instance:
+    n = next(_counter)
+    fields.setdefault("name", f"Instance {n}")
+    fields.setdefault("purpose", Purpose.DEVELOPMENT)
+    fields.setdefault("org_type", OrgType.SANDBOX)
+    fields.setdefault("branch", f"env/instance-{n}")
+    return Instance.objects.create(repository=repository or make_repository(), **fields)
+
+
+@pytest.fixture
+def pipeline(db: None) -> dict[str, Instance]:
+    """Production ← UAT ← QA ← Integration ← {Dev Alice, Dev Bob, Scratch CI}."""
+    repo = make_repository(name="Acme", storage="acme")
+    prod = make_instance(
+        repo,
+        name="Production",
+        purpose=Purpose.PRODUCTION,
+        org_type=OrgType.PRODUCTION,
+        branch="main",
+    )
+    uat = make_instance(repo, name="UAT", purpose=Purpose.UAT, branch="uat", parent=prod)
+    qa = make_instance(repo, name="QA", purpose=Purpose.QA, branch="qa", parent=uat)
+    integration = make_instance(
+        repo, name="Integration", purpose=Purpose.INTEGRATION, branch="integration", parent=qa
+    )
+    alice = make_instance(repo, name="Dev Alice", branch="dev/alice", parent=integration)
+    bob = make_instance(repo, name="Dev Bob", branch="dev/bob", parent=integration)
+    scratch = make_instance(
+        repo, name="Scratch CI", org_type=OrgType.SCRATCH, branch="scratch/ci", parent=integration
+    )
+    return {
+        "repo": repo,
+        "prod": prod,
+        "uat": uat,
+        "qa": qa,
+        "integration": integration,  # type: ignore[dict-item]
+        "alice": alice,
+        "bob": bob,
+        "scratch": scratch,
+    }
