@@ -1,5 +1,8 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from instances.models import SECRET_FIELDS, Instance, OrgConnection
 from releasemgr.forms import WriteOnlySecretsMixin
@@ -55,7 +58,7 @@ class OrgConnectionInline(admin.StackedInline):
 class ChildInline(admin.TabularInline):
     model = Instance
     fk_name = "parent"
-    fields = ["name", "purpose", "org_type", "branch"]
+    fields = ("name", "purpose", "org_type", "branch")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -63,7 +66,7 @@ class ChildInline(admin.TabularInline):
     verbose_name = "child"
     verbose_name_plural = "children (they promote to this instance)"
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

@@ -2,6 +2,8 @@ from typing import Any
 
 from django import forms
 
+from branching.models import Repository
+
 from instances.models import (
     LOGIN_HOSTS,
     SECRET_FIELDS,
@@ -24,8 +26,10 @@ class InstanceForm(forms.ModelForm):
         parents = Instance.objects.select_related("repository").order_by("repository__name", "name")
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
-        self.fields["parent"].queryset = parents
-        self.fields["parent"].label_from_instance = lambda obj: (
+        parent_field = self.fields["parent"]
+        assert isinstance(parent_field, forms.ModelChoiceField)
+        parent_field.queryset = parents
+        parent_field.label_from_instance = lambda obj: (  # type: ignore[method-assign]
             f"{obj.name} — {obj.branch} ({obj.repository.name})"
         )
 
@@ -39,28 +43,24 @@ class ReparentForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = (
+        parent_field = self.fields["parent"]
+        assert isinstance(parent_field, forms.ModelChoiceField)
+        parent_field.queryset = (
             Instance.objects.filter(storage_key=self.instance.storage_key)
             .exclude(pk=self.instance.pk)
             .order_by("name")
         )
-        self.fields["parent"].empty_label = "— none (a root of the hierarchy) —"
+        parent_field.empty_label = "— none (a root of the hierarchy) —"
 
 
 class InstanceFilterForm(forms.Form):
     repository = forms.ModelChoiceField(
-        queryset=None,
+        queryset=Repository.objects.order_by("name"),
         required=False,
-        empty_label="All repositories",  # type: ignore[arg-type]
+        empty_label="All repositories",
     )
     purpose = forms.ChoiceField(choices=[("", "All purposes"), *Purpose.choices], required=False)
     q = forms.CharField(required=False, label="Search")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        from branching.models import Repository
-
-        self.fields["repository"].queryset = Repository.objects.order_by("name")
 
 
 class OrgConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):

@@ -271,20 +271,21 @@ class OrgConnection(models.Model):
         who = self.username or self.get_auth_method_display()
         return f"{who} @ {self.login_url.removeprefix('https://')}"
 
+    def _label(self, name: str) -> str:
+        return str(getattr(self._meta.get_field(name), "verbose_name", name))
+
     def clean(self) -> None:
         errors: dict[str, str] = {}
         for field in REQUIRED_FIELDS.get(self.auth_method, ()):
             if not getattr(self, field):
-                label = self._meta.get_field(field).verbose_name
-                errors[field] = f"The {label} is required for this auth method."
+                errors[field] = f"The {self._label(field)} is required for this auth method."
         for field in REQUIRED_SECRETS.get(self.auth_method, ()):
             if not getattr(self, field):
-                label = self._meta.get_field(field).verbose_name
-                errors[field] = f"The {label} is required for this auth method."
+                errors[field] = f"The {self._label(field)} is required for this auth method."
         if (
             self.auth_method == AuthMethod.SFDX_URL
             and self.sfdx_auth_url
-            and not self.sfdx_auth_url.reveal().startswith("force://")
+            and not self.sfdx_auth_url.reveal().startswith("force://")  # type: ignore[attr-defined]
         ):
             errors["sfdx_auth_url"] = "An SFDX auth URL starts with force:// (from `sf org "
             "display --verbose`)."

@@ -2,7 +2,7 @@
 
 from typing import Literal, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
@@ -24,5 +24,5 @@ def get_object_for(request: HttpRequest, queryset: QuerySet[M], pk: int, need: N
     require_perm(request, queryset.model, need)
     try:
         return queryset.get(pk=pk)
-    except queryset.model.DoesNotExist:
+    except ObjectDoesNotExist:
         raise Http404(f"No {queryset.model._meta.verbose_name} with id {pk}.") from None

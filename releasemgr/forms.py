@@ -18,11 +18,11 @@ class WriteOnlySecretsMixin:
 
     instance: Model
     fields: dict[str, forms.Field]
-    initial: dict[str, Any]
+    initial: Any
     cleaned_data: dict[str, Any]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         for name in self.secret_fields:
             if name not in self.fields:
                 continue

@@ -8,7 +8,8 @@ A signed-in user in neither group sees a "no access" page and no data.
 
 from collections.abc import Callable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -19,7 +20,7 @@ ROLE_GROUPS = (RELEASE_MANAGERS, DEVELOPERS)
 # Paths a signed-in user without a role may still reach.
 _OPEN_PREFIXES = ("/accounts/", "/healthz", "/static/", "/admin/")
 
-User = AbstractBaseUser | AnonymousUser
+User = AuthUser | AnonymousUser
 
 
 def group_names(user: User) -> set[str]:
@@ -28,13 +29,13 @@ def group_names(user: User) -> set[str]:
         return set()
     cached = getattr(user, "_releasemgr_groups", None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
-        user._releasemgr_groups = cached  # type: ignore[union-attr]
+        cached = set(user.groups.values_list("name", flat=True))
+        user._releasemgr_groups = cached  # type: ignore[attr-defined]
     return cached
 
 
 def is_admin(user: User) -> bool:
-    return bool(user.is_authenticated and user.is_superuser)  # type: ignore[union-attr]
+    return bool(user.is_authenticated and user.is_superuser)
 
 
 def is_release_manager(user: User) -> bool:
@@ -69,7 +70,7 @@ class RoleRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
+        user: User = request.user
         if (
             user.is_authenticated
             and not request.path.startswith(_OPEN_PREFIXES)
@@ -81,7 +82,7 @@ class RoleRequiredMiddleware:
 
 def roles(request: HttpRequest) -> dict[str, object]:
     """Template context: what the signed-in user may do, for showing or hiding actions."""
-    user = request.user
+    user: User = request.user
     return {
         "can_manage": is_release_manager(user),
         "role_label": role_label(user),

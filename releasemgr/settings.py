@@ -94,7 +94,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "releasemgr.sqlite3",
+            "NAME": str(DATA_DIR / "releasemgr.sqlite3"),
             "OPTIONS": {
                 # The web server and the task worker share one file: WAL lets readers go on
                 # while one writer writes, IMMEDIATE takes the write lock at BEGIN (so a
@@ -103,7 +103,9 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            "TEST": {"NAME": DATA_DIR / "test.sqlite3"} if env_bool("SQLITE_FILE_TESTS") else {},
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")}
+            if env_bool("SQLITE_FILE_TESTS")
+            else {},
         }
     }
 
@@ -120,7 +122,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": DATA_DIR / "cache",
+            "LOCATION": str(DATA_DIR / "cache"),
         }
     }
 

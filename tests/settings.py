@@ -11,3 +11,7 @@ os.environ.setdefault("ENCRYPTION_KEYS", "x5Xh0JqfYfJ2zY1ywZ9bqC3mT7uWl0xk3n2u6l
 from releasemgr.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+STATIC_ROOT = DATA_DIR / "static"  # noqa: F405
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True

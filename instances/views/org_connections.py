@@ -13,13 +13,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from instances.access import get_instance_for, get_org_connection_for
 from instances.forms import OrgConnectionForm
-from instances.models import OrgConnection
+from instances.models import Instance, OrgConnection
 from releasemgr.access import require_perm
 from releasemgr.http import AuthedRequest, redirect_after_post
 from releasemgr.models import AuditEvent
 
 
-def _render(request: AuthedRequest, form: OrgConnectionForm, title: str, instance) -> HttpResponse:  # type: ignore[no-untyped-def]
+def _render(
+    request: AuthedRequest, form: OrgConnectionForm, title: str, instance: Instance
+) -> HttpResponse:
     template = "instances/orgconnection_form.html"
     if request.htmx:
         template += "#form"

@@ -44,7 +44,12 @@ class Command(BaseCommand):
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     child.kill()
-        failed = [c.args[2] for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
+        names = ["task cluster", "web server"]
+        failed = [
+            name
+            for name, child in zip(names, children, strict=True)
+            if child.returncode not in (0, -signal.SIGTERM, None)
+        ]
         if failed and not stopping:
             self.stderr.write(f"stopped because {', '.join(failed)} exited")
             sys.exit(1)
