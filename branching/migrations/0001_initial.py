@@ -7,35 +7,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Repository',
+            name="Repository",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('remote_url', models.CharField(blank=True, help_text='Leave empty for a bare repository kept by releasemgr itself.', max_length=500, validators=[branching.models.validate_remote_url], verbose_name='remote URL')),
-                ('storage', models.SlugField(blank=True, help_text='Name of the local bare repository (without a remote). Repositories with the same name share one git storage. Defaults to a slug of the name.', max_length=100, verbose_name='local storage name')),
-                ('main_branch', models.CharField(default='main', help_text='Features are cut from this branch: main, master, or a long-term branch.', max_length=255, validators=[branching.refnames.validate_branch_name])),
-                ('is_long_term', models.BooleanField(default=False, help_text='A long-term project, whose main branch is a long-term branch.', verbose_name='long-term project')),
-                ('source_format', models.CharField(choices=[('source', 'Salesforce DX source format'), ('metadata', 'Metadata API format')], default='source', max_length=10)),
-                ('package_directories', models.JSONField(blank=True, default=list, help_text='Read from sfdx-project.json.')),
-                ('source_api_version', models.CharField(blank=True, max_length=10, verbose_name='source API version')),
-                ('remote_username', models.CharField(blank=True, max_length=200)),
-                ('remote_secret', releasemgr.crypto.EncryptedField(blank=True, help_text='Password or access token for the remote; stored encrypted.')),
-                ('storage_key', models.CharField(db_index=True, editable=False, max_length=600)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "remote_url",
+                    models.CharField(
+                        blank=True,
+                        help_text="Leave empty for a bare repository kept by releasemgr itself.",
+                        max_length=500,
+                        validators=[branching.models.validate_remote_url],
+                        verbose_name="remote URL",
+                    ),
+                ),
+                (
+                    "storage",
+                    models.SlugField(
+                        blank=True,
+                        help_text="Name of the local bare repository (without a remote). Repositories with the same name share one git storage. Defaults to a slug of the name.",
+                        max_length=100,
+                        verbose_name="local storage name",
+                    ),
+                ),
+                (
+                    "main_branch",
+                    models.CharField(
+                        default="main",
+                        help_text="Features are cut from this branch: main, master, or a long-term branch.",
+                        max_length=255,
+                        validators=[branching.refnames.validate_branch_name],
+                    ),
+                ),
+                (
+                    "is_long_term",
+                    models.BooleanField(
+                        default=False,
+                        help_text="A long-term project, whose main branch is a long-term branch.",
+                        verbose_name="long-term project",
+                    ),
+                ),
+                (
+                    "source_format",
+                    models.CharField(
+                        choices=[
+                            ("source", "Salesforce DX source format"),
+                            ("metadata", "Metadata API format"),
+                        ],
+                        default="source",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "package_directories",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Read from sfdx-project.json."
+                    ),
+                ),
+                (
+                    "source_api_version",
+                    models.CharField(blank=True, max_length=10, verbose_name="source API version"),
+                ),
+                ("remote_username", models.CharField(blank=True, max_length=200)),
+                (
+                    "remote_secret",
+                    releasemgr.crypto.EncryptedField(
+                        blank=True,
+                        help_text="Password or access token for the remote; stored encrypted.",
+                    ),
+                ),
+                ("storage_key", models.CharField(db_index=True, editable=False, max_length=600)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'repositories',
-                'ordering': ['name'],
+                "verbose_name_plural": "repositories",
+                "ordering": ["name"],
             },
         ),
     ]
