@@ -1,0 +1,111 @@
+"""Mirrors of remote repositories over file, git and http, against real servers on loopback."""
+
+import pytest
+
+from branching.git import storage
+from branching.git.remote import Remote, RemoteError, RemoteMoved, clone, fetch, push
+from tests.gitservers import git, git_daemon, http_git_server, make_upstream
+
+
+@pytest.fixture
+def upstream(tmp_path):
+    return make_upstream(tmp_path / "server")
+
+
+def heads_of(bare) -> dict[str, str]:
+    out = git("-C", bare, "for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads")
+    return dict(line.split() for line in out.splitlines())
+
+
+@pytest.fixture(params=["file", "git", "http"])
+def remote_url(request, upstream):
+    root = upstream.parent
+    if request.param == "file":
+        yield f"file://{upstream}"
+    elif request.param == "git":
+        with git_daemon(root) as base:
+            yield base + upstream.name
+    else:
+        with http_git_server(root) as base:
+            yield base + upstream.name
+
+
+def test_it_clones_every_branch(tmp_path, upstream, remote_url):
+    with clone(tmp_path / "cache.git", Remote(remote_url)) as repo:
+        local = {b: storage.hex_id(h) for b, h in storage.branch_heads(repo).items()}
+    assert local == heads_of(upstream)
+    git("-C", tmp_path / "cache.git", "fsck", "--strict")
+
+
+def test_it_pushes_with_a_compare_and_swap(tmp_path, upstream, remote_url):
+    remote = Remote(remote_url)
+    with clone(tmp_path / "cache.git", remote) as repo:
+        old = storage.branch_head(repo, "main")
+        new = storage.commit_changes(
+            repo,
+            parent=old,
+            changes={"b.txt": b"b\n"},
+            message="third",
+            author="Dev <dev@example.com>",
+        )
+        push(repo, remote, "main", new, expected_old=old)
+        assert heads_of(upstream)["main"] == storage.hex_id(new)
+        push(repo, remote, "main", new, expected_old=old)  # a retried push does nothing
+        other = storage.commit_changes(
+            repo,
+            parent=old,
+            changes={"c.txt": b"c\n"},
+            message="racing",
+            author="Dev <dev@example.com>",
+        )
+        with pytest.raises(RemoteMoved, match="moved"):
+            push(repo, remote, "main", other, expected_old=old)
+    assert heads_of(upstream)["main"] == storage.hex_id(new)
+    git("-C", upstream, "fsck", "--strict")
+
+
+def test_it_creates_a_branch_only_where_there_was_none(tmp_path, upstream, remote_url):
+    remote = Remote(remote_url)
+    with clone(tmp_path / "cache.git", remote) as repo:
+        head = storage.branch_head(repo, "main")
+        push(repo, remote, "feature/RM-1-x", head, expected_old=None)
+        assert heads_of(upstream)["feature/RM-1-x"] == storage.hex_id(head)
+        with pytest.raises(RemoteMoved):
+            push(repo, remote, "uat", head, expected_old=None)
+
+
+def test_it_makes_local_heads_follow_the_remote(tmp_path, upstream, remote_url):
+    remote = Remote(remote_url)
+    with clone(tmp_path / "cache.git", remote) as repo:
+        storage.create_branch(repo, "releasemgr/promotion-1", storage.branch_head(repo, "main"))
+        work = tmp_path / "work"
+        git("clone", upstream, work)
+        (work / "d.txt").write_text("d\n")
+        git("add", ".", cwd=work)
+        git("commit", "-m", "upstream moved", cwd=work)
+        git("push", "origin", "main", ":uat", cwd=work)
+        fetch(repo, remote)
+        local = {b: storage.hex_id(h) for b, h in storage.branch_heads(repo).items()}
+    assert local.pop("releasemgr/promotion-1")
+    assert local == heads_of(upstream) and "uat" not in local
+
+
+def test_it_signs_in_over_http_and_explains_a_refusal(tmp_path, upstream):
+    with http_git_server(upstream.parent, "bot", "s3cret-token") as base:
+        url = base + upstream.name
+        with clone(tmp_path / "ok.git", Remote(url, "bot", "s3cret-token")) as repo:
+            assert storage.branch_head(repo, "main")
+        with pytest.raises(RemoteError, match="refused the credentials") as caught:
+            clone(tmp_path / "no.git", Remote(url, "bot", "wrong-password"))
+    assert "wrong-password" not in str(caught.value)
+
+
+def test_it_explains_an_unreachable_remote(tmp_path):
+    with pytest.raises(RemoteError):
+        clone(tmp_path / "x.git", Remote("git://127.0.0.1:1/nothing.git"))
+
+
+def test_it_never_shows_a_password_in_its_repr():
+    remote = Remote("https://bot:inline@git.example.com/x.git", "bot", "s3cret")
+    assert "s3cret" not in repr(remote)
+    assert remote.display_url() == "https://git.example.com/x.git"
