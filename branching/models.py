@@ -138,3 +138,82 @@ class Repository(models.Model):
     def clean(self) -> None:
         if not self.remote_url and not (self.storage or slugify(self.name)):
             raise ValidationError({"storage": "Give a storage name made of letters or digits."})
+
+
+_FEATURE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-[0-9]+$")
+
+
+def validate_feature_key(key: str) -> None:
+    if not _FEATURE_KEY.match(key):
+        raise ValidationError(
+            "A feature key is a project code, a dash and a number, such as RM-42.",
+            code="invalid_key",
+        )
+
+
+def feature_branch_name(key: str, title: str) -> str:
+    """`feature/<key>-<slug>`: readable, and always a valid git branch name."""
+    slug = slugify(title)[:40].strip("-")
+    return f"feature/{key}-{slug}" if slug else f"feature/{key}"
+
+
+class Feature(models.Model):
+    """A unit of change on its own branch, cut from its repository's main branch.
+
+    Features are what promotions merge (DESIGN.md invariant 2): environment branches are never
+    merged into one another, so a feature that was not promoted never rides along.
+    """
+
+    repository = models.ForeignKey(Repository, on_delete=models.PROTECT, related_name="features")
+    key = models.CharField(max_length=50, unique=True, validators=[validate_feature_key])
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="features"
+    )
+    branch = models.CharField(max_length=255, validators=[validate_branch_name])
+    base_commit = models.CharField(
+        max_length=64, blank=True, help_text="The main-branch commit the feature was cut from."
+    )
+    # Where the feature was started. A string reference: `branching` knows nothing of instances.
+    started_from = models.ForeignKey(
+        "instances.Instance",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="started_features",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository", "branch"],
+                name="feature_one_per_branch",
+                violation_error_message="Another feature already uses this branch.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("feature_detail", args=[self.key])
+
+
+class Collection(models.Model):
+    """Features promoted together: a release."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    features = models.ManyToManyField(Feature, related_name="collections", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -3,7 +3,6 @@ from typing import Any
 from django import forms
 
 from branching.models import Repository
-
 from instances.models import (
     LOGIN_HOSTS,
     SECRET_FIELDS,

@@ -118,3 +118,41 @@ def pipeline(db: None) -> dict[str, Instance]:
         "bob": bob,
         "scratch": scratch,
     }
+
+
+@pytest.fixture
+def git_repos(settings, tmp_path):
+    """Bare repositories of the test live under tmp_path."""
+    settings.REPOSITORIES_DIR = tmp_path / "repositories"
+    return settings.REPOSITORIES_DIR
+
+
+def seed_storage(repository: Repository, files: dict[str, bytes] | None = None) -> str:
+    """Create the repository's bare storage with one commit on its main branch."""
+    from branching.git import storage
+
+    files = files or {
+        "sfdx-project.json": b'{"packageDirectories": [{"path": "force-app", "default": true}]}\n',
+        "force-app/main/default/classes/Invoice.cls": b"public class Invoice {\n}\n",
+        "force-app/main/default/classes/Invoice.cls-meta.xml": b"<ApexClass/>\n",
+    }
+    with storage.init_bare(repository.local_path, default_branch=repository.main_branch) as repo:
+        head = storage.commit_files(
+            repo, parents=[], files=files, message="Initial", author="Seed <seed@example.com>"
+        )
+        storage.create_branch(repo, repository.main_branch, head)
+        return storage.hex_id(head)
+
+
+@pytest.fixture
+def git_pipeline(pipeline, git_repos):
+    """The `pipeline` fixture with real branches: every environment branch at main's head."""
+    from branching.git import storage
+
+    repo_model = pipeline["repo"]
+    head = seed_storage(repo_model)
+    with storage.open_repo(repo_model.local_path) as repo:
+        for key, instance in pipeline.items():
+            if key != "repo" and instance.branch != repo_model.main_branch:
+                storage.create_branch(repo, instance.branch, head)
+    return pipeline

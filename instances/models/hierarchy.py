@@ -54,6 +54,11 @@ class Instance(models.Model):
         help_text="The next environment up: features are promoted from here to the parent.",
     )
     description = models.TextField(blank=True)
+    requires_approval = models.BooleanField(
+        default=False,
+        help_text="Promotions into this instance wait until a release manager other than the "
+        "requester approves them.",
+    )
     # A copy of repository.storage_key (kept in step by a signal) so that the database itself
     # refuses two instances on one branch of one git storage.
     storage_key = models.CharField(max_length=600, editable=False)

@@ -1,0 +1,299 @@
+"""Three-way merges in a bare repository that give exactly git's answer.
+
+``merge_commits(repo, ours, theirs)`` computes what ``git merge-tree
+--write-tree OURS THEIRS`` (git 2.39, the "ort" strategy, default config)
+computes: the same result tree id, written to the object store, and the same
+set of conflicted paths.  Nothing touches a work tree or an index and no git
+binary runs; everything goes through dulwich objects.
+
+Layers (each module says why it exists):
+
+* :mod:`branching.git.xdiff` / :mod:`branching.git.textmerge` — git's
+  histogram diff and zealous three-way text merge, conflict markers included.
+* :mod:`branching.git.renames` — ``diffcore-rename`` as merge-ort drives it.
+* :mod:`branching.git.ort` — merge-ort's tree merge.
+* :mod:`branching.git.ancestry` — merge bases in git's order.
+* this module — the public API and the recursive virtual merge base for
+  criss-cross histories.
+
+Known differences from git are listed in ``docs/merge.md``.
+
+A :class:`Merger` keeps object and similarity caches between merges, which is
+what makes a long-lived process cheap per merge; the module-level functions
+reuse one ``Merger`` per object store.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from dulwich.objects import Commit
+from dulwich.repo import BaseRepo
+
+from branching.git.ancestry import CommitNode
+from branching.git.ancestry import merge_bases as _merge_bases
+from branching.git.objects import EMPTY_TREE, ObjectCache
+from branching.git.ort import LogicalConflict, OrtMerge
+from branching.git.renames import SpanHashCache
+
+__all__ = [
+    "ConflictEntry",
+    "LogicalConflict",
+    "MergeResult",
+    "Merger",
+    "UnrelatedHistoriesError",
+    "merge_base",
+    "merge_commits",
+    "merge_trees",
+]
+
+
+class UnrelatedHistoriesError(ValueError):
+    """The commits share no ancestor (git refuses without --allow-unrelated-histories)."""
+
+
+@dataclass(frozen=True)
+class ConflictEntry:
+    """One conflicted path with the index stages git would record for it.
+
+    Each stage is ``(mode, hex blob id)`` or ``None`` when that side has no
+    file there, so a UI can show base/ours/theirs content side by side.
+    """
+
+    path: str
+    base: tuple[int, bytes] | None
+    ours: tuple[int, bytes] | None
+    theirs: tuple[int, bytes] | None
+    result: tuple[int, bytes] | None  # what the result tree holds at ``path``
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """Outcome of a merge, mirroring ``git merge-tree --write-tree`` output."""
+
+    tree: bytes
+    conflicts: tuple[str, ...]
+    entries: tuple[ConflictEntry, ...] = ()
+    messages: tuple[LogicalConflict, ...] = ()
+    merge_bases: tuple[bytes, ...] = ()
+    # merge-ort can be unclean without a conflicted path (e.g. an unclear
+    # directory rename split); git then exits 1 with an empty path list.
+    unclean_without_paths: bool = field(default=False)
+
+    @property
+    def clean(self) -> bool:
+        return not self.conflicts and not self.unclean_without_paths
+
+    def kinds(self) -> dict[str, list[str]]:
+        """Conflict kinds (git's "CONFLICT (…)" words) by path."""
+        out: dict[str, list[str]] = {}
+        for msg in self.messages:
+            if msg.paths:
+                out.setdefault(_decode(msg.paths[0]), []).append(msg.kind)
+        return out
+
+
+def _decode(path: bytes) -> str:
+    return path.decode("utf-8", "surrogateescape")
+
+
+def _stage(v: tuple[int, bytes | None]) -> tuple[int, bytes] | None:
+    return (v[0], v[1]) if v[0] and v[1] is not None else None
+
+
+class Merger:
+    """Merges with caches that survive from one merge to the next.
+
+    Why a class: a release-management server merges the same branches again
+    and again; keeping parsed trees, commit metadata and similarity
+    fingerprints warm is most of the speed.
+    """
+
+    def __init__(self, object_store: Any) -> None:
+        self.objects = ObjectCache(object_store)
+        self.spans = SpanHashCache(self.objects.blob)
+        self._commits: dict[bytes, CommitNode] = {}
+        self._virtual = 0
+
+    # ----------------------------------------------------------------- commits
+
+    def node(self, sha: bytes) -> CommitNode:
+        """Commit metadata needed by the merge-base walk (cached)."""
+        node = self._commits.get(sha)
+        if node is None:
+            obj = self.objects.store[sha]
+            if not isinstance(obj, Commit):
+                raise TypeError(f"{sha!r} is not a commit")
+            node = CommitNode(sha, obj.tree, obj.commit_time, list(obj.parents))
+            if len(self._commits) > 200_000:
+                self._commits.clear()
+            self._commits[sha] = node
+        return node
+
+    def merge_base(self, ours: bytes, theirs: bytes) -> list[bytes]:
+        """All best common ancestors, in ``git merge-base --all`` order."""
+        return [c.id for c in _merge_bases(self.node, self.node(ours), self.node(theirs))]
+
+    # ------------------------------------------------------------------ merges
+
+    def merge_trees(
+        self,
+        base_tree: bytes | None,
+        ours_tree: bytes,
+        theirs_tree: bytes,
+        *,
+        ours_label: str = "ours",
+        theirs_label: str = "theirs",
+    ) -> MergeResult:
+        """Merge three trees (``None`` base = empty tree), like ort's non-recursive merge."""
+        merge = OrtMerge(self.objects, self.spans, ours_label, theirs_label)
+        outcome = merge.run(base_tree, ours_tree, theirs_tree)
+        return self._result(outcome.tree, outcome.clean, merge, ())
+
+    def merge_commits(
+        self,
+        ours: bytes,
+        theirs: bytes,
+        *,
+        ours_label: str = "ours",
+        theirs_label: str = "theirs",
+        allow_unrelated_histories: bool = False,
+    ) -> MergeResult:
+        """``git merge-tree --write-tree ours theirs`` with the given marker labels."""
+        h1 = self.node(ours)
+        h2 = self.node(theirs)
+        bases = _merge_bases(self.node, h1, h2)
+        if not bases and not allow_unrelated_histories:
+            raise UnrelatedHistoriesError("refusing to merge unrelated histories")
+        bases.reverse()  # merge-tree passes them oldest first
+        base_ids = tuple(b.id for b in bases)
+        tree, clean, merge = self._merge_internal(bases, h1, h2, ours_label, theirs_label, 0)
+        return self._result(tree, clean, merge, base_ids)
+
+    def _merge_internal(
+        self,
+        bases: list[CommitNode] | None,
+        h1: CommitNode,
+        h2: CommitNode,
+        branch1: str,
+        branch2: str,
+        depth: int,
+    ) -> tuple[bytes, bool, OrtMerge]:
+        """``merge_ort_internal()``: fold the merge bases into one, then merge."""
+        lookup = self._lookup_with_virtual
+        if bases is None:
+            bases = _merge_bases(lookup, h1, h2)
+            bases.reverse()
+        if bases:
+            merged = bases[0]
+            rest = bases[1:]
+        else:
+            merged = CommitNode(b"", EMPTY_TREE, 0, [])
+            rest = []
+        for nxt in rest:
+            prev = merged
+            tree, _clean, _m = self._merge_internal(
+                None, prev, nxt, "Temporary merge branch 1", "Temporary merge branch 2", depth + 1
+            )
+            merged = self._make_virtual(tree, [prev, nxt])
+        merge = OrtMerge(self.objects, self.spans, branch1, branch2, call_depth=depth)
+        base_tree = None if merged.tree == EMPTY_TREE else merged.tree
+        outcome = merge.run(base_tree, h1.tree, h2.tree)
+        return outcome.tree, outcome.clean, merge
+
+    def _make_virtual(self, tree: bytes, parents: list[CommitNode]) -> CommitNode:
+        self._virtual += 1
+        vid = b"virtual-%d" % self._virtual
+        node = CommitNode(vid, tree, 0, [p.id for p in parents])
+        self._commits[vid] = node
+        return node
+
+    def _lookup_with_virtual(self, sha: bytes) -> CommitNode:
+        node = self._commits.get(sha)
+        return node if node is not None else self.node(sha)
+
+    def _result(
+        self, tree: bytes, clean: bool, merge: OrtMerge, bases: tuple[bytes, ...]
+    ) -> MergeResult:
+        listed = sorted(p for p, ci in merge.conflicted.items() if ci.filemask)
+        entries = []
+        for path in listed:
+            ci = merge.conflicted[path]
+            stages = [_stage(ci.stages[i]) if ci.filemask & (1 << i) else None for i in range(3)]
+            entries.append(
+                ConflictEntry(
+                    _decode(path),
+                    stages[0],
+                    stages[1],
+                    stages[2],
+                    None if ci.is_null else _stage(ci.result),
+                )
+            )
+        return MergeResult(
+            tree=tree,
+            conflicts=tuple(_decode(p) for p in listed),
+            entries=tuple(entries),
+            messages=tuple(merge.messages),
+            merge_bases=bases,
+            unclean_without_paths=not clean and not listed,
+        )
+
+
+_MERGERS: weakref.WeakKeyDictionary[Any, Merger] = weakref.WeakKeyDictionary()
+
+
+def _merger(object_store: Any) -> Merger:
+    try:
+        merger = _MERGERS.get(object_store)
+    except TypeError:  # not weak-referenceable
+        return Merger(object_store)
+    if merger is None:
+        merger = Merger(object_store)
+        _MERGERS[object_store] = merger
+    return merger
+
+
+def merge_base(repo: BaseRepo, ours: bytes, theirs: bytes) -> list[bytes]:
+    """All best common ancestors of two commits (``git merge-base --all``)."""
+    return _merger(repo.object_store).merge_base(ours, theirs)
+
+
+def merge_commits(
+    repo: BaseRepo,
+    ours: bytes,
+    theirs: bytes,
+    *,
+    ours_label: str = "ours",
+    theirs_label: str = "theirs",
+    allow_unrelated_histories: bool = False,
+) -> MergeResult:
+    """Merge two commits like ``git merge-tree --write-tree ours theirs``.
+
+    The labels are what git prints after ``<<<<<<<`` / ``>>>>>>>``; merge-tree
+    uses the arguments it was given, so pass the same names to get the same
+    blobs.
+    """
+    return _merger(repo.object_store).merge_commits(
+        ours,
+        theirs,
+        ours_label=ours_label,
+        theirs_label=theirs_label,
+        allow_unrelated_histories=allow_unrelated_histories,
+    )
+
+
+def merge_trees(
+    object_store: Any,
+    base_tree: bytes | None,
+    ours_tree: bytes,
+    theirs_tree: bytes,
+    *,
+    ours_label: str = "ours",
+    theirs_label: str = "theirs",
+) -> MergeResult:
+    """Non-recursive three-way merge of trees (``None`` base means no common ancestor)."""
+    return _merger(object_store).merge_trees(
+        base_tree, ours_tree, theirs_tree, ours_label=ours_label, theirs_label=theirs_label
+    )
