@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from releasemgr.env import env_bool, env_int, env_list, env_path, env_str
+from releasemgr.env import env_bool, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -94,7 +94,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / "releasemgr.sqlite3"),
+            "NAME": str(env_path("SQLITE_PATH", DATA_DIR / "releasemgr.sqlite3")),
             "OPTIONS": {
                 # The web server and the task worker share one file: WAL lets readers go on
                 # while one writer writes, IMMEDIATE takes the write lock at BEGIN (so a
@@ -167,6 +167,13 @@ STORAGES = {
 }
 
 GRAPHVIZ_DOT = env_str("GRAPHVIZ_DOT", "dot")
+
+# A worker renews its claim on a promotion at every step; a claim older than this means the
+# worker died, and another one resumes the promotion after its last recorded step.
+PROMOTION_LEASE_SECONDS = env_int("PROMOTION_LEASE_SECONDS", 300)
+# Seconds to pause after each promotion step: slows promotions down for demos and for tests
+# that need to catch a promotion half-way. 0 in production.
+PROMOTION_STEP_PAUSE = env_float("PROMOTION_STEP_PAUSE", 0.0)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
