@@ -8,47 +8,116 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('branching', '0001_initial'),
-        ('instances', '0001_initial'),
+        ("branching", "0001_initial"),
+        ("instances", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Feature',
+            name="Feature",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=50, unique=True, validators=[branching.models.validate_feature_key])),
-                ('title', models.CharField(max_length=200)),
-                ('branch', models.CharField(max_length=255, validators=[branching.refnames.validate_branch_name])),
-                ('base_commit', models.CharField(blank=True, help_text='The main-branch commit the feature was cut from.', max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='features', to=settings.AUTH_USER_MODEL)),
-                ('repository', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='features', to='branching.repository')),
-                ('started_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='started_features', to='instances.instance')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "key",
+                    models.CharField(
+                        max_length=50,
+                        unique=True,
+                        validators=[branching.models.validate_feature_key],
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "branch",
+                    models.CharField(
+                        max_length=255, validators=[branching.refnames.validate_branch_name]
+                    ),
+                ),
+                (
+                    "base_commit",
+                    models.CharField(
+                        blank=True,
+                        help_text="The main-branch commit the feature was cut from.",
+                        max_length=64,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="features",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "repository",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="features",
+                        to="branching.repository",
+                    ),
+                ),
+                (
+                    "started_from",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="started_features",
+                        to="instances.instance",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Collection',
+            name="Collection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('features', models.ManyToManyField(blank=True, related_name='collections', to='branching.feature')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "features",
+                    models.ManyToManyField(
+                        blank=True, related_name="collections", to="branching.feature"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddConstraint(
-            model_name='feature',
-            constraint=models.UniqueConstraint(fields=('repository', 'branch'), name='feature_one_per_branch', violation_error_message='Another feature already uses this branch.'),
+            model_name="feature",
+            constraint=models.UniqueConstraint(
+                fields=("repository", "branch"),
+                name="feature_one_per_branch",
+                violation_error_message="Another feature already uses this branch.",
+            ),
         ),
     ]

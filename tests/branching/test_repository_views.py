@@ -1,4 +1,4 @@
-"""Repository pages: permissions, the main branch up front, long-term projects, write-only secret."""
+"""Repository pages: permissions, main branch up front, long-term projects, write-only secret."""
 
 import pytest
 from django.urls import reverse

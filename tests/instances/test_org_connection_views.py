@@ -1,4 +1,4 @@
-"""Org connections: write-only secrets, encrypted at rest, a history of the orgs behind an instance."""
+"""Org connections: write-only secrets encrypted at rest, and the history of an instance's orgs."""
 
 import pytest
 from django.db import connection as db

@@ -106,6 +106,15 @@ def test_it_seeds_the_hierarchy_with_the_exact_names_and_parents(data_dir: Path)
     assert all(i.storage_key == "local:acme-salesforce" for i in Instance.objects.all())
 
 
+def test_it_requires_approval_for_promotions_into_uat_and_production_only(
+    data_dir: Path,
+) -> None:
+    seed()
+    approving = set(Instance.objects.filter(requires_approval=True).values_list("name", flat=True))
+    assert approving == {"UAT", "Production"}
+    assert Instance.objects.filter(requires_approval=False).count() == len(EXPECTED) - 2
+
+
 def test_it_seeds_an_everyday_and_a_long_term_repository_on_one_storage(data_dir: Path) -> None:
     seed()
     everyday = Repository.objects.get(name="Acme Salesforce")
