@@ -8,6 +8,8 @@ the local cache, and a refused push surfaces as `RemoteMoved`: retry from the fe
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from branching.git import storage
 from branching.git.remote import Remote, RemoteMoved, clone, fetch, push
 from branching.git.storage import IdLike, ObjectId, Repo
@@ -21,6 +23,9 @@ def remote_of(repository: Repository) -> Remote | None:
         return None
     return Remote(
         repository.remote_url,
+        ssh_key_file=settings.GIT_SSH_KEY_FILE,
+        known_hosts_file=settings.GIT_SSH_KNOWN_HOSTS,
+        ca_bundle=settings.GIT_CA_BUNDLE,
         username=repository.remote_username,
         password=repository.remote_secret.reveal() if repository.remote_secret else "",  # type: ignore[attr-defined]
     )

@@ -168,6 +168,12 @@ STORAGES = {
 
 GRAPHVIZ_DOT = env_str("GRAPHVIZ_DOT", "dot")
 
+# How workers reach remote git servers: an ssh key and the host keys to trust (ssh never
+# prompts), and extra certificate authorities for https remotes (verification stays on).
+GIT_SSH_KEY_FILE = env_str("GIT_SSH_KEY_FILE")
+GIT_SSH_KNOWN_HOSTS = env_str("GIT_SSH_KNOWN_HOSTS")
+GIT_CA_BUNDLE = env_str("GIT_CA_BUNDLE")
+
 # A worker renews its claim on a promotion at every step; a claim older than this means the
 # worker died, and another one resumes the promotion after its last recorded step.
 PROMOTION_LEASE_SECONDS = env_int("PROMOTION_LEASE_SECONDS", 300)

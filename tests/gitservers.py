@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
+import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import trustme
 from dulwich.server import FileSystemBackend
 from dulwich.web import make_wsgi_chain
 
@@ -106,8 +111,11 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 @contextlib.contextmanager
-def http_git_server(root: Path, username: str = "", password: str = "") -> Iterator[str]:
-    """dulwich's smart-HTTP git server over every repository under `root`, with basic auth."""
+def http_git_server(
+    root: Path, username: str = "", password: str = "", tls: trustme.CA | None = None
+) -> Iterator[str]:
+    """dulwich's smart-HTTP git server over every repository under `root`, with basic auth;
+    over TLS with a certificate from `tls` (a trustme CA) when given."""
     app = make_wsgi_chain(_RootedBackend(str(root)))
     expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
@@ -123,10 +131,64 @@ def http_git_server(root: Path, username: str = "", password: str = "") -> Itera
     server = make_server(
         "127.0.0.1", 0, with_auth, server_class=_ThreadingServer, handler_class=_QuietHandler
     )
+    scheme = "http"
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.issue_cert("127.0.0.1").configure_cert(context)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/"
+        yield f"{scheme}://127.0.0.1:{server.server_port}/"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@dataclass(frozen=True)
+class SshServer:
+    url_prefix: str  # ssh://root@127.0.0.1:PORT
+    key_file: str
+    known_hosts_file: str
+
+
+@contextlib.contextmanager
+def ssh_git_server(workdir: Path) -> Iterator[SshServer]:
+    """OpenSSH's sshd on loopback with a throwaway host key and client key; git on the far side
+    serves repositories by absolute path."""
+    sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+    workdir.mkdir(parents=True, exist_ok=True)
+    host_key, client_key = workdir / "host_key", workdir / "client_key"
+    for key in (host_key, client_key):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    authorized = workdir / "authorized_keys"
+    authorized.write_text(Path(f"{client_key}.pub").read_text())
+    authorized.chmod(0o600)
+    port = free_port()
+    config = workdir / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\n"
+        f"AuthorizedKeysFile {authorized}\nPidFile {workdir / 'sshd.pid'}\n"
+        "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+        f"SetEnv PATH=/usr/local/bin:/usr/bin:/bin\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)
+    process = subprocess.Popen(
+        [sshd, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    known_hosts = workdir / "known_hosts"
+    host_public = Path(f"{host_key}.pub").read_text().split()
+    known_hosts.write_text(f"[127.0.0.1]:{port} {host_public[0]} {host_public[1]}\n")
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            time.sleep(0.05)
+        user = os.environ.get("USER") or "root"
+        yield SshServer(f"ssh://{user}@127.0.0.1:{port}", str(client_key), str(known_hosts))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dulwich.client import GitClient, HTTPUnauthorized, get_transport_and_path
+from dulwich.config import ConfigDict
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
 from dulwich.objects import ZERO_SHA, ObjectID
 from dulwich.refs import Ref
@@ -56,6 +58,10 @@ class Remote:
     username: str = ""
     password: str = field(default="", repr=False)
     ssh_key_file: str = ""
+    # Host keys the ssh client accepts; without one, ssh's own known_hosts. Never a prompt.
+    known_hosts_file: str = ""
+    # Extra certificate authorities for https remotes (verification is always on).
+    ca_bundle: str = ""
 
     def display_url(self) -> str:
         return _SECRETS_IN_URL.sub("", self.url)
@@ -64,12 +70,20 @@ class Remote:
         url = self.url
         if url.startswith("file://"):
             url = url[len("file://") :]
+        config = ConfigDict()
+        if self.ca_bundle:
+            config.set((b"http",), b"sslCAInfo", self.ca_bundle.encode())
+        ssh = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"]
+        if self.known_hosts_file:
+            ssh += ["-o", f"UserKnownHostsFile={self.known_hosts_file}"]
         try:
             return get_transport_and_path(
                 url,
+                config=config,
                 username=self.username or None,
                 password=self.password or None,
                 key_filename=self.ssh_key_file or None,
+                ssh_command=shlex.join(ssh),
                 quiet=True,
             )
         except ValueError as exc:

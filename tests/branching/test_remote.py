@@ -1,10 +1,11 @@
 """Mirrors of remote repositories over file, git and http, against real servers on loopback."""
 
 import pytest
+import trustme
 
 from branching.git import storage
 from branching.git.remote import Remote, RemoteError, RemoteMoved, clone, fetch, push
-from tests.gitservers import git, git_daemon, http_git_server, make_upstream
+from tests.gitservers import git, git_daemon, http_git_server, make_upstream, ssh_git_server
 
 
 @pytest.fixture
@@ -17,28 +18,44 @@ def heads_of(bare) -> dict[str, str]:
     return dict(line.split() for line in out.splitlines())
 
 
-@pytest.fixture(params=["file", "git", "http"])
-def remote_url(request, upstream):
+@pytest.fixture(scope="session")
+def tls_ca():
+    return trustme.CA()
+
+
+@pytest.fixture(params=["file", "git", "http", "https", "ssh"])
+def remote(request, upstream, tls_ca, tmp_path):
     root = upstream.parent
     if request.param == "file":
-        yield f"file://{upstream}"
+        yield Remote(f"file://{upstream}")
     elif request.param == "git":
         with git_daemon(root) as base:
-            yield base + upstream.name
-    else:
+            yield Remote(base + upstream.name)
+    elif request.param == "http":
         with http_git_server(root) as base:
-            yield base + upstream.name
+            yield Remote(base + upstream.name)
+    elif request.param == "https":
+        ca_file = tmp_path / "ca.pem"
+        tls_ca.cert_pem.write_to_path(str(ca_file))
+        with http_git_server(root, "bot", "token", tls=tls_ca) as base:
+            yield Remote(base + upstream.name, "bot", "token", ca_bundle=str(ca_file))
+    else:
+        with ssh_git_server(tmp_path / "ssh") as server:
+            yield Remote(
+                f"{server.url_prefix}{upstream}",
+                ssh_key_file=server.key_file,
+                known_hosts_file=server.known_hosts_file,
+            )
 
 
-def test_it_clones_every_branch(tmp_path, upstream, remote_url):
-    with clone(tmp_path / "cache.git", Remote(remote_url)) as repo:
+def test_it_clones_every_branch(tmp_path, upstream, remote):
+    with clone(tmp_path / "cache.git", remote) as repo:
         local = {b: storage.hex_id(h) for b, h in storage.branch_heads(repo).items()}
     assert local == heads_of(upstream)
     git("-C", tmp_path / "cache.git", "fsck", "--strict")
 
 
-def test_it_pushes_with_a_compare_and_swap(tmp_path, upstream, remote_url):
-    remote = Remote(remote_url)
+def test_it_pushes_with_a_compare_and_swap(tmp_path, upstream, remote):
     with clone(tmp_path / "cache.git", remote) as repo:
         old = storage.branch_head(repo, "main")
         new = storage.commit_changes(
@@ -64,8 +81,7 @@ def test_it_pushes_with_a_compare_and_swap(tmp_path, upstream, remote_url):
     git("-C", upstream, "fsck", "--strict")
 
 
-def test_it_creates_a_branch_only_where_there_was_none(tmp_path, upstream, remote_url):
-    remote = Remote(remote_url)
+def test_it_creates_a_branch_only_where_there_was_none(tmp_path, upstream, remote):
     with clone(tmp_path / "cache.git", remote) as repo:
         head = storage.branch_head(repo, "main")
         push(repo, remote, "feature/RM-1-x", head, expected_old=None)
@@ -74,8 +90,7 @@ def test_it_creates_a_branch_only_where_there_was_none(tmp_path, upstream, remot
             push(repo, remote, "uat", head, expected_old=None)
 
 
-def test_it_makes_local_heads_follow_the_remote(tmp_path, upstream, remote_url):
-    remote = Remote(remote_url)
+def test_it_makes_local_heads_follow_the_remote(tmp_path, upstream, remote):
     with clone(tmp_path / "cache.git", remote) as repo:
         storage.create_branch(repo, "releasemgr/promotion-1", storage.branch_head(repo, "main"))
         work = tmp_path / "work"
@@ -98,6 +113,27 @@ def test_it_signs_in_over_http_and_explains_a_refusal(tmp_path, upstream):
         with pytest.raises(RemoteError, match="refused the credentials") as caught:
             clone(tmp_path / "no.git", Remote(url, "bot", "wrong-password"))
     assert "wrong-password" not in str(caught.value)
+
+
+def test_it_refuses_an_https_server_it_cannot_verify(tmp_path, upstream, tls_ca):
+    with http_git_server(upstream.parent, tls=tls_ca) as base:
+        with pytest.raises(RemoteError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
+            clone(tmp_path / "x.git", Remote(base + upstream.name))
+
+
+def test_it_refuses_an_ssh_host_it_does_not_know(tmp_path, upstream):
+    with ssh_git_server(tmp_path / "ssh") as server:
+        stranger = tmp_path / "empty_known_hosts"
+        stranger.write_text("")
+        with pytest.raises(RemoteError):
+            clone(
+                tmp_path / "x.git",
+                Remote(
+                    f"{server.url_prefix}{upstream}",
+                    ssh_key_file=server.key_file,
+                    known_hosts_file=str(stranger),
+                ),
+            )
 
 
 def test_it_explains_an_unreachable_remote(tmp_path):
