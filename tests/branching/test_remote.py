@@ -116,9 +116,11 @@ def test_it_signs_in_over_http_and_explains_a_refusal(tmp_path, upstream):
 
 
 def test_it_refuses_an_https_server_it_cannot_verify(tmp_path, upstream, tls_ca):
-    with http_git_server(upstream.parent, tls=tls_ca) as base:
-        with pytest.raises(RemoteError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
-            clone(tmp_path / "x.git", Remote(base + upstream.name))
+    with (
+        http_git_server(upstream.parent, tls=tls_ca) as base,
+        pytest.raises(RemoteError, match="CERTIFICATE_VERIFY_FAILED|certificate"),
+    ):
+        clone(tmp_path / "x.git", Remote(base + upstream.name))
 
 
 def test_it_refuses_an_ssh_host_it_does_not_know(tmp_path, upstream):
