@@ -1,0 +1,364 @@
+"""A Salesforce org on loopback, over real HTTPS: the partner SOAP login, the OAuth token
+endpoint (JWT bearer and refresh token), REST query and limits, and the Metadata API's deploy
+calls. Knobs make it fail the way real orgs fail."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import json
+import re
+import secrets
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree as ET
+
+import jwt
+
+from tests.salesforce_standin import responses as r
+from tests.salesforce_standin.metadata import MetadataApi
+from tests.salesforce_standin.state import (
+    Deployment,
+    Knobs,
+    Organization,
+    Received,
+    SoapFault,
+    User,
+)
+
+API_PATH = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<resource>[^?]*)$")
+SOAP_PATH = re.compile(r"^/services/Soap/(?P<kind>[um])/(?P<version>\d+\.\d)(/.*)?$")
+
+
+def _oauth_error(error: str, description: str) -> tuple[int, dict[str, Any]]:
+    return 400, {"error": error, "error_description": description}
+
+
+class SalesforceStandIn(MetadataApi):
+    """The org, its users, its connected app, and every request it received."""
+
+    def __init__(self) -> None:
+        self.url = ""  # https://127.0.0.1:PORT once started
+        self.ca_path = ""
+        self.knobs = Knobs()
+        self.org = Organization()
+        self.users = {
+            "ci@acme.example": User("ci@acme.example", "s3cret-Passw0rd", "TOKENabc123XYZ456")
+        }
+        # The connected app: JWT bearer (certificate = jwt_public_key) and refresh tokens.
+        self.consumer_key = "3MVG9standin.consumer.key"
+        self.client_secret = "C0nsumerS3cretF00"
+        self.jwt_public_key = ""
+        self.jwt_private_key = ""  # the matching key, for tests to sign with
+        self.refresh_tokens = {"5Aep861standin.refresh.token": "ci@acme.example"}
+        self.sessions: dict[str, str] = {}  # live session id → username
+        self.issued_sessions: list[str] = []  # every session id ever handed out
+        self.requests: list[Received] = []
+        self.deployments: dict[str, Deployment] = {}
+        self.lock = threading.RLock()
+
+    # ------------------------------------------------------------------ for tests
+
+    def expire_sessions(self) -> None:
+        """Every session dies, as after a timeout or an admin's "log out everyone"."""
+        with self.lock:
+            self.sessions.clear()
+
+    def calls(self, operation: str) -> list[Received]:
+        with self.lock:
+            return [request for request in self.requests if request.operation == operation]
+
+    def operations(self) -> list[str]:
+        with self.lock:
+            return [request.operation for request in self.requests]
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+    # ------------------------------------------------------------------ sessions
+
+    def new_session(self, username: str) -> str:
+        session_id = f"{self.org.org_id[:15]}!AQ{secrets.token_urlsafe(72).replace('-', '')}"
+        with self.lock:
+            self.sessions[session_id] = username
+            self.issued_sessions.append(session_id)
+        return session_id
+
+    def valid(self, session_id: str) -> bool:
+        with self.lock:
+            return session_id in self.sessions and not self.knobs.reject_sessions
+
+    # ------------------------------------------------------------------ SOAP login
+
+    def login(self, body: bytes, api_version: str) -> bytes:
+        root = ET.fromstring(body)  # noqa: S314 - our own test's request
+        username = root.findtext(f".//{{{r.PARTNER_NS}}}username") or ""
+        password = root.findtext(f".//{{{r.PARTNER_NS}}}password") or ""
+        user = self.users.get(username)
+        if user is None or password != user.password + user.security_token:
+            raise SoapFault("INVALID_LOGIN")
+        if self.knobs.api_disabled:
+            raise SoapFault("API_DISABLED_FOR_ORG")
+        if self.knobs.request_limit_exceeded:
+            raise SoapFault("REQUEST_LIMIT_EXCEEDED")
+        session_id = self.new_session(username)
+        return r.login_response(
+            url=self.url, api_version=api_version, session_id=session_id, org=self.org, user=user
+        )
+
+    # ------------------------------------------------------------------ OAuth
+
+    def token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        grant = form.get("grant_type", "")
+        if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return self._jwt_grant(form.get("assertion", ""))
+        if grant == "refresh_token":
+            return self._refresh_grant(form)
+        return 400, {
+            "error": "unsupported_grant_type",
+            "error_description": "grant type not supported",
+        }
+
+    def _granted(self, username: str, with_scope: bool = True) -> tuple[int, dict[str, Any]]:
+        session_id = self.new_session(username)
+        answer = {
+            "access_token": session_id,
+            "instance_url": self.url,
+            "id": f"{self.url}/id/{self.org.org_id}/0055g00000ABCDEAA1",
+            "token_type": "Bearer",
+            "issued_at": str(int(dt.datetime.now(dt.UTC).timestamp() * 1000)),
+            "signature": base64.b64encode(secrets.token_bytes(32)).decode(),
+        }
+        if with_scope:
+            answer["scope"] = "api refresh_token"
+        return 200, answer
+
+    def _jwt_grant(self, assertion: str) -> tuple[int, dict[str, Any]]:
+        try:
+            header_claims = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return _oauth_error("invalid_grant", "invalid assertion")
+        if header_claims.get("iss") != self.consumer_key:
+            return 400, {
+                "error": "invalid_client_id",
+                "error_description": "client identifier invalid",
+            }
+        try:
+            claims = jwt.decode(
+                assertion,
+                self.jwt_public_key,
+                algorithms=["RS256"],
+                audience=self.url,
+                issuer=self.consumer_key,
+                options={"require": ["iss", "sub", "aud", "exp"]},
+            )
+        except jwt.InvalidAudienceError:
+            return _oauth_error("invalid_grant", "audience is invalid")
+        except jwt.ExpiredSignatureError:
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "expired authorization code",
+            }
+        except jwt.PyJWTError:
+            return _oauth_error("invalid_grant", "invalid assertion")
+        if claims["sub"] not in self.users:
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "user hasn't approved this consumer",
+            }
+        return self._granted(claims["sub"])
+
+    def _refresh_grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if form.get("client_id") != self.consumer_key:
+            return 400, {
+                "error": "invalid_client_id",
+                "error_description": "client identifier invalid",
+            }
+        if form.get("client_secret", "") != self.client_secret:
+            return 400, {
+                "error": "invalid_client",
+                "error_description": "invalid client credentials",
+            }
+        username = self.refresh_tokens.get(form.get("refresh_token", ""))
+        if username is None:
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "expired access/refresh token",
+            }
+        return self._granted(username)
+
+    # ------------------------------------------------------------------ REST
+
+    def rest(self, resource: str, query: dict[str, list[str]]) -> Any:
+        if resource == "query":
+            soql = query.get("q", [""])[0]
+            if "FROM Organization" not in soql:
+                return 400, [{"message": "unexpected query", "errorCode": "MALFORMED_QUERY"}]
+            o = self.org
+            record = {
+                "attributes": {
+                    "type": "Organization",
+                    "url": f"/services/data/v62.0/sobjects/Organization/{o.org_id}",
+                },
+                "Id": o.org_id,
+                "Name": o.name,
+                "OrganizationType": o.organization_type,
+                "IsSandbox": o.is_sandbox,
+                "TrialExpirationDate": o.trial_expiration,
+                "InstanceName": o.instance_name,
+                "NamespacePrefix": o.namespace_prefix,
+            }
+            return 200, {"totalSize": 1, "done": True, "records": [record]}
+        if resource == "limits":
+            return 200, self.org.limits
+        return 404, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+
+    # ------------------------------------------------------------------ Metadata API
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.0"
+    _echo = ""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # quiet: the tests read standin.requests instead
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        standin = self.server.standin
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        operation = self._operation(split.path, body)
+        with standin.lock:
+            standin.requests.append(
+                Received(self.command, self.path, operation, dict(self.headers.items()), body)
+            )
+        knobs = standin.knobs
+        self._echo = ""
+        if knobs.echo_credentials_in_errors:
+            authorization = self.headers.get("Authorization", "")
+            self._echo = f" [you sent: {body.decode(errors='replace')} {authorization}]"
+        if knobs.server_error and knobs.server_error_remaining != 0:
+            if knobs.server_error_remaining is not None:
+                knobs.server_error_remaining -= 1
+            self._send(knobs.server_error, r.unavailable_page(knobs.server_error), "text/html")
+            return
+        try:
+            if split.path == "/services/oauth2/token" and self.command == "POST":
+                form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+                status, answer = standin.token(form)
+                if status != 200:
+                    answer["error_description"] += self._echo
+                self._json(status, answer)
+            elif soap := SOAP_PATH.match(split.path):
+                if soap["kind"] == "u":
+                    self._xml(200, standin.login(body, soap["version"]))
+                else:
+                    self._xml(200, standin.metadata(body))
+            elif api := API_PATH.match(split.path):
+                self._rest(api["resource"].rstrip("/"), parse_qs(split.query))
+            else:
+                self._json(404, [{"message": "not found", "errorCode": "NOT_FOUND"}])
+        except SoapFault as fault:
+            login = split.path.startswith("/services/Soap/u/")
+            message = (fault.message or r.MESSAGES.get(fault.code, fault.code)) + self._echo
+            self._xml(fault.status, r.soap_fault(fault.code, message, login=login))
+
+    def _operation(self, path: str, body: bytes) -> str:
+        if path == "/services/oauth2/token":
+            return "token"
+        if path.startswith("/services/Soap/u/"):
+            return "login"
+        if path.startswith("/services/Soap/m/"):
+            match = re.search(rb"<(?:\w+:)?Body>\s*<(?:\w+:)?(\w+)", body)
+            return match[1].decode() if match else "metadata"
+        api = API_PATH.match(path)
+        return api["resource"].rstrip("/") if api else path
+
+    def _rest(self, resource: str, query: dict[str, list[str]]) -> None:
+        standin = self.server.standin
+        token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        if not standin.valid(token):
+            self._json(401, self._rest_error("INVALID_SESSION_ID"))
+        elif standin.knobs.api_disabled:
+            self._json(403, self._rest_error("API_DISABLED_FOR_ORG"))
+        elif standin.knobs.request_limit_exceeded:
+            self._json(403, self._rest_error("REQUEST_LIMIT_EXCEEDED"))
+        else:
+            self._json(*standin.rest(resource, query))
+
+    def _rest_error(self, code: str) -> list[dict[str, str]]:
+        error = r.rest_error(code)
+        error[0]["message"] += self._echo
+        return error
+
+    def _json(self, status: int, payload: Any) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json;charset=UTF-8")
+
+    def _xml(self, status: int, payload: bytes) -> None:
+        self._send(status, payload, "text/xml;charset=UTF-8")
+
+    def _send(self, status: int, payload: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, standin: SalesforceStandIn, tls: ssl.SSLContext) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.standin = standin
+        self.tls = tls
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # The TLS handshake happens here, in the request's thread, so that a client that
+        # refuses our certificate fails its own handshake without stalling the accept loop.
+        try:
+            secure = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            self.RequestHandlerClass(secure, client_address, self)
+        except (ssl.SSLError, ConnectionError):
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                secure.close()
+
+
+@contextlib.contextmanager
+def running(cert: Any, ca_path: str) -> Iterator[SalesforceStandIn]:
+    """Serve a fresh stand-in org until the block ends. `cert` is a trustme LeafCert."""
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(tls)
+    standin = SalesforceStandIn()
+    server = _Server(standin, tls)
+    standin.url = f"https://127.0.0.1:{server.server_address[1]}"
+    standin.ca_path = ca_path
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.02,), name="salesforce-standin", daemon=True
+    )
+    thread.start()
+    try:
+        yield standin
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
