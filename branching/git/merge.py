@@ -13,19 +13,33 @@ Layers (each module says why it exists):
 * :mod:`branching.git.renames` — ``diffcore-rename`` as merge-ort drives it.
 * :mod:`branching.git.ort` — merge-ort's tree merge.
 * :mod:`branching.git.ancestry` — merge bases in git's order.
+* :mod:`branching.git.strmap` — git's hash-map walk order, where it leaks.
 * this module — the public API and the recursive virtual merge base for
   criss-cross histories.
 
-Known differences from git are listed in ``docs/merge.md``.
+A :class:`Merger` keeps object and similarity caches between merges, which
+is what makes a long-lived process cheap per merge; the module-level
+functions accept one (``merger=``) and otherwise start cold.  There is no
+module-level state.
 
-A :class:`Merger` keeps object and similarity caches between merges, which is
-what makes a long-lived process cheap per merge; the module-level functions
-reuse one ``Merger`` per object store.
+Known differences from git (none seen in the agreement harness):
+
+* git's configuration is not read: the result is git's with default config
+  (``merge.conflictStyle=merge``, ``merge.renames``/``diff.renames`` on,
+  ``merge.directoryRenames=conflict``, rename limit 7000).  Likewise
+  ``$GIT_DIR/info/attributes`` / ``core.attributesFile`` merge drivers and
+  ``conflict-marker-size`` (merge-tree never reads in-tree ``.gitattributes``
+  without ``merge.renormalize``).
+* Submodules are not merged: a gitlink changed differently on both sides is a
+  conflict keeping "ours", as git does in a repository without the submodule.
+* With a commit-graph file git orders equal-date merge bases by generation
+  number; we walk by commit date only.
+* git 2.39 dies on a few internal assertions in odd histories; we raise
+  :class:`MergeAbortedError` where its main ones fire, but not at every one.
 """
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,12 +49,13 @@ from dulwich.repo import BaseRepo
 from branching.git.ancestry import CommitNode
 from branching.git.ancestry import merge_bases as _merge_bases
 from branching.git.objects import EMPTY_TREE, ObjectCache
-from branching.git.ort import LogicalConflict, OrtMerge
+from branching.git.ort import LogicalConflict, MergeAbortedError, OrtMerge
 from branching.git.renames import SpanHashCache
 
 __all__ = [
     "ConflictEntry",
     "LogicalConflict",
+    "MergeAbortedError",
     "MergeResult",
     "Merger",
     "UnrelatedHistoriesError",
@@ -115,7 +130,6 @@ class Merger:
         self.objects = ObjectCache(object_store)
         self.spans = SpanHashCache(self.objects.blob)
         self._commits: dict[bytes, CommitNode] = {}
-        self._virtual = 0
 
     # ----------------------------------------------------------------- commits
 
@@ -169,7 +183,10 @@ class Merger:
             raise UnrelatedHistoriesError("refusing to merge unrelated histories")
         bases.reverse()  # merge-tree passes them oldest first
         base_ids = tuple(b.id for b in bases)
-        tree, clean, merge = self._merge_internal(bases, h1, h2, ours_label, theirs_label, 0)
+        virtual: dict[bytes, CommitNode] = {}
+        tree, clean, merge = self._merge_internal(
+            bases, h1, h2, ours_label, theirs_label, 0, virtual
+        )
         return self._result(tree, clean, merge, base_ids)
 
     def _merge_internal(
@@ -180,9 +197,18 @@ class Merger:
         branch1: str,
         branch2: str,
         depth: int,
+        virtual: dict[bytes, CommitNode],
     ) -> tuple[bytes, bool, OrtMerge]:
-        """``merge_ort_internal()``: fold the merge bases into one, then merge."""
-        lookup = self._lookup_with_virtual
+        """``merge_ort_internal()``: fold the merge bases into one, then merge.
+
+        ``virtual`` holds the virtual merge-base commits made so far; they
+        only live for this merge.
+        """
+
+        def lookup(sha: bytes) -> CommitNode:
+            node = virtual.get(sha)
+            return node if node is not None else self.node(sha)
+
         if bases is None:
             bases = _merge_bases(lookup, h1, h2)
             bases.reverse()
@@ -195,24 +221,20 @@ class Merger:
         for nxt in rest:
             prev = merged
             tree, _clean, _m = self._merge_internal(
-                None, prev, nxt, "Temporary merge branch 1", "Temporary merge branch 2", depth + 1
+                None,
+                prev,
+                nxt,
+                "Temporary merge branch 1",
+                "Temporary merge branch 2",
+                depth + 1,
+                virtual,
             )
-            merged = self._make_virtual(tree, [prev, nxt])
+            vid = b"virtual-%d" % (len(virtual) + 1)
+            merged = virtual[vid] = CommitNode(vid, tree, 0, [prev.id, nxt.id])
         merge = OrtMerge(self.objects, self.spans, branch1, branch2, call_depth=depth)
         base_tree = None if merged.tree == EMPTY_TREE else merged.tree
         outcome = merge.run(base_tree, h1.tree, h2.tree)
         return outcome.tree, outcome.clean, merge
-
-    def _make_virtual(self, tree: bytes, parents: list[CommitNode]) -> CommitNode:
-        self._virtual += 1
-        vid = b"virtual-%d" % self._virtual
-        node = CommitNode(vid, tree, 0, [p.id for p in parents])
-        self._commits[vid] = node
-        return node
-
-    def _lookup_with_virtual(self, sha: bytes) -> CommitNode:
-        node = self._commits.get(sha)
-        return node if node is not None else self.node(sha)
 
     def _result(
         self, tree: bytes, clean: bool, merge: OrtMerge, bases: tuple[bytes, ...]
@@ -241,23 +263,11 @@ class Merger:
         )
 
 
-_MERGERS: weakref.WeakKeyDictionary[Any, Merger] = weakref.WeakKeyDictionary()
-
-
-def _merger(object_store: Any) -> Merger:
-    try:
-        merger = _MERGERS.get(object_store)
-    except TypeError:  # not weak-referenceable
-        return Merger(object_store)
-    if merger is None:
-        merger = Merger(object_store)
-        _MERGERS[object_store] = merger
-    return merger
-
-
-def merge_base(repo: BaseRepo, ours: bytes, theirs: bytes) -> list[bytes]:
+def merge_base(
+    repo: BaseRepo, ours: bytes, theirs: bytes, *, merger: Merger | None = None
+) -> list[bytes]:
     """All best common ancestors of two commits (``git merge-base --all``)."""
-    return _merger(repo.object_store).merge_base(ours, theirs)
+    return (merger or Merger(repo.object_store)).merge_base(ours, theirs)
 
 
 def merge_commits(
@@ -268,14 +278,16 @@ def merge_commits(
     ours_label: str = "ours",
     theirs_label: str = "theirs",
     allow_unrelated_histories: bool = False,
+    merger: Merger | None = None,
 ) -> MergeResult:
     """Merge two commits like ``git merge-tree --write-tree ours theirs``.
 
     The labels are what git prints after ``<<<<<<<`` / ``>>>>>>>``; merge-tree
     uses the arguments it was given, so pass the same names to get the same
-    blobs.
+    blobs.  Pass a long-lived ``merger`` (for ``repo.object_store``) to keep
+    its caches warm across calls; without one each call starts cold.
     """
-    return _merger(repo.object_store).merge_commits(
+    return (merger or Merger(repo.object_store)).merge_commits(
         ours,
         theirs,
         ours_label=ours_label,
@@ -292,8 +304,9 @@ def merge_trees(
     *,
     ours_label: str = "ours",
     theirs_label: str = "theirs",
+    merger: Merger | None = None,
 ) -> MergeResult:
     """Non-recursive three-way merge of trees (``None`` base means no common ancestor)."""
-    return _merger(object_store).merge_trees(
+    return (merger or Merger(object_store)).merge_trees(
         base_tree, ours_tree, theirs_tree, ours_label=ours_label, theirs_label=theirs_label
     )

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from typing import Any
 
 from dulwich.object_store import DiskObjectStore
-from dulwich.objects import Blob, ShaFile, Tree, parse_tree
+from dulwich.objects import Blob, ObjectID, ShaFile, Tree, parse_tree
 
 S_IFMT = 0o170000
 S_IFDIR = 0o040000
@@ -180,7 +180,7 @@ class ObjectCache:
             if not store.contains_packed(sha):
                 store.add_object(_LooseObject(sha, header, raw))
         elif sha not in store:
-            store.add_object(ShaFile.from_raw_string(type_num, raw, sha=sha))
+            store.add_object(ShaFile.from_raw_string(type_num, raw, sha=ObjectID(sha)))
         if len(self._known) > 1_000_000:
             self._known.clear()
         self._known.add(sha)
@@ -204,9 +204,8 @@ class ObjectCache:
         ``removed`` must be entries of ``base``; ``added`` names must not
         collide with the entries that remain.
         """
-        if not removed and not added:
-            if base.sha != EMPTY_TREE:
-                return base.sha
+        if not removed and not added and base.sha != EMPTY_TREE:
+            return base.sha
         raw = base.raw
         pieces: list[tuple[int, int, bytes, int]] = []  # (offset, phase, key, end/-1)
         inserts: dict[tuple[int, bytes], bytes] = {}

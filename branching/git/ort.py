@@ -9,12 +9,16 @@ structure therefore follows merge-ort function by function
 (deferred "trivial" directory merges and rename-source relevance decide which
 files are rename candidates at all).
 
-Departures, all result-neutral for git's defaults: entries that are identical
-on all three sides are kept per directory in bulk instead of one record per
-path (they resolve immediately in git too and never take part in renames);
-the cached-rename "redo" pass, submodule merging (a gitlink changed on both
-sides is a conflict keeping "ours", as in a bare repository without the
-submodule) and attribute-driven merge drivers are not implemented.
+The "redo after renames" restart, the caches it relies on and git's
+hash-map walk order where it matters are reproduced too, as are git's quirks
+(a mode-0 null entry written after a directory-rename edge case) and the
+assertions at which git aborts (:class:`MergeAbortedError`).
+
+One departure, result-neutral: entries identical on all three sides stay in
+bulk per directory (:class:`_Bulk`) instead of one record per path — git
+resolves them on sight too and they never take part in renames — and big
+directories are written by splicing the raw base tree.  Submodule merging and
+attribute-driven merge drivers are not implemented (see the merge module).
 """
 
 from __future__ import annotations
@@ -37,16 +41,19 @@ from branching.git.renames import (
     RELEVANT_FOR_ANCESTOR,
     RELEVANT_FOR_SELF,
     RELEVANT_LOCATION,
+    RELEVANT_NO_MORE,
     FilePair,
     FileSpec,
     SpanHashCache,
     detect_renames,
     resolve_statuses,
 )
+from branching.git.strmap import git_iteration_order
 from branching.git.textmerge import merge_text
 
 Version = tuple[int, bytes | None]  # (mode, hex id); (0, None) is "absent"
 _NULL: Version = (0, None)
+_NULL_OID = b"0" * 40
 
 
 def _isreg(mode: int) -> bool:
@@ -89,6 +96,26 @@ class Info:
             value = getattr(self, slot)
             setattr(new, slot, list(value) if isinstance(value, list) else value)
         return new
+
+
+class MergeAbortedError(RuntimeError):
+    """git itself aborts this merge (an internal assertion in merge-ort fails).
+
+    Raised where git 2.39's ``VERIFY_CI()`` checks would fire, so callers see
+    a failure exactly where ``git merge-tree`` dies instead of a made-up tree.
+    """
+
+
+def _git_assert(condition: bool, what: str) -> None:
+    """An ``assert()`` of merge-ort.c: git (built with assertions) dies there."""
+    if not condition:
+        raise MergeAbortedError(f"git merge-ort aborts here: assertion `{what}` fails")
+
+
+def _verify_ci(info: Info | None, where: str) -> Info:
+    if info is None or info.clean:
+        raise MergeAbortedError(f"git merge-ort aborts here ({where}: VERIFY_CI failed)")
+    return info
 
 
 @dataclass(frozen=True)
@@ -140,6 +167,42 @@ def _is_dir(v: tuple[int, bytes] | None) -> bool:
     return v is not None and v[0] & S_IFMT == S_IFDIR
 
 
+def _walk_order(
+    names: set[bytes], sides: tuple[dict[bytes, tuple[int, bytes]], ...]
+) -> list[bytes]:
+    """The order in which ``traverse_trees()`` visits ``names``.
+
+    Each tree is read in tree order (a directory sorts as "name/"); at every
+    step git takes the smallest plain name among the trees' current entries
+    and pulls a same-named directory from further down the other trees.
+    Without directories that is simply byte order.
+    """
+    if not any(_is_dir(v) for side in sides for v in side.values()):
+        return sorted(names)
+    streams = []
+    for side in sides:
+        keyed = sorted((n + b"/" if _is_dir(v) else n, n) for n, v in side.items())
+        streams.append([n for _, n in keyed])
+    members = [set(stream) for stream in streams]
+    pos = [0] * len(streams)
+    taken: list[set[bytes]] = [set() for _ in streams]
+    order: list[bytes] = []
+    while True:
+        heads = []
+        for i, stream in enumerate(streams):
+            while pos[i] < len(stream) and stream[pos[i]] in taken[i]:
+                pos[i] += 1
+            if pos[i] < len(stream):
+                heads.append(stream[pos[i]])
+        if not heads:
+            return order
+        first = min(heads)
+        order.append(first)
+        for i in range(len(streams)):
+            if first in members[i]:
+                taken[i].add(first)
+
+
 class OrtMerge:
     """State of one ``merge_ort_nonrecursive_internal()`` call."""
 
@@ -168,8 +231,32 @@ class OrtMerge:
         self.relevant_sources: list[dict[bytes, int]] = [{}, {}, {}]
         self.possible_trivial: list[dict[bytes, int]] = [{}, {}, {}]
         self.trivial_okay = [True, True, True]
+        self.target_dirs: list[set[bytes]] = [set(), set(), set()]
         self.dir_rename_mask = 0
         self.current_dir = b""
+        # Rename results kept across ort's "redo after renames" restart.
+        self.cached_pairs: list[dict[bytes, bytes | None]] = [{}, {}, {}]
+        self.cached_target_names: list[set[bytes]] = [set(), set(), set()]
+        self.cached_irrelevant: list[set[bytes]] = [set(), set(), set()]
+        self.redo_after_renames = 0
+
+    def _reinit(self) -> None:
+        """``clear_or_reinit_internal_opts(reinitialize=1)`` keeping the rename caches."""
+        self.paths = {}
+        self.bulk = {}
+        self.conflicted = {}
+        self.pairs = [[], [], []]
+        self.dirs_removed = [{}, {}, {}]
+        self.dir_renames = [{}, {}, {}]
+        self.relevant_sources = [{}, {}, {}]
+        self.possible_trivial = [{}, {}, {}]
+        self.trivial_okay = [True, True, True]
+        self.target_dirs = [set(), set(), set()]
+        self.dir_rename_mask = 0
+
+    def _git_path_count(self) -> int:
+        """``strmap_get_size(&opt->priv->paths)``: bulk entries are paths for git too."""
+        return len(self.paths) + sum(b.count for b in self.bulk.values())
 
     # ------------------------------------------------------------------ utils
 
@@ -214,7 +301,7 @@ class OrtMerge:
         d2 = d0 if s2 is s0 else (d1 if s2 is s1 else {n: (m, o) for n, m, o in diff & s2})
         # Every entry under a changed name is in ``diff``: an entry present
         # on all three sides would make its name unchanged.
-        names = sorted(changed)
+        names = _walk_order(changed, (d0, d1, d2))
         n_same = len(s0) - len(d0)
         if n_same:
             # One all-same entry stays a real path so this directory is
@@ -295,7 +382,12 @@ class OrtMerge:
         if filemask == 0 and dirmask in (2, 4):
             ci.match_mask = 7 - dirmask
             side = dirmask // 2
-        if self.dir_rename_mask != 7 and side and self.trivial_okay[side]:
+        if (
+            self.dir_rename_mask != 7
+            and side
+            and self.trivial_okay[side]
+            and fullpath not in self.target_dirs[side]
+        ):
             self.possible_trivial[side][fullpath] = self.dir_rename_mask
             self.dir_rename_mask = prev_mask
             return
@@ -336,13 +428,19 @@ class OrtMerge:
                 mm = match_mask & filemask
                 content = mm == 0
                 location = self.dir_rename_mask == 7
+                if content:
+                    self.cached_irrelevant[side].discard(fullname)
                 if content or location:
                     self.relevant_sources[side][fullname] = (
                         RELEVANT_CONTENT if content else RELEVANT_LOCATION
                     )
+                if fullname in self.cached_pairs[side] or fullname in self.cached_irrelevant[side]:
+                    continue
                 mode, oid = names[0]
                 self.pairs[side].append(FilePair(FileSpec(fullname, mode, oid), FileSpec(fullname)))
             if not filemask & 1 and filemask & side_mask:
+                if fullname in self.cached_target_names[side]:
+                    continue
                 mode, oid = names[side]
                 self.pairs[side].append(FilePair(FileSpec(fullname), FileSpec(fullname, mode, oid)))
 
@@ -353,26 +451,52 @@ class OrtMerge:
         ci.clean = True
 
     def _handle_deferred(self) -> None:
+        """``handle_deferred_entries()``: trivial directory merges, or walk them after all."""
+        count_before = self._git_path_count()
+        count_after = 0
         for side in (1, 2):
-            okay = not self.relevant_sources[side]
+            okay = True
+            for path in self.relevant_sources[side]:
+                if path in self.cached_irrelevant[side]:
+                    continue
+                if path not in self.cached_pairs[side]:
+                    okay = False
+                    break
+                target = self.cached_pairs[side][path]
+                if target is None or self._exists(target):
+                    continue
+                d = target
+                while b"/" in d:
+                    d = d[: d.rfind(b"/")]
+                    if d in self.target_dirs[side]:
+                        break
+                    self.target_dirs[side].add(d)
             self.trivial_okay[side] = okay
             todo = self.possible_trivial[side]
             self.possible_trivial[side] = {}
-            for path, mask in todo.items():
+            for path in git_iteration_order(todo):
+                mask = todo[path]
                 ci = self.paths[path]
-                if okay:
+                if okay and path not in self.target_dirs[side]:
                     self._resolve_trivial_dir(ci, side)
                     continue
-                trees = tuple(
-                    ci.stages[i][1] if ci.dirmask & (1 << i) else None for i in range(3)
-                )
+                trees = tuple(ci.stages[i][1] if ci.dirmask & (1 << i) else None for i in range(3))
                 ci.match_mask &= ci.filemask
                 self.current_dir = path
                 self.dir_rename_mask = mask
                 self._traverse(path, trees)  # type: ignore[arg-type]
-            for path in self.possible_trivial[side]:
+            for path in git_iteration_order(self.possible_trivial[side]):
                 self._resolve_trivial_dir(self.paths[path], side)
             self.possible_trivial[side] = {}
+            if not okay or count_after:
+                count_after = self._git_path_count()
+        if count_after:
+            if self.redo_after_renames:
+                raise MergeAbortedError("git merge-ort aborts here (redo_after_renames != 0)")
+            if count_before and count_after // count_before >= 3:
+                self.redo_after_renames = 1
+        elif self.redo_after_renames == 2:
+            self.redo_after_renames = 0
 
     # ------------------------------------------------------------ content merges
 
@@ -386,6 +510,7 @@ class OrtMerge:
         extra_marker_size: int,
     ) -> tuple[bool, Version]:
         """``handle_content_merge()``: returns (clean, merged version)."""
+        _git_assert(a[0] & S_IFMT == b[0] & S_IFMT, "(S_IFMT & a->mode) == (S_IFMT & b->mode)")
         clean = True
         if a[0] == b[0] or a[0] == o[0]:
             mode = b[0]
@@ -436,21 +561,43 @@ class OrtMerge:
         def possible(side: int) -> bool:
             return bool(self.pairs[side]) and bool(self.relevant_sources[side])
 
-        if not possible(1) and not possible(2):
+        for side in (1, 2):  # prune_cached_from_relevant()
+            for path in list(self.relevant_sources[side]):
+                if path in self.cached_pairs[side] or path in self.cached_irrelevant[side]:
+                    del self.relevant_sources[side][path]
+        if not (possible(1) or possible(2) or self.cached_pairs[1] or self.cached_pairs[2]):
             return True
+        detection_run = False
         for side in (1, 2):
             if not possible(side):
                 resolve_statuses(self.pairs[side])
                 continue
+            detection_run = True
             self.dir_rename_count[side] = {}
-            self.pairs[side] = detect_renames(
+            self.pairs[side], limited = detect_renames(
                 self.pairs[side],
                 self.spans,
                 self.relevant_sources[side],
                 self.dirs_removed[side],
                 self.dir_rename_count[side],
+                self.cached_pairs[side],
             )
             resolve_statuses(self.pairs[side])
+            if limited:
+                self.redo_after_renames = 0
+        if self.redo_after_renames and detection_run:
+            for side in (1, 2):
+                for p in self.pairs[side]:
+                    self._possibly_cache_new_pair(p, side)
+            self.redo_after_renames = 2
+            return True
+        for side in (1, 2):  # use_cached_pairs()
+            cached = self.cached_pairs[side]
+            for old_name in git_iteration_order(cached):
+                new_name = cached[old_name]
+                pair = FilePair(FileSpec(old_name), FileSpec(new_name or old_name))
+                pair.status = "R" if new_name else "D"
+                self.pairs[side].append(pair)
         clean = True
         if not self.depth:
             clean &= self._provisional_dir_renames(1)
@@ -461,12 +608,29 @@ class OrtMerge:
         collisions = [{}, self._collisions(self.dir_renames[2], 1), {}]
         collisions[2] = self._collisions(self.dir_renames[1], 2)
         combined: list[FilePair] = []
-        ok1 = self._collect_renames(combined, 1, collisions, self.dir_renames[2], self.dir_renames[1])
-        ok2 = self._collect_renames(combined, 2, collisions, self.dir_renames[1], self.dir_renames[2])
+        ok1 = self._collect_renames(
+            combined, 1, collisions, self.dir_renames[2], self.dir_renames[1]
+        )
+        ok2 = self._collect_renames(
+            combined, 2, collisions, self.dir_renames[1], self.dir_renames[2]
+        )
         clean &= ok1 and ok2
         combined.sort(key=lambda p: p.one.path)
         clean &= self._process_renames(combined)
         return clean
+
+    def _possibly_cache_new_pair(self, p: FilePair, side: int) -> None:
+        """``possibly_cache_new_pair()`` for the restart (no directory rename involved)."""
+        val = self.relevant_sources[side].get(p.one.path, -1)
+        if val == RELEVANT_NO_MORE:
+            self.cached_irrelevant[side].add(p.one.path)
+        if val <= 0:
+            return
+        if p.status == "D":
+            self.cached_pairs[side][p.one.path] = None
+        elif p.status == "R":
+            self.cached_pairs[side][p.one.path] = p.two.path
+            self.cached_target_names[side].add(p.two.path)
 
     def _provisional_dir_renames(self, side: int) -> bool:
         clean = True
@@ -603,6 +767,8 @@ class OrtMerge:
             dir_ci.dirmask = ci.filemask
             self.paths[d] = dir_ci
             parent = d
+        _git_assert(ci.filemask in (2, 4), "ci->filemask == 2 || ci->filemask == 4")
+        _git_assert(ci.dirmask in (0, 1), "ci->dirmask == 0 || ci->dirmask == 1")
         if ci.dirmask == 0:
             del self.paths[old_path]
         else:
@@ -620,6 +786,10 @@ class OrtMerge:
         if existing is None:
             self.paths[new_path] = ci
         else:
+            _verify_ci(existing, "apply_directory_rename_modifications")
+            _git_assert(
+                not existing.filemask & ci.filemask, "(new_ci->filemask & ci->filemask) == 0"
+            )
             existing.filemask |= ci.filemask
             if existing.dirmask:
                 existing.df_conflict = True
@@ -646,9 +816,9 @@ class OrtMerge:
                 continue
             if i + 1 < n and oldpath == renames[i + 1].one.path:
                 pathnames = [oldpath, newpath, renames[i + 1].two.path]
-                base = self.paths[pathnames[0]]
-                side1 = self.paths[pathnames[1]]
-                side2 = self.paths[pathnames[2]]
+                base = _verify_ci(self.paths.get(pathnames[0]), "rename/rename base")
+                side1 = _verify_ci(self.paths.get(pathnames[1]), "rename/rename side1")
+                side2 = _verify_ci(self.paths.get(pathnames[2]), "rename/rename side2")
                 if pathnames[1] == pathnames[2]:
                     side1.stages[0] = base.stages[0]
                     side1.filemask |= 1
@@ -674,7 +844,7 @@ class OrtMerge:
                 self._msg("rename/rename", *pathnames)
                 i += 2
                 continue
-            assert newinfo is not None
+            newinfo = _verify_ci(newinfo, "process_renames")
             target = pair.score
             other = 3 - target
             old_sidemask = 1 << other
@@ -685,13 +855,17 @@ class OrtMerge:
             )
             if type_changed and collision:
                 collision = False
+            _git_assert(
+                source_deleted or bool(oldinfo.filemask & old_sidemask),
+                "source_deleted || oldinfo->filemask & old_sidemask",
+            )
             if collision and not source_deleted:
                 pathnames = [oldpath, b"", b""]
                 pathnames[other] = oldpath
                 pathnames[target] = newpath
-                base = self.paths[pathnames[0]]
-                side1 = self.paths[pathnames[1]]
-                side2 = self.paths[pathnames[2]]
+                base = _verify_ci(self.paths.get(pathnames[0]), "rename collision base")
+                side1 = _verify_ci(self.paths.get(pathnames[1]), "rename collision side1")
+                side2 = _verify_ci(self.paths.get(pathnames[2]), "rename collision side2")
                 ok, merged = self.content_merge(
                     oldpath,
                     base.stages[0],
@@ -749,7 +923,11 @@ class OrtMerge:
         if mi.is_null:
             return
         mode, oid = mi.result
-        assert oid is not None
+        if oid is None:
+            # git 2.39 quirk: apply_directory_rename_modifications() zeroes
+            # stage 1 of a file that also had a directory on its path, and
+            # git then writes that "version" as a mode-0, null-id entry.
+            oid = _NULL_OID
         self._versions.append((_basename(path), mode, oid))
 
     def _write_dir(self, dirpath: bytes, entries: list[tuple[bytes, int, bytes]]) -> bytes:
@@ -787,6 +965,7 @@ class OrtMerge:
             self._record(path, ci)
             if ci.filemask == 0:
                 return
+            _git_assert(ci.df_conflict, "ci->df_conflict")
         if ci.df_conflict and ci.result[0] == 0:
             ci.df_conflict = False
             ci.clean = False
@@ -797,6 +976,7 @@ class OrtMerge:
                 if not ci.filemask & (1 << i):
                     ci.stages[i] = _NULL
         elif ci.df_conflict and ci.result[0] != 0:
+            _git_assert(ci.result[0] == S_IFDIR, "ci->merged.result.mode == S_IFDIR")
             if ci.filemask == 1:
                 ci.filemask = 0
                 return
@@ -826,6 +1006,11 @@ class OrtMerge:
                 ci.is_null = not ci.result[0]
                 if ci.is_null:
                     ci.clean = True
+                _git_assert(othermask in (2, 4), "othermask == 2 || othermask == 4")
+                _git_assert(
+                    ci.is_null == (ci.filemask == ci.match_mask),
+                    "ci->merged.is_null == (ci->filemask == ci->match_mask)",
+                )
         elif ci.filemask >= 6 and (ci.stages[1][0] & S_IFMT) != (ci.stages[2][0] & S_IFMT):
             if self.depth:
                 ci.clean = False
@@ -859,6 +1044,7 @@ class OrtMerge:
         elif ci.filemask == 1:
             ci.is_null = True
             ci.result = _NULL
+            _git_assert(not ci.df_conflict, "!ci->df_conflict")
             ci.clean = not ci.path_conflict
         if not ci.clean:
             self.conflicted[path] = ci
@@ -906,6 +1092,11 @@ class OrtMerge:
     def run(self, base: bytes | None, side1: bytes, side2: bytes) -> OrtOutcome:
         self.collect(base, side1, side2)
         clean = self.detect_and_process_renames()
+        if self.redo_after_renames == 2:
+            # merge_ort_nonrecursive_internal(): "goto redo" with cached renames
+            self._reinit()
+            self.collect(base, side1, side2)
+            clean = self.detect_and_process_renames()
         tree = self.process_entries()
         clean = clean and not self.conflicted
         return OrtOutcome(tree, clean, self.conflicted, self.messages)

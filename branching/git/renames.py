@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from stat import S_ISREG
 
+from branching.git.strmap import git_iteration_order
+
 MAX_SCORE = 60000
 DEFAULT_RENAME_SCORE = 30000
 RENAME_LIMIT = 7000
@@ -217,12 +219,15 @@ def detect_renames(
     relevant_sources: dict[bytes, int],
     dirs_removed: dict[bytes, int],
     dir_rename_count: dict[bytes, dict[bytes, int]],
-) -> list[FilePair]:
+    cached_pairs: dict[bytes, bytes | None] | None = None,
+) -> tuple[list[FilePair], bool]:
     """Pair deletions with additions in place of ``diffcore_rename_extended()``.
 
     ``relevant_sources`` and ``dirs_removed`` are updated as git updates them;
-    ``dir_rename_count`` receives the per-directory rename tallies.  Returns
-    the new queue: renames replace their add, used deletions disappear.
+    ``dir_rename_count`` receives the per-directory rename tallies (renames
+    remembered in ``cached_pairs`` count too).  Returns the new queue —
+    renames replace their add, used deletions disappear — and whether the
+    rename limit stopped inexact detection.
     """
     minimum = DEFAULT_RENAME_SCORE
     dsts: list[FilePair] = []
@@ -238,7 +243,7 @@ def detect_renames(
         elif not p.two.valid:
             srcs.append(p)
     if not dsts or not srcs:
-        return _write_back(pairs)
+        return _write_back(pairs), False
 
     def record(di: int, src: FilePair, score: int) -> None:
         dst = dsts[di]
@@ -292,10 +297,17 @@ def detect_renames(
             info.idx_map[d.two.path] = di
         else:
             _update_dir_rename_counts(info, dirs_removed, d.one.path, d.two.path)
+    if cached_pairs:
+        for old_name in git_iteration_order(cached_pairs):
+            new_name = cached_pairs[old_name]
+            if new_name is not None:
+                _update_dir_rename_counts(info, dirs_removed, old_name, new_name)
     for old_dir, counts in info.count.items():
         best_dir = None
         highest = 0
-        for new_dir, n in counts.items():
+        # ties go to the first entry of git's hash-map walk
+        for new_dir in git_iteration_order(counts):
+            n = counts[new_dir]
             if n > highest:
                 highest = n
                 best_dir = new_dir
@@ -324,10 +336,10 @@ def detect_renames(
         dst_index = dst_base[base]
         if src_index == -1 or dst_index == -1:
             src_index = i
-            new_dir = info.guess.get(dirname(filename))
-            if new_dir is None:
+            guessed = info.guess.get(dirname(filename))
+            if guessed is None:
                 continue
-            dst_index = info.idx_map.get(new_dir + b"/" + base, -1)
+            dst_index = info.idx_map.get(guessed + b"/" + base, -1)
         if dst_index == -1 or dst_is_rename[dst_index]:
             continue
         one = srcs[src_index].one
@@ -344,7 +356,8 @@ def detect_renames(
     srcs = _handle_early_known_dir_renames(info, srcs, relevant_sources, dirs_removed)
 
     num_dst = len(dsts) - rename_count
-    if num_dst and srcs and num_dst * len(srcs) <= RENAME_LIMIT * RENAME_LIMIT:
+    limited = bool(num_dst and srcs and num_dst * len(srcs) > RENAME_LIMIT * RENAME_LIMIT)
+    if num_dst and srcs and not limited:
         _inexact(spans, dsts, dst_is_rename, srcs, minimum, record, info, dirs_removed)
 
     # cleanup_dir_rename_info(keep_dir_rename_count=1)
@@ -353,7 +366,7 @@ def detect_renames(
             del dir_rename_count[src_dir]
         else:
             dir_rename_count[src_dir].pop(UNKNOWN_DIR, None)
-    return _write_back(pairs)
+    return _write_back(pairs), limited
 
 
 def _handle_early_known_dir_renames(

@@ -433,12 +433,12 @@ def _find_lcs(
             while line1 < as_ and line2 < bs and a[as_ - 2] == b[bs - 2]:
                 as_ -= 1
                 bs -= 1
-                if 1 < rc:
+                if rc > 1:
                     rc = min(rc, line_map[as_ - line1][1])
             while ae < last1 and be < last2 and a[ae] == b[be]:
                 ae += 1
                 be += 1
-                if 1 < rc:
+                if rc > 1:
                     rc = min(rc, line_map[ae - line1][1])
             if b_next <= be:
                 b_next = be + 1
@@ -457,7 +457,7 @@ def _find_lcs(
                 break
             as_ = np
         b_ptr = b_next
-    if has_common and _HISTOGRAM_MAX_CHAIN < cnt:
+    if has_common and cnt > _HISTOGRAM_MAX_CHAIN:
         return None
     return lb1, le1, lb2, le2
 
