@@ -217,3 +217,6 @@ class Collection(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("collection_detail", args=[self.pk])

@@ -1,10 +1,14 @@
 from django.urls import path
 
-from branching import views
+from branching.views import collections, repositories
 
 urlpatterns = [
-    path("repositories/", views.repository_list, name="repository_list"),
-    path("repositories/new/", views.repository_create, name="repository_create"),
-    path("repositories/<int:pk>/", views.repository_detail, name="repository_detail"),
-    path("repositories/<int:pk>/edit/", views.repository_edit, name="repository_edit"),
+    path("repositories/", repositories.repository_list, name="repository_list"),
+    path("repositories/new/", repositories.repository_create, name="repository_create"),
+    path("repositories/<int:pk>/", repositories.repository_detail, name="repository_detail"),
+    path("repositories/<int:pk>/edit/", repositories.repository_edit, name="repository_edit"),
+    path("collections/", collections.collection_list, name="collection_list"),
+    path("collections/new/", collections.collection_create, name="collection_create"),
+    path("collections/<int:pk>/", collections.collection_detail, name="collection_detail"),
+    path("collections/<int:pk>/edit/", collections.collection_edit, name="collection_edit"),
 ]

@@ -4,7 +4,16 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from instances.models import SECRET_FIELDS, Instance, OrgConnection
+from instances.models import (
+    SECRET_FIELDS,
+    Approval,
+    FeaturePresence,
+    Instance,
+    OrgConnection,
+    Promotion,
+    PromotionFeature,
+    PromotionLog,
+)
 from releasemgr.forms import WriteOnlySecretsMixin
 
 
@@ -104,3 +113,89 @@ class OrgConnectionAdmin(admin.ModelAdmin):
         "created_by",
         "created_at",
     ]
+
+
+class PromotionFeatureInline(admin.TabularInline):
+    model = PromotionFeature
+    fields = ("position", "feature", "commit")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "feature"
+    verbose_name_plural = "features (in merge order)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ApprovalInline(admin.TabularInline):
+    model = Approval
+    fields = ("at", "user", "decision", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class PromotionLogInline(admin.TabularInline):
+    """The execution log, as the engine and the people involved wrote it: read-only."""
+
+    model = PromotionLog
+    fields = ("at", "step", "level", "actor", "message", "from_commit", "to_commit")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "execution log"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    """Promotions change state through the app and the engine only (every change is logged
+    with its actor), so here everything is read-only."""
+
+    list_display = ["id", "status", "direction", "source", "target", "requested_by", "requested_at"]
+    list_filter = ["status", "direction", "target"]
+    search_fields = ["=id", "items__feature__key", "target__name", "source__name"]
+    list_select_related = ["source", "target", "requested_by"]
+    inlines = [PromotionFeatureInline, ApprovalInline, PromotionLogInline]
+    readonly_fields = (
+        "target",
+        "source",
+        "direction",
+        "collection",
+        "status",
+        "step",
+        "attempt",
+        "requested_by",
+        "requested_at",
+        "started_at",
+        "finished_at",
+        "target_head_before",
+        "temp_branch",
+        "merged_head",
+        "target_head_after",
+        "failure_reason",
+        "conflicts",
+        "resolutions",
+        "claimed_by",
+        "lease_until",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(FeaturePresence)
+class FeaturePresenceAdmin(admin.ModelAdmin):
+    list_display = ["feature", "instance", "commit", "promotion", "at"]
+    list_filter = ["instance"]
+    search_fields = ["feature__key", "feature__title", "instance__name", "commit"]
+    list_select_related = ["feature", "instance", "promotion__target"]
+    autocomplete_fields = ["feature", "instance"]
+    readonly_fields = ["promotion", "at"]

@@ -2,7 +2,8 @@
 
 Every piece of user text reaches `dot` escaped (HTML-like labels for node text, quoted strings
 for tooltips), and the SVG that comes back is checked before it is inlined into a page. An
-unchanged pipeline is never laid out twice: the SVG is cached under a hash of its DOT source.
+unchanged pipeline is never laid out twice: the SVG is cached under a hash of its DOT source
+(which holds the counts too, so a pipeline is laid out again when what waits in it changes).
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 
-from instances.models import Instance, OrgType, Purpose
+from instances.models import Instance, OrgType, PromotionStatus, Purpose
 
 CACHE_PREFIX = "pipeline-svg:v1:"
 CACHE_SECONDS = 30 * 24 * 3600
@@ -84,10 +85,45 @@ def nodes_for(repository_instances: Sequence[Instance], by_id: dict[int, Instanc
     return nodes
 
 
-def build_dot(graph_id: str, nodes: Iterable[Node]) -> str:
-    """DOT source for one repository's pipeline; edges go from child to parent."""
+@dataclass(frozen=True)
+class PipelineCounts:
+    """What waits in the pipeline, from `promotions.pending_counts` and `active_counts`."""
+
+    ready_up: Mapping[int, int] = field(default_factory=dict)  # child → features for its parent
+    back: Mapping[int, int] = field(default_factory=dict)  # instance → back promotions pending
+    active: Mapping[int, Mapping[str, int]] = field(default_factory=dict)  # target → status → n
+
+    def node_text(self, instance_id: int) -> str:
+        """ "1 running · 2 queued · 3 to back-promote": what waits at an instance, or ""."""
+        active = self.active.get(instance_id, {})
+        parts = [
+            f"{n} {label}"
+            for status, label in (
+                (PromotionStatus.RUNNING, "running"),
+                (PromotionStatus.QUEUED, "queued"),
+                (PromotionStatus.AWAITING_APPROVAL, "awaiting approval"),
+            )
+            if (n := active.get(status, 0))
+        ]
+        if back := self.back.get(instance_id, 0):
+            parts.append(f"{back} to back-promote")
+        return " · ".join(parts)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def build_dot(graph_id: str, nodes: Iterable[Node], counts: PipelineCounts | None = None) -> str:
+    """DOT source for one repository's pipeline; edges go from child to parent.
+
+    With `counts`, each edge is labelled with the features ready to promote up it, and each
+    node says what runs, waits or is pending back promotion into it.
+    """
     nodes = list(nodes)
-    present = {n.instance.pk for n in nodes}
+    counts = counts or PipelineCounts()
+    by_pk = {n.instance.pk: n.instance for n in nodes}
+    present = set(by_pk)
     lines = [
         "digraph pipeline {",
         f"  graph [id={dot_string(graph_id)}, rankdir=LR, bgcolor=transparent, "
@@ -100,16 +136,22 @@ def build_dot(graph_id: str, nodes: Iterable[Node]) -> str:
         instance = node.instance
         fill, border = PURPOSE_COLOURS.get(instance.purpose, ("#f1f5f9", "#475569"))
         details = f"{instance.branch} · {OrgType(instance.org_type).label}"
+        waiting = "" if node.external else counts.node_text(instance.pk)
         label = (
             f"<<b>{html_label_text(instance.name)}</b><br/>"
-            f'<font point-size="9">{html_label_text(details)}</font>>'
+            f'<font point-size="9">{html_label_text(details)}</font>'
+            + (f'<br/><font point-size="9">{html_label_text(waiting)}</font>' if waiting else "")
+            + ">"
         )
+        tooltip = f"{instance.name} ({instance.get_purpose_display()})"
+        if waiting:
+            tooltip += f": {waiting}"
         attrs = [
             f"id={dot_string(f'instance-{instance.pk}')}",
             f"label={label}",
             f"URL={dot_string(reverse('instance_detail', args=[instance.pk]))}",
             'target="_top"',
-            f"tooltip={dot_string(f'{instance.name} ({instance.get_purpose_display()})')}",
+            f"tooltip={dot_string(tooltip)}",
             f'fillcolor="{fill}"',
             f'color="{border}"',
             f'class="node-{instance.purpose}"',
@@ -120,9 +162,27 @@ def build_dot(graph_id: str, nodes: Iterable[Node]) -> str:
             attrs += ["penwidth=2.6", "peripheries=2", "fontsize=13"]
         lines.append(f"  i{instance.pk} [{', '.join(attrs)}];")
     for node in nodes:
-        parent_id = node.instance.parent_id
-        if not node.external and parent_id in present:
-            lines.append(f"  i{node.instance.pk} -> i{parent_id};")
+        child, parent_id = node.instance, node.instance.parent_id
+        if node.external or parent_id not in present:
+            continue
+        ready = counts.ready_up.get(child.pk, 0)
+        if not ready:
+            lines.append(f"  i{child.pk} -> i{parent_id};")
+            continue
+        parent = by_pk[parent_id]
+        url = reverse("instance_detail", args=[child.pk]) + "#ready-to-promote"
+        tip = f"{_plural(ready, 'feature')} ready to promote from {child.name} to {parent.name}"
+        edge = [
+            f"id={dot_string(f'edge-{child.pk}-{parent_id}')}",
+            f"label={dot_string(f'{ready} ready')}",
+            f"tooltip={dot_string(tip)}",
+            f"URL={dot_string(url)}",
+            'target="_top"',
+            "fontsize=9",
+            'fontname="Helvetica"',
+            'fontcolor="#1d4ed8"',
+        ]
+        lines.append(f"  i{child.pk} -> i{parent_id} [{', '.join(edge)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -184,6 +244,7 @@ def _sanitize(svg: str) -> str:
 class TreeRow:
     instance: Instance
     depth: int
+    note: str = ""  # what waits there, when the page knows
 
 
 def tree_rows(instances: Sequence[Instance]) -> list[TreeRow]:
@@ -219,13 +280,24 @@ class PipelineDiagram:
 
 
 def diagram_for(
-    graph_id: str, repository_id: int, instances: Sequence[Instance], by_id: dict[int, Instance]
+    graph_id: str,
+    repository_id: int,
+    instances: Sequence[Instance],
+    by_id: dict[int, Instance],
+    counts: PipelineCounts | None = None,
 ) -> PipelineDiagram:
     rows = tree_rows(instances)
+    if counts is not None:
+        for row in rows:
+            ready = counts.ready_up.get(row.instance.pk, 0)
+            notes = [f"{ready} ready to promote"] if ready else []
+            if waiting := counts.node_text(row.instance.pk):
+                notes.append(waiting)
+            row.note = " · ".join(notes)
     if not instances:
         return PipelineDiagram(repository_id, None, rows, None, False)
     try:
-        svg = render_svg(build_dot(graph_id, nodes_for(instances, by_id)))
+        svg = render_svg(build_dot(graph_id, nodes_for(instances, by_id), counts))
     except DotMissing as exc:
         return PipelineDiagram(repository_id, None, rows, str(exc), True)
     except DiagramUnavailable as exc:

@@ -31,7 +31,11 @@ from branching.git import storage
 from branching.git.merge import merge_commits
 from branching.git.remote import LOCAL_ONLY_PREFIX
 from branching.models import Feature
+from instances import deployments
 from instances.models import (
+    Deployment,
+    DeploymentKind,
+    DeploymentStatus,
     Direction,
     FeaturePresence,
     Instance,
@@ -39,6 +43,7 @@ from instances.models import (
     Promotion,
     PromotionStatus,
     Step,
+    TestLevel,
 )
 from instances.promotions import log
 
@@ -64,10 +69,10 @@ class PromotionFailed(Exception):
 
 
 class Conflicted(Exception):
-    def __init__(self, feature: Feature, conflicts: list[dict[str, Any]]) -> None:
+    def __init__(self, feature: Feature, target: Instance, conflicts: list[dict[str, Any]]) -> None:
         self.feature, self.conflicts = feature, conflicts
         paths = ", ".join(c["path"] for c in conflicts) or "(no path named)"
-        super().__init__(f"{feature.key} conflicts with {feature.key}'s target: {paths}")
+        super().__init__(f"{feature.key} conflicts with {target.name}: {paths}")
 
 
 class TargetMoved(Exception):
@@ -328,7 +333,9 @@ def _apply_resolutions(run: Run, repo: storage.Repo, result: Any, feature: Featu
     resolutions: dict[str, str] = run.promotion.resolutions or {}
     unresolved = [p for p in result.conflicts if p not in resolutions]
     if unresolved or result.unclean_without_paths:
-        raise Conflicted(feature, _describe_conflicts(repo, result, set(unresolved)))
+        raise Conflicted(
+            feature, run.promotion.target, _describe_conflicts(repo, result, set(unresolved))
+        )
     changes = {path: resolutions[path].encode() for path in result.conflicts}
     tree = storage.update_tree(repo, result.tree, changes)
     run.log(f"Applied the stored resolutions for {', '.join(result.conflicts)}.")
@@ -371,16 +378,81 @@ def _blob_text(repo: storage.Repo, stage: tuple[int, bytes] | None) -> str | Non
 
 
 def _deploy(run: Run, repo: storage.Repo) -> None:
-    """Step 4: the deployment hook. Deployments to Salesforce orgs are not built yet."""
-    target = run.promotion.target
-    if target.org_connection is None:
+    """Step 4: validate and/or deploy the delta target-head → merged-head to the target's org.
+
+    Deployments are looked up by (promotion, merged head, kind) before any is created, so a
+    resumed step polls the deployment it already started instead of deploying again.
+    """
+    promotion = run.promotion
+    target = promotion.target
+    connection = target.org_connection
+    if connection is None:
         run.log(f"No org connected to {target.name}: a git-only promotion.")
-    else:
-        run.log(
-            f"{target.name} has an org connection, but deploying to orgs is not built yet: "
-            "promoting in git only.",
-            level=LogLevel.WARNING,
+        run.record(Step.DEPLOYED)
+        return
+    if promotion.merged_head == promotion.target_head_before:
+        run.log("Nothing new to deploy: the target already holds every feature.")
+        run.record(Step.DEPLOYED)
+        return
+    test_level = promotion.test_level or target.test_level
+
+    def deployment(kind: DeploymentKind, validation: Deployment | None = None) -> Deployment:
+        existing = (
+            promotion.deployments.filter(kind=kind, to_commit=promotion.merged_head)
+            .order_by("-id")
+            .first()
         )
+        if existing is not None:
+            if existing.status in (
+                DeploymentStatus.FAILED,
+                DeploymentStatus.ERRORED,
+                DeploymentStatus.CANCELLED,
+            ):
+                raise PromotionFailed(existing.error_message or f"{existing} {existing.status}.")
+            return existing
+        return deployments.create(
+            instance=target,
+            connection=connection,
+            kind=kind,
+            from_commit=promotion.target_head_before,
+            to_commit=promotion.merged_head,
+            test_level=test_level,
+            run_tests=list(promotion.run_tests),
+            promotion_id=promotion.pk,
+            requested_by_id=promotion.requested_by_id,
+            validation=validation,
+        )
+
+    try:
+        if target.validate_first:
+            validation = deployments.run(
+                deployment(DeploymentKind.VALIDATE), repo, heartbeat=run.heartbeat, log=run.log
+            )
+            # Salesforce quick-deploys only validations that ran Apex tests.
+            kind = (
+                DeploymentKind.DEPLOY
+                if test_level == TestLevel.NO_TEST_RUN
+                else DeploymentKind.QUICK_DEPLOY
+            )
+            final = deployments.run(
+                deployment(kind, validation),
+                repo,
+                heartbeat=run.heartbeat,
+                log=run.log,
+            )
+        else:
+            final = deployments.run(
+                deployment(DeploymentKind.DEPLOY), repo, heartbeat=run.heartbeat, log=run.log
+            )
+    except deployments.DeploymentFailed as exc:
+        raise PromotionFailed(
+            f"The deployment to {target.name}'s org did not succeed: {exc}"
+        ) from None
+    run.log(
+        f"Deployed to {target.name}'s org ({final.sf_deploy_id}).",
+        from_commit=promotion.target_head_before,
+        to_commit=promotion.merged_head,
+    )
     run.record(Step.DEPLOYED)
 
 
@@ -437,22 +509,32 @@ def _record_presence(run: Run) -> None:
 
 
 def _finish(run: Run, status: PromotionStatus, reason: str, **fields: Any) -> None:
-    """End a promotion that did not succeed: the target branch was never moved."""
+    """End a promotion that did not succeed: the target branch was never moved.
+
+    The status and its log line are written together (whoever sees the status can read the
+    reason), and only while this worker still holds the claim: a worker that lost it leaves
+    the promotion, and its temporary branch, to the one that resumed it.
+    """
     promotion = run.promotion
+    with transaction.atomic():
+        updated = Promotion.objects.filter(
+            pk=promotion.pk, status=PromotionStatus.RUNNING, claimed_by=run.worker
+        ).update(
+            status=status,
+            failure_reason=reason,
+            finished_at=timezone.now(),
+            lease_until=None,
+            **fields,
+        )
+        if not updated:
+            return
+        promotion.status = status
+        run.log(f"{status.label}: {reason}", level=LogLevel.ERROR)
     try:
         with workspace.open_storage(promotion.target.repository) as repo:
             _delete_temp_branch(run, repo)
     except Exception:
         logger.exception("promotion %s: could not delete its temporary branch", promotion.pk)
-    updated = Promotion.objects.filter(
-        pk=promotion.pk, status=PromotionStatus.RUNNING, claimed_by=run.worker
-    ).update(
-        status=status, failure_reason=reason, finished_at=timezone.now(), lease_until=None, **fields
-    )
-    if not updated:
-        return
-    promotion.status = status
-    run.log(f"{status.label}: {reason}", level=LogLevel.ERROR)
     _after_finish(promotion)
 
 

@@ -44,3 +44,68 @@ def dispatch() -> list[int]:
     )
     started = [dispatch_target(t) for t in targets]
     return [p for p in started if p is not None]
+
+
+def test_org_connection(connection_id: int) -> str:
+    """Log in with the connection, read the org's facts and store them (or the reason not)."""
+    from django.conf import settings
+
+    from instances import salesforce as sf
+    from instances.models import OrgConnection
+
+    connection = OrgConnection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return "gone"
+    try:
+        facts = sf.test_connection(connection, ca_bundle=settings.SALESFORCE_CA_BUNDLE or None)
+    except sf.SalesforceError as exc:
+        connection.last_check_error = exc.message
+        connection.last_checked_at = timezone.now()
+        connection.save(update_fields=["last_check_error", "last_checked_at"])
+        return "failed"
+    connection.save(update_fields=facts.apply_to(connection))
+    return "ok"
+
+
+def run_deployment(deployment_id: int) -> str:
+    """Run a standalone deployment (a redeploy outside any promotion), once."""
+    from datetime import timedelta
+
+    from branching import workspace
+    from instances import deployments
+    from instances.models import Deployment
+
+    worker = engine.worker_id()
+    lease = timedelta(seconds=engine.lease_seconds())
+    now = timezone.now()
+    claimed = (
+        Deployment.objects.filter(pk=deployment_id, promotion__isnull=True)
+        .exclude(status__in=["succeeded", "failed", "cancelled", "errored"])
+        .filter(Q(claimed_by="") | Q(lease_until__lt=now))
+        .update(claimed_by=worker, lease_until=now + lease)
+    )
+    if not claimed:
+        return "not runnable now"
+    deployment = Deployment.objects.select_related(
+        "instance__repository", "org_connection", "validation"
+    ).get(pk=deployment_id)
+
+    def heartbeat() -> None:
+        Deployment.objects.filter(pk=deployment_id, claimed_by=worker).update(
+            lease_until=timezone.now() + lease
+        )
+
+    try:
+        with workspace.open_storage(deployment.instance.repository) as repo:
+            workspace.sync(deployment.instance.repository, repo)
+            deployments.run(deployment, repo, heartbeat=heartbeat)
+    except deployments.DeploymentFailed:
+        pass
+    except Exception as exc:  # an unexpected error still ends the deployment, with its reason
+        Deployment.objects.filter(pk=deployment_id).update(
+            status="errored",
+            error_message=f"{exc.__class__.__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+    deployment.refresh_from_db()
+    return deployment.status

@@ -174,6 +174,12 @@ GIT_SSH_KEY_FILE = env_str("GIT_SSH_KEY_FILE")
 GIT_SSH_KNOWN_HOSTS = env_str("GIT_SSH_KNOWN_HOSTS")
 GIT_CA_BUNDLE = env_str("GIT_CA_BUNDLE")
 
+# Salesforce: extra certificate authorities (PEM) for org hosts (verification is always on),
+# how long a deployment may take, and how often its status is polled.
+SALESFORCE_CA_BUNDLE = env_str("SALESFORCE_CA_BUNDLE")
+DEPLOY_TIMEOUT_SECONDS = env_int("DEPLOY_TIMEOUT_SECONDS", 3 * 3600)
+DEPLOY_POLL_SECONDS = env_float("DEPLOY_POLL_SECONDS", 10.0)
+
 # A worker renews its claim on a promotion at every step; a claim older than this means the
 # worker died, and another one resumes the promotion after its last recorded step.
 PROMOTION_LEASE_SECONDS = env_int("PROMOTION_LEASE_SECONDS", 300)

@@ -1,5 +1,11 @@
 """The environment strategy's data: instances and their hierarchy, org connections, promotions."""
 
+from instances.models.deployment import (
+    DEPLOYMENT_TERMINAL,
+    Deployment,
+    DeploymentKind,
+    DeploymentStatus,
+)
 from instances.models.hierarchy import (
     LOGIN_HOSTS,
     REQUIRED_FIELDS,
@@ -10,6 +16,7 @@ from instances.models.hierarchy import (
     OrgConnection,
     OrgType,
     Purpose,
+    TestLevel,
     validate_https_url,
 )
 from instances.models.promotion import (
@@ -26,6 +33,11 @@ from instances.models.promotion import (
 )
 
 __all__ = [
+    "DEPLOYMENT_TERMINAL",
+    "Deployment",
+    "DeploymentKind",
+    "DeploymentStatus",
+    "TestLevel",
     "LOGIN_HOSTS",
     "REQUIRED_FIELDS",
     "REQUIRED_SECRETS",

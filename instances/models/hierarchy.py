@@ -31,6 +31,15 @@ class OrgType(models.TextChoices):
     DEVELOPER = "developer", "Developer edition"
 
 
+class TestLevel(models.TextChoices):
+    __test__ = False  # not a pytest test class
+
+    NO_TEST_RUN = "NoTestRun", "No tests"
+    RUN_SPECIFIED_TESTS = "RunSpecifiedTests", "Specified tests (from the delta by default)"
+    RUN_LOCAL_TESTS = "RunLocalTests", "Local tests"
+    RUN_ALL_TESTS_IN_ORG = "RunAllTestsInOrg", "All tests in the org"
+
+
 class Instance(models.Model):
     """An environment: one org (over time, possibly several) and the branch that mirrors it."""
 
@@ -54,6 +63,17 @@ class Instance(models.Model):
         help_text="The next environment up: features are promoted from here to the parent.",
     )
     description = models.TextField(blank=True)
+    test_level = models.CharField(
+        max_length=20,
+        choices=TestLevel.choices,
+        default=TestLevel.NO_TEST_RUN,
+        help_text="Apex tests run by deployments to this instance's org; production orgs "
+        "need at least the tests the delta touches.",
+    )
+    validate_first = models.BooleanField(
+        default=False,
+        help_text="Validate (check only) first, then quick-deploy the validation.",
+    )
     requires_approval = models.BooleanField(
         default=False,
         help_text="Promotions into this instance wait until a release manager other than the "
@@ -255,6 +275,7 @@ class OrgConnection(models.Model):
     api_limits = models.JSONField(default=dict, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_check_error = models.TextField(blank=True)
+    check_requested_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -275,6 +296,13 @@ class OrgConnection(models.Model):
     def __str__(self) -> str:
         who = self.username or self.get_auth_method_display()
         return f"{who} @ {self.login_url.removeprefix('https://')}"
+
+    @property
+    def check_pending(self) -> bool:
+        """A "Test connection" was asked for and has not answered yet."""
+        return self.check_requested_at is not None and (
+            self.last_checked_at is None or self.last_checked_at < self.check_requested_at
+        )
 
     def _label(self, name: str) -> str:
         return str(getattr(self._meta.get_field(name), "verbose_name", name))

@@ -95,6 +95,10 @@ class Promotion(models.Model):
     temp_branch = models.CharField(max_length=255, blank=True)
     merged_head = models.CharField(max_length=64, blank=True)
     target_head_after = models.CharField(max_length=64, blank=True)
+    test_level = models.CharField(
+        max_length=20, blank=True, help_text="Overrides the target instance's test level."
+    )
+    run_tests = models.JSONField(default=list, blank=True)
     failure_reason = models.TextField(blank=True)
     conflicts = models.JSONField(default=list, blank=True)
     # Resolved content per conflicted path, applied to the merge on the next attempt, so that a

@@ -7,17 +7,21 @@ from django.shortcuts import render
 
 from branching.models import Repository
 from instances.access import require_instance_perm
-from instances.diagram import PURPOSE_COLOURS, diagram_for
+from instances.diagram import PURPOSE_COLOURS, PipelineCounts, diagram_for
 from instances.models import Instance, Purpose
+from instances.promotions import active_counts, pending_counts
 from releasemgr.http import AuthedRequest
 
 
 def dashboard(request: AuthedRequest) -> HttpResponse:
     require_instance_perm(request, "view")
-    # Two queries whatever the size of the pipeline: repositories, then all instances.
+    # The same queries whatever the size of the pipeline: repositories, all instances, and
+    # three for the counts (presences for what is ready, and unfinished promotions).
     repositories = list(Repository.objects.order_by("is_long_term", "name"))
     instances = list(Instance.objects.order_by("name"))
     by_id = {i.pk: i for i in instances}
+    ready_up, back = pending_counts()
+    counts = PipelineCounts(ready_up, back, active_counts(by_id))
     by_repository: dict[int, list[Instance]] = defaultdict(list)
     for instance in instances:
         by_repository[instance.repository_id].append(instance)
@@ -27,7 +31,10 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         for instance in own:
             instance.repository = repository  # spare a query per node
         pipelines.append(
-            (repository, diagram_for(f"pipeline-{repository.pk}", repository.pk, own, by_id))
+            (
+                repository,
+                diagram_for(f"pipeline-{repository.pk}", repository.pk, own, by_id, counts),
+            )
         )
     legend = [(Purpose(p).label, fill, border) for p, (fill, border) in PURPOSE_COLOURS.items()]
     return render(

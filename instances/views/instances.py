@@ -1,4 +1,5 @@
-"""Instance pages: list, detail, create, edit, re-parent, delete."""
+"""Instance pages: list, detail (with the features there and what can move), create, edit,
+re-parent, delete."""
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from instances.access import get_instance_for, require_instance_perm
 from instances.forms import InstanceFilterForm, InstanceForm, ReparentForm
 from instances.models import Instance
+from instances.presence import instance_features, recent_promotions
 from releasemgr.http import AuthedRequest, redirect_after_post
 from releasemgr.models import AuditEvent
 
@@ -48,6 +50,8 @@ def instance_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "ancestors": instance.ancestors(),
             "connection": next((c for c in connections if c.is_active), None),
             "past_connections": [c for c in connections if not c.is_active],
+            "features": instance_features(instance),
+            "promotions": recent_promotions(instance),
             "events": AuditEvent.for_object(instance)[:20],
         },
     )

@@ -1,0 +1,1 @@
+"""Pages of the branching strategy, one module per resource."""

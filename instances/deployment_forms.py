@@ -1,0 +1,51 @@
+"""The standalone deploy form: redeploy a commit (or a delta) to an instance's org."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+
+from instances.models import DeploymentKind, Instance, TestLevel
+
+_CLASS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class StandaloneDeployForm(forms.Form):
+    revision = forms.CharField(
+        help_text="What to deploy: a branch, a commit id, or `main~2`. Defaults to the "
+        "instance's branch."
+    )
+    from_revision = forms.CharField(
+        required=False,
+        label="Only the changes since",
+        help_text="Leave empty to deploy every component of the revision (a full package).",
+    )
+    kind = forms.ChoiceField(
+        choices=[(DeploymentKind.DEPLOY, "Deploy"), (DeploymentKind.VALIDATE, "Validate only")]
+    )
+    test_level = forms.ChoiceField(choices=TestLevel.choices)
+    run_tests = forms.CharField(
+        required=False,
+        label="Test classes",
+        help_text="For specified tests: comma-separated Apex test classes (default: the test "
+        "classes in the package).",
+    )
+
+    def __init__(self, *args: Any, instance: Instance, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["revision"].initial = instance.branch
+        self.fields["test_level"].initial = instance.test_level
+
+    def clean_run_tests(self) -> list[str]:
+        names = [n.strip() for n in self.cleaned_data["run_tests"].split(",") if n.strip()]
+        if bad := [n for n in names if not _CLASS_NAME.match(n)]:
+            raise forms.ValidationError(f"Not an Apex class name: {', '.join(bad)}.")
+        return names
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("run_tests") and cleaned.get("test_level") != TestLevel.RUN_SPECIFIED_TESTS:
+            self.add_error("run_tests", "Test classes are only run with “Specified tests”.")
+        return cleaned

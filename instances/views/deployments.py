@@ -1,0 +1,130 @@
+"""Deployments: their live page, their package, standalone redeploys, and Test connection."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+from django_q.tasks import async_task
+
+from branching import workspace
+from branching.git.revisions import BadRevision, resolve_commit
+from instances import deployments
+from instances.access import get_instance_for, get_org_connection_for
+from instances.deployment_forms import StandaloneDeployForm
+from instances.models import Deployment, DeploymentKind
+from releasemgr.access import get_object_for, require_perm
+from releasemgr.http import AuthedRequest, redirect_after_post
+from releasemgr.models import AuditEvent
+
+
+def get_deployment_for(request: AuthedRequest, pk: int) -> Deployment:
+    return get_object_for(
+        request,
+        Deployment.objects.select_related(
+            "instance", "promotion", "org_connection", "requested_by", "validation"
+        ),
+        pk,
+        "view",
+    )
+
+
+def deployment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    deployment = get_deployment_for(request, pk)
+    context = {"deployment": deployment}
+    if request.htmx and request.htmx.target == "deployment-status":
+        response = render(request, "instances/deployment_detail.html#status", context)
+        if deployment.is_terminal:
+            response.status_code = HttpResponseStopPolling.status_code
+        return response
+    return render(request, "instances/deployment_detail.html", context)
+
+
+def deployment_artifact(request: AuthedRequest, pk: int) -> FileResponse:
+    deployment = get_deployment_for(request, pk)
+    path = deployments.artifact_path(deployment)
+    if not deployment.artifact or not path.exists():
+        raise Http404("This deployment kept no package.")
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"deployment-{deployment.pk}.zip",
+        content_type="application/zip",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def deployment_create(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Redeploy a commit (or a delta) to the instance's org, outside any promotion."""
+    instance = get_instance_for(request, pk)
+    require_perm(request, Deployment, "add")
+    connection = instance.org_connection
+    form = StandaloneDeployForm(request.POST or None, instance=instance)
+    if connection is None:
+        form.add_error(None, f"{instance.name} has no org connection to deploy to.")
+    elif request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with workspace.open_storage(instance.repository) as repo:
+                workspace.sync(instance.repository, repo)
+                to_commit = resolve_commit(repo, data["revision"]).decode()
+                from_commit = (
+                    resolve_commit(repo, data["from_revision"]).decode()
+                    if data["from_revision"]
+                    else ""
+                )
+        except BadRevision as exc:
+            form.add_error(None, str(exc))
+        else:
+            deployment = deployments.create(
+                instance=instance,
+                connection=connection,
+                kind=DeploymentKind(data["kind"]),
+                from_commit=from_commit,
+                to_commit=to_commit,
+                test_level=data["test_level"],
+                run_tests=data["run_tests"],
+                requested_by_id=request.user.pk,
+            )
+            AuditEvent.record(
+                request.user,
+                "deployment requested",
+                instance,
+                {"deployment": deployment.pk, "kind": deployment.kind},
+                from_commit=from_commit,
+                to_commit=to_commit,
+            )
+            async_task(
+                "instances.tasks.run_deployment",
+                deployment.pk,
+                task_name=f"deployment-{deployment.pk}",
+            )
+            return redirect_after_post(request, deployment.get_absolute_url())
+    return render(request, "instances/deployment_form.html", {"form": form, "instance": instance})
+
+
+@require_POST
+def org_connection_test(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Queue "Test connection": logging in can take seconds, so a worker does it."""
+    connection = get_org_connection_for(request, pk, need="change")
+    connection.check_requested_at = timezone.now()
+    connection.save(update_fields=["check_requested_at"])
+    async_task(
+        "instances.tasks.test_org_connection",
+        connection.pk,
+        task_name=f"test-connection-{connection.pk}",
+    )
+    messages.info(request, "Testing the connection…")
+    return redirect_after_post(request, connection.instance.get_absolute_url())
+
+
+def org_connection_status(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The connection's facts, polled by the instance page while a test is under way."""
+    connection = get_org_connection_for(request, pk)
+    response = render(request, "instances/includes/org_facts.html", {"connection": connection})
+    if not connection.check_pending:
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
