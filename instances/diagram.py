@@ -132,6 +132,7 @@ def build_dot(graph_id: str, nodes: Iterable[Node], counts: PipelineCounts | Non
         'margin="0.14,0.05", penwidth=1.2];',
         '  edge [color="#64748b", arrowsize=0.7, penwidth=1.1];',
     ]
+    stagger = _stagger(nodes)
     for node in nodes:
         instance = node.instance
         fill, border = PURPOSE_COLOURS.get(instance.purpose, ("#f1f5f9", "#475569"))
@@ -146,8 +147,11 @@ def build_dot(graph_id: str, nodes: Iterable[Node], counts: PipelineCounts | Non
         tooltip = f"{instance.name} ({instance.get_purpose_display()})"
         if waiting:
             tooltip += f": {waiting}"
+        # A parent borrowed from another repository is drawn in that repository's diagram too;
+        # its id must not repeat on the page.
+        node_id = f"{graph_id}-parent-{instance.pk}" if node.external else f"instance-{instance.pk}"
         attrs = [
-            f"id={dot_string(f'instance-{instance.pk}')}",
+            f"id={dot_string(node_id)}",
             f"label={label}",
             f"URL={dot_string(reverse('instance_detail', args=[instance.pk]))}",
             'target="_top"',
@@ -166,8 +170,13 @@ def build_dot(graph_id: str, nodes: Iterable[Node], counts: PipelineCounts | Non
         if node.external or parent_id not in present:
             continue
         ready = counts.ready_up.get(child.pk, 0)
+        minlen = stagger.get(child.pk, 1)
         if not ready:
-            lines.append(f"  i{child.pk} -> i{parent_id};")
+            lines.append(
+                f"  i{child.pk} -> i{parent_id}"
+                + (f" [minlen={minlen}]" if minlen > 1 else "")
+                + ";"
+            )
             continue
         parent = by_pk[parent_id]
         url = reverse("instance_detail", args=[child.pk]) + "#ready-to-promote"
@@ -181,10 +190,33 @@ def build_dot(graph_id: str, nodes: Iterable[Node], counts: PipelineCounts | Non
             "fontsize=9",
             'fontname="Helvetica"',
             'fontcolor="#1d4ed8"',
+            f"minlen={minlen}",
         ]
         lines.append(f"  i{child.pk} -> i{parent_id} [{', '.join(edge)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+# A parent with more leaf children than this gets them in STAGGER_COLUMNS columns instead of one
+# tall column, as Graphviz's `unflatten -l` does: hundreds of developer sandboxes stay readable.
+STAGGER_AT = 6
+STAGGER_COLUMNS = 3
+
+
+def _stagger(nodes: Sequence[Node]) -> dict[int, int]:
+    """minlen per child→parent edge: leaves of a crowded parent spread over a few columns."""
+    own = [n.instance for n in nodes if not n.external]
+    parents = {i.parent_id for i in own}
+    leaves: dict[int, list[Instance]] = defaultdict(list)
+    for instance in own:
+        if instance.parent_id is not None and instance.pk not in parents:
+            leaves[instance.parent_id].append(instance)
+    minlen: dict[int, int] = {}
+    for siblings in leaves.values():
+        if len(siblings) > STAGGER_AT:
+            for index, leaf in enumerate(sorted(siblings, key=lambda i: i.name)):
+                minlen[leaf.pk] = 1 + index % STAGGER_COLUMNS
+    return minlen
 
 
 def render_svg(dot_source: str) -> str:

@@ -36,7 +36,9 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
                 diagram_for(f"pipeline-{repository.pk}", repository.pk, own, by_id, counts),
             )
         )
-    legend = [(Purpose(p).label, fill, border) for p, (fill, border) in PURPOSE_COLOURS.items()]
+    legend = [
+        (str(p), Purpose(p).label, fill, border) for p, (fill, border) in PURPOSE_COLOURS.items()
+    ]
     return render(
         request,
         "instances/dashboard.html",

@@ -50,6 +50,7 @@ def instance_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "ancestors": instance.ancestors(),
             "connection": next((c for c in connections if c.is_active), None),
             "past_connections": [c for c in connections if not c.is_active],
+            "deployments": instance.deployments.order_by("-id")[:5],
             "features": instance_features(instance),
             "promotions": recent_promotions(instance),
             "events": AuditEvent.for_object(instance)[:20],

@@ -108,6 +108,7 @@ def _context(
         and user.pk != promotion.requested_by_id,
         "can_act": may_act_on(promotion, user),
         "resolution_form": resolution_form,
+        "deployments": promotion.deployments.order_by("id"),
     }
 
 

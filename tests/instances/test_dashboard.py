@@ -144,7 +144,11 @@ def test_it_shows_a_parent_from_a_long_term_repository_as_an_external_node(clien
     section = body.split(f'id="repository-{long_term.pk}"')[1]
     assert "Long-term" in section.split("</h2>")[0]
     svg = re.search(r"<svg.*?</svg>", section, re.S).group(0)
-    assert set(node_ids(svg)) == {f"instance-{pipeline['uat'].pk}", f"instance-{staging.pk}"}
+    assert set(node_ids(svg)) == {
+        f"pipeline-{long_term.pk}-parent-{pipeline['uat'].pk}",
+        f"instance-{staging.pk}",
+    }
+    assert f'href="{pipeline["uat"].get_absolute_url()}"' in svg
     assert "stroke-dasharray" in svg  # the external parent is drawn dashed
 
 
@@ -153,3 +157,42 @@ def test_it_invites_a_release_manager_to_start_when_empty(client_for, db):
     assert "Add a repository" in body
     body = client_for("developer").get(reverse("dashboard")).content.decode()
     assert "Add a repository" not in body
+
+
+@needs_dot
+def test_it_never_repeats_an_element_id_on_the_page(client_for, pipeline):
+    long_term = make_repository(name="Acme Q1", storage="acme", main_branch="release/2027-q1")
+    make_instance(
+        long_term,
+        name="Q1 Staging",
+        purpose="staging",
+        branch="release/2027-q1-staging",
+        parent=pipeline["uat"],
+    )
+    body = client_for("developer").get(reverse("dashboard")).content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', body)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_it_spreads_many_leaves_over_a_few_columns(pipeline):
+    for n in range(20):
+        make_instance(
+            pipeline["repo"], name=f"Dev {n:02}", branch=f"dev/{n}", parent=pipeline["integration"]
+        )
+    dot = build_dot("g", nodes_for(list(pipeline["repo"].instances.all()), {}))
+    minlens = re.findall(r"minlen=(\d)", dot)
+    assert sorted(set(minlens)) == ["2", "3"]
+    assert f"i{pipeline['qa'].pk} -> i{pipeline['uat'].pk};" in dot  # not a leaf: not staggered
+
+
+@needs_dot
+def test_it_draws_a_big_pipeline_wider_and_shorter(pipeline):
+    for n in range(60):
+        make_instance(
+            pipeline["repo"], name=f"Dev {n:02}", branch=f"dev/{n}", parent=pipeline["integration"]
+        )
+    svg = render_svg(build_dot("g", nodes_for(list(pipeline["repo"].instances.all()), {})))
+    width, height = (
+        float(v) for v in re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups()
+    )
+    assert height / width < 4  # one column of 60 would be about 15 times taller than wide
