@@ -9,11 +9,12 @@ from typing import Any
 from django import forms
 
 from branching.models import Collection, Feature
-from instances.models import Instance, PromotionStatus
+from instances.models import Instance, PromotionStatus, TestLevel
 from instances.promotions import PromotionError, Route, route_to
 from instances.routes import route_label
 
 QUEUE_ANYWAY = "Queue it anyway and resolve on the promotion page"
+_CLASS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class PromotionRequestForm(forms.Form):
@@ -32,6 +33,17 @@ class PromotionRequestForm(forms.Form):
     )
     collection = forms.ModelChoiceField(
         queryset=Collection.objects.all(), required=False, widget=forms.HiddenInput
+    )
+    test_level = forms.ChoiceField(
+        choices=[("", "The target's default"), *TestLevel.choices],
+        required=False,
+        help_text="Apex tests the deployment to the target's org runs.",
+    )
+    run_tests = forms.CharField(
+        required=False,
+        label="Test classes",
+        help_text="For specified tests: comma-separated Apex test classes (default: the test "
+        "classes in the delta).",
     )
     queue_anyway = forms.BooleanField(required=False, label=QUEUE_ANYWAY)
 
@@ -53,8 +65,16 @@ class PromotionRequestForm(forms.Form):
             *((i.pk, route_label(i, r)) for i, r in offered_targets),
         ]
 
+    def clean_run_tests(self) -> list[str]:
+        names = [n.strip() for n in self.cleaned_data["run_tests"].split(",") if n.strip()]
+        if bad := [n for n in names if not _CLASS_NAME.match(n)]:
+            raise forms.ValidationError(f"Not an Apex class name: {', '.join(bad)}.")
+        return names
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if data.get("run_tests") and data.get("test_level") != TestLevel.RUN_SPECIFIED_TESTS:
+            self.add_error("run_tests", "Test classes are only run with “Specified tests”.")
         features, target = data.get("features"), data.get("target")
         if features and target is not None:
             # Merge in the order the features were offered (a collection's order).

@@ -236,6 +236,8 @@ def request_promotion(
     target: Instance,
     user: User,
     collection: Collection | None = None,
+    test_level: str = "",
+    run_tests: Sequence[str] = (),
 ) -> Promotion:
     route = route_to(features, target)
     with workspace.open_storage(target.repository) as repo:
@@ -249,6 +251,8 @@ def request_promotion(
             direction=route.direction,
             collection=collection,
             requested_by=user,
+            test_level=test_level,
+            run_tests=list(run_tests),
             status=PromotionStatus.AWAITING_APPROVAL if needs_approval else PromotionStatus.QUEUED,
         )
         PromotionFeature.objects.bulk_create(

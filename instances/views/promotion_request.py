@@ -109,7 +109,12 @@ def _submit(request: AuthedRequest, form: PromotionRequestForm) -> HttpResponse 
                 form.report_conflicts(conflicts)
                 return None
         promotion = request_promotion(
-            features=features, target=target, user=request.user, collection=data["collection"]
+            features=features,
+            target=target,
+            user=request.user,
+            collection=data["collection"],
+            test_level=data.get("test_level") or "",
+            run_tests=data.get("run_tests") or [],
         )
     except PromotionError as exc:
         form.add_error(None, exc.messages)

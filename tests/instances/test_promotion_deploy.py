@@ -202,8 +202,9 @@ def test_it_deploys_after_a_validation_without_tests(org, git_pipeline, feature,
     assert validation.check_only and not deploy.check_only and not deploy.quick_of
 
 
-def test_it_shows_the_deployment_and_its_errors_on_the_promotion_page(org, git_pipeline, feature,
-                                                                      developer, client_for):
+def test_it_shows_the_deployment_and_its_errors_on_the_promotion_page(
+    org, git_pipeline, feature, developer, client_for
+):
     org.knobs.deploy_outcome = "component_errors"
     promotion = request_promotion(features=[feature], target=git_pipeline["alice"], user=developer)
     engine.run_promotion(promotion.pk, "w")
@@ -212,7 +213,68 @@ def test_it_shows_the_deployment_and_its_errors_on_the_promotion_page(org, git_p
     assert f'href="{deployment.get_absolute_url()}"' in body
     assert deployment.component_failures[0]["problem"] in body
     assert 'role="progressbar"' in body
-    instance_page = client_for("release_manager").get(
-        git_pipeline["alice"].get_absolute_url()
-    ).content.decode()
+    instance_page = (
+        client_for("release_manager").get(git_pipeline["alice"].get_absolute_url()).content.decode()
+    )
     assert "Test connection" in instance_page and f"#{deployment.pk}" in instance_page
+
+
+def test_it_keeps_every_secret_and_session_id_out_of_records_and_logs(
+    org, git_pipeline, feature, developer, client_for, caplog
+):
+    from django.apps import apps
+    from django.db import connection as db
+
+    from instances import tasks
+
+    caplog.set_level("DEBUG")
+    connection = git_pipeline["alice"].org_connection
+    password = connection.password.reveal()
+    token = connection.security_token.reveal()
+    tasks.test_org_connection(connection.pk)
+    org.knobs.deploy_outcome = "component_errors"
+    promotion = request_promotion(features=[feature], target=git_pipeline["alice"], user=developer)
+    engine.run_promotion(promotion.pk, "w")
+    secrets = [password, token, *org.issued_sessions]
+    assert org.issued_sessions  # the stand-in handed out session ids
+    rows = []
+    with db.cursor() as cursor:
+        for model in apps.get_models():
+            cursor.execute(f'SELECT * FROM "{model._meta.db_table}"')  # noqa: S608
+            rows.extend(str(row) for row in cursor.fetchall())
+    dump = "\n".join(rows)
+    pages = "".join(
+        client_for("admin").get(url).content.decode()
+        for url in (
+            promotion.get_absolute_url(),
+            git_pipeline["alice"].get_absolute_url(),
+            Deployment.objects.get(promotion=promotion).get_absolute_url(),
+        )
+    )
+    for secret in secrets:
+        assert secret not in dump
+        assert secret not in caplog.text
+        assert secret not in pages
+
+
+def test_it_overrides_the_test_level_per_promotion(
+    org, git_pipeline, feature, developer, client_for
+):
+    from django.urls import reverse
+
+    response = client_for("developer").post(
+        reverse("promotion_create"),
+        {
+            "features": [feature.key],
+            "target": git_pipeline["alice"].pk,
+            "test_level": "RunSpecifiedTests",
+            "run_tests": "InvoiceServiceTest",
+        },
+    )
+    promotion = Promotion.objects.get()
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert promotion.test_level == "RunSpecifiedTests"
+    assert promotion.run_tests == ["InvoiceServiceTest"]
+    engine.run_promotion(promotion.pk, "w")
+    [sent] = deploys(org)
+    assert sent.test_level == "RunSpecifiedTests" and sent.run_tests == ["InvoiceServiceTest"]
