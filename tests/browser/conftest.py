@@ -39,17 +39,25 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ROLES_MIGRATION = ("releasemgr", "0002_roles")
+# The data migrations that make the role groups and grant their permissions, with the function
+# each runs forward.
+ROLE_MIGRATIONS = [
+    ("0002_roles", "create_roles"),
+    ("0003_promotion_roles", "grant"),
+    ("0004_deployment_roles", "grant"),
+]
 VIEWPORT = {"width": 1400, "height": 900}
 TIMEOUT_MS = 10_000
 
 
 @pytest.fixture(autouse=True)
 def role_groups(transactional_db: None) -> None:
-    """The Developers and Release managers groups, made by the data migration's own code."""
-    roles = importlib.import_module("releasemgr.migrations." + ROLES_MIGRATION[1])
-    state = MigrationLoader(connection).project_state(ROLES_MIGRATION)
-    roles.create_roles(state.apps, connection.schema_editor())
+    """The Developers and Release managers groups, made by the data migrations' own code."""
+    loader = MigrationLoader(connection)
+    for name, function in ROLE_MIGRATIONS:
+        module = importlib.import_module(f"releasemgr.migrations.{name}")
+        state = loader.project_state(("releasemgr", name))
+        getattr(module, function)(state.apps, connection.schema_editor())
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 
 import pytest
-from django.db import connection
-from django.db.migrations.loader import MigrationLoader
 from playwright.sync_api import Page, expect
 
 from instances.models import Promotion, PromotionStatus
@@ -16,16 +13,6 @@ from tests.instances.promotion_helpers import INVOICE, commit_to, promote, run, 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PROMOTION_PAGE = re.compile(r"/promotions/\d+/$")
-PROMOTION_ROLES = ("releasemgr", "0003_promotion_roles")
-
-
-@pytest.fixture(autouse=True)
-def promotion_roles(role_groups: None) -> None:
-    """The roles' permissions on features and promotions, granted by the data migration's code
-    again after the flush (as `role_groups` does for the roles themselves)."""
-    grants = importlib.import_module("releasemgr.migrations." + PROMOTION_ROLES[1])
-    state = MigrationLoader(connection).project_state(PROMOTION_ROLES)
-    grants.grant(state.apps, connection.schema_editor())
 
 
 def test_it_requests_with_one_click_and_follows_the_promotion_live(
