@@ -147,8 +147,12 @@ class Run:
     worker: str
     pause: float = 0.0
 
-    def record(self, step: Step, **fields: Any) -> None:
-        """Complete `step` (and save `fields`) only while we still hold the claim."""
+    def record(self, step: Step, *, pause: bool = True, **fields: Any) -> None:
+        """Complete `step` (and save `fields`) only while we still hold the claim.
+
+        `pause` applies PROMOTION_STEP_PAUSE; never inside a transaction (on SQLite it would
+        hold every writer up) nor on a heartbeat.
+        """
         lease = timezone.now() + timedelta(seconds=lease_seconds())
         updated = Promotion.objects.filter(
             pk=self.promotion.pk, status=PromotionStatus.RUNNING, claimed_by=self.worker
@@ -158,11 +162,11 @@ class Run:
         self.promotion.step = step
         for name, value in fields.items():
             setattr(self.promotion, name, value)
-        if self.pause:
+        if self.pause and pause:
             time.sleep(self.pause)
 
     def heartbeat(self) -> None:
-        self.record(Step(self.promotion.step))
+        self.record(Step(self.promotion.step), pause=False)
 
     def log(self, message: str, **kwargs: Any) -> None:
         log(self.promotion, message, **kwargs)
@@ -494,7 +498,7 @@ def _record_presence(run: Run) -> None:
                 instance=promotion.target,
                 defaults={"commit": item.commit, "promotion": promotion},
             )
-        run.record(Step.RECORDED)
+        run.record(Step.RECORDED, pause=False)
         Promotion.objects.filter(pk=promotion.pk).update(
             status=PromotionStatus.SUCCEEDED, finished_at=now, lease_until=None
         )

@@ -55,7 +55,7 @@ class Command(BaseCommand):
             )
         except FeatureError as exc:
             raise refuse(reason(exc)) from None
-        except RemoteError as exc:
+        except (RemoteError, ValueError) as exc:  # the remote said no; a clashing branch name
             raise refuse(str(exc)) from None
         url = workspace.clone_url(repository)
         if options["json"]:

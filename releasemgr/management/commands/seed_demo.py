@@ -108,6 +108,10 @@ INSTANCES = (
     ),
 )
 
+# Promotions into these wait for a release manager other than the requester; the others run
+# as soon as a worker is free.
+REQUIRES_APPROVAL = frozenset({"Production", "UAT"})
+
 DESCRIPTIONS = {
     "Production": "The Acme production org.",
     "UAT": "Full sandbox where finance signs off each release.",
@@ -295,6 +299,7 @@ def seed_database(
             branch=demo.branch,
             parent=created[demo.parent] if demo.parent else None,
             description=DESCRIPTIONS[demo.name],
+            requires_approval=demo.name in REQUIRES_APPROVAL,
         )
         _save(instance, to_commit=heads[demo.branch])
         created[demo.name] = instance
