@@ -1,32 +1,18 @@
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from branching.forms import RepositoryForm
 from branching.models import Collection, Feature, Repository
-from releasemgr.forms import WriteOnlySecretsMixin
 
 
-class RepositoryAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
-    secret_fields = ("remote_secret",)
+class RepositoryAdminForm(RepositoryForm):
+    """The page's form (write-only remote secret), plus what `sfdx-project.json` provides."""
 
-    class Meta:
-        model = Repository
-        fields = [
-            "name",
-            "description",
-            "main_branch",
-            "is_long_term",
-            "remote_url",
-            "storage",
-            "remote_username",
-            "remote_secret",
-            "source_format",
-            "package_directories",
-            "source_api_version",
-        ]
+    class Meta(RepositoryForm.Meta):
+        fields = [*RepositoryForm.Meta.fields, "package_directories", "source_api_version"]
 
 
 @admin.register(Repository)

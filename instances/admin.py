@@ -1,11 +1,10 @@
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from instances.forms import OrgConnectionForm
 from instances.models import (
-    SECRET_FIELDS,
     Approval,
     FeaturePresence,
     Instance,
@@ -14,28 +13,16 @@ from instances.models import (
     PromotionFeature,
     PromotionLog,
 )
-from releasemgr.forms import WriteOnlySecretsMixin
 
 
-class OrgConnectionAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
-    secret_fields = SECRET_FIELDS
-    multiline_secrets = ("private_key",)
+class OrgConnectionAdminForm(OrgConnectionForm):
+    """The page's form (write-only secrets), plus what only an admin edits."""
 
-    class Meta:
-        model = OrgConnection
+    class Meta(OrgConnectionForm.Meta):
         fields = [
             "instance",
             "is_active",
-            "auth_method",
-            "login_url",
-            "username",
-            "password",
-            "security_token",
-            "consumer_key",
-            "private_key",
-            "sfdx_auth_url",
-            "instance_url",
-            "access_token",
+            *OrgConnectionForm.Meta.fields,
             "expires_on",
             "retired_at",
         ]
@@ -45,22 +32,7 @@ class OrgConnectionInline(admin.StackedInline):
     model = OrgConnection
     form = OrgConnectionAdminForm
     extra = 0
-    fields = [
-        "is_active",
-        "auth_method",
-        "login_url",
-        "username",
-        "password",
-        "security_token",
-        "consumer_key",
-        "private_key",
-        "sfdx_auth_url",
-        "instance_url",
-        "access_token",
-        "org_id",
-        "expires_on",
-        "retired_at",
-    ]
+    fields = (*(f for f in OrgConnectionAdminForm.Meta.fields if f != "instance"), "org_id")
     readonly_fields = ["org_id"]
 
 

@@ -21,30 +21,16 @@ from instances.promotions import (
     waiting_reason,
 )
 from tests.conftest import make_user
+from tests.instances.promotion_helpers import commit_to, head
 
 pytestmark = pytest.mark.django_db
 
 INVOICE = "force-app/main/default/classes/Invoice.cls"
 
 
-def head(instance) -> str:
-    with storage.open_repo(instance.repository.local_path) as repo:
-        return storage.hex_id(storage.branch_head(repo, instance.branch))
-
-
 def contains(instance, commit: str) -> bool:
     with storage.open_repo(instance.repository.local_path) as repo:
         return storage.is_ancestor(repo, commit, storage.branch_head(repo, instance.branch))
-
-
-def commit_to(feature, changes: dict[str, bytes], message: str = "work") -> str:
-    with storage.open_repo(feature.repository.local_path) as repo:
-        old = storage.branch_head(repo, feature.branch)
-        new = storage.commit_changes(
-            repo, parent=old, changes=changes, message=message, author="Dev <dev@example.com>"
-        )
-        storage.update_branch(repo, feature.branch, new, old)
-        return storage.hex_id(new)
 
 
 def branches(repository) -> list[str]:
