@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from instances.forms import OrgConnectionForm
 from instances.models import (
     Approval,
+    Deployment,
     FeaturePresence,
     Instance,
     OrgConnection,
@@ -171,3 +172,46 @@ class FeaturePresenceAdmin(admin.ModelAdmin):
     list_select_related = ["feature", "instance", "promotion__target"]
     autocomplete_fields = ["feature", "instance"]
     readonly_fields = ["promotion", "at"]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(admin.ModelAdmin):
+    """Deployments are started by promotions and the deploy page and record what the org said:
+    read-only here."""
+
+    list_display = ["id", "kind", "instance", "status", "test_level", "sf_deploy_id", "created_at"]
+    list_filter = ["status", "kind", "test_level", "instance"]
+    search_fields = ["=id", "sf_deploy_id", "instance__name", "to_commit"]
+    list_select_related = ["instance"]
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "instance",
+        "org_connection",
+        "promotion",
+        "kind",
+        "validation",
+        "test_level",
+        "run_tests",
+        "from_commit",
+        "to_commit",
+        "status",
+        "sf_deploy_id",
+        "components_deployed",
+        "components_total",
+        "component_errors",
+        "tests_completed",
+        "tests_total",
+        "test_errors",
+        "component_failures",
+        "test_failures",
+        "error_message",
+        "artifact",
+        "package_summary",
+        "requested_by",
+        "created_at",
+        "finished_at",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

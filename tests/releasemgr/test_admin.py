@@ -4,21 +4,51 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from branching.models import Repository
-from instances.models import AuthMethod, Instance, OrgConnection
+from branching.models import Collection, Feature, Repository
+from instances.models import (
+    AuthMethod,
+    Deployment,
+    FeaturePresence,
+    Instance,
+    OrgConnection,
+    Promotion,
+)
 from releasemgr.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("model", [Repository, Instance, OrgConnection, AuditEvent])
+@pytest.mark.parametrize(
+    "model",
+    [
+        Repository,
+        Instance,
+        OrgConnection,
+        AuditEvent,
+        Feature,
+        Collection,
+        Promotion,
+        FeaturePresence,
+        Deployment,
+    ],
+)
 def test_it_registers_every_model(model):
     assert admin.site.is_registered(model)
 
 
 def test_it_lists_searches_and_filters(client_for, pipeline):
     client = client_for("admin")
-    for model in (Repository, Instance, OrgConnection, AuditEvent):
+    for model in (
+        Repository,
+        Instance,
+        OrgConnection,
+        AuditEvent,
+        Feature,
+        Collection,
+        Promotion,
+        FeaturePresence,
+        Deployment,
+    ):
         opts = model._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
         assert client.get(url).status_code == 200
