@@ -109,3 +109,24 @@ def run_deployment(deployment_id: int) -> str:
         )
     deployment.refresh_from_db()
     return deployment.status
+
+
+def cancel_deployment(deployment_id: int, user_id: int | None = None) -> str:
+    """Ask the org to cancel a running deployment; the run that polls it sees it end."""
+    from django.conf import settings
+
+    from instances import salesforce as sf
+    from instances.models import Deployment
+
+    deployment = Deployment.objects.select_related("org_connection").get(pk=deployment_id)
+    if deployment.is_terminal or not deployment.sf_deploy_id:
+        return "nothing to cancel"
+    try:
+        org = sf.connect(deployment.org_connection, ca_bundle=settings.SALESFORCE_CA_BUNDLE or None)
+        sf.cancel_deploy(org, deployment.sf_deploy_id)
+    except sf.SalesforceError as exc:
+        Deployment.objects.filter(pk=deployment_id).update(
+            error_message=f"Could not cancel: {exc.message}"
+        )
+        return "failed"
+    return "cancel requested"

@@ -56,6 +56,30 @@ def deployment_artifact(request: AuthedRequest, pk: int) -> FileResponse:
     )
 
 
+@require_POST
+def deployment_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Ask the org to cancel a running deployment (a worker makes the call)."""
+    deployment = get_deployment_for(request, pk)
+    require_perm(request, Deployment, "change")
+    if deployment.is_terminal:
+        messages.error(request, f"{deployment} has ended; there is nothing to cancel.")
+    else:
+        async_task(
+            "instances.tasks.cancel_deployment",
+            deployment.pk,
+            request.user.pk,
+            task_name=f"cancel-deployment-{deployment.pk}",
+        )
+        AuditEvent.record(
+            request.user,
+            "deployment cancel requested",
+            deployment.instance,
+            {"deployment": deployment.pk},
+        )
+        messages.info(request, "Asked the org to cancel the deployment.")
+    return redirect_after_post(request, deployment.get_absolute_url())
+
+
 @require_http_methods(["GET", "POST"])
 def deployment_create(request: AuthedRequest, pk: int) -> HttpResponse:
     """Redeploy a commit (or a delta) to the instance's org, outside any promotion."""

@@ -1,4 +1,4 @@
-"""Everyone with a role sees deployments; release managers also start standalone ones."""
+"""Everyone with a role sees deployments; release managers also start and cancel them."""
 
 from django.apps.registry import Apps
 from django.contrib.auth.management import create_permissions
@@ -7,7 +7,7 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 GRANTS = [
     ("Developers", ["view_deployment"]),
-    ("Release managers", ["view_deployment", "add_deployment"]),
+    ("Release managers", ["view_deployment", "add_deployment", "change_deployment"]),
 ]
 
 

@@ -278,3 +278,52 @@ def test_it_overrides_the_test_level_per_promotion(
     engine.run_promotion(promotion.pk, "w")
     [sent] = deploys(org)
     assert sent.test_level == "RunSpecifiedTests" and sent.run_tests == ["InvoiceServiceTest"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_deployment_fails_the_promotion_and_leaves_the_branch(
+    org, git_pipeline, feature, developer, client_for, settings
+):
+    import threading
+    import time
+
+    from django.db import connections
+    from django.urls import reverse
+
+    from instances import tasks
+
+    settings.DEPLOY_POLL_SECONDS = 0.05
+    org.knobs.deploy_never_finishes = True
+    before = alice_head(git_pipeline)
+    promotion = request_promotion(features=[feature], target=git_pipeline["alice"], user=developer)
+
+    def work() -> None:
+        try:
+            engine.run_promotion(promotion.pk, "w")
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not Deployment.objects.exclude(sf_deploy_id="").exists():
+        assert time.monotonic() < deadline, "the deployment never started"
+        time.sleep(0.05)
+    deployment = Deployment.objects.get()
+    assert (
+        client_for("developer").post(reverse("deployment_cancel", args=[deployment.pk])).status_code
+        == 403
+    )
+    response = client_for("release_manager").post(
+        reverse("deployment_cancel", args=[deployment.pk])
+    )
+    assert response.status_code == 302
+    assert tasks.cancel_deployment(deployment.pk) == "cancel requested"
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    promotion.refresh_from_db()
+    deployment.refresh_from_db()
+    assert deployment.status == DeploymentStatus.CANCELLED
+    assert promotion.status == PromotionStatus.FAILED
+    assert "Canceled" in promotion.failure_reason or "cancel" in promotion.failure_reason.lower()
+    assert alice_head(git_pipeline) == before
