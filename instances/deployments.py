@@ -58,6 +58,20 @@ def artifact_path(deployment: Deployment) -> Path:
     return Path(settings.ARTIFACTS_DIR) / "deployments" / f"{deployment.pk}.zip"
 
 
+def log_path(deployment: Deployment) -> Path:
+    return Path(settings.ARTIFACTS_DIR) / "deployments" / f"{deployment.pk}.log"
+
+
+def _append_log(deployment: Deployment, text: str) -> None:
+    """The deployment's own log, kept beside its package under DATA_DIR."""
+    path = log_path(deployment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+    with path.open("a", encoding="utf-8") as handle:
+        for line in text.splitlines() or [""]:
+            handle.write(f"{stamp} {line}\n")
+
+
 def build_package(
     repo: storage.Repo, from_commit: str, to_commit: str
 ) -> tuple[bytes, dict[str, Any]]:
@@ -142,6 +156,12 @@ def run(
     """Take the deployment to a final status; raise DeploymentFailed unless it succeeded."""
     if deployment.status == DeploymentStatus.SUCCEEDED:
         return deployment
+    outer_log = log
+
+    def log(message: str) -> None:  # noqa: F811 (the caller's log, and the deployment's own)
+        _append_log(deployment, message)
+        outer_log(message)
+
     try:
         org = sf.connect(deployment.org_connection, ca_bundle=settings.SALESFORCE_CA_BUNDLE or None)
         if not deployment.sf_deploy_id:
@@ -160,8 +180,14 @@ def run(
             log(f"Resuming the wait for Salesforce deployment {deployment.sf_deploy_id}.")
         heartbeat()
 
+        last_line = ""
+
         def progress(status: sf.DeployStatus) -> None:
+            nonlocal last_line
             _record_status(deployment, status)
+            if status.progress() != last_line:
+                last_line = status.progress()
+                _append_log(deployment, last_line)
             heartbeat()
 
         final = sf.wait(
@@ -172,6 +198,7 @@ def run(
             on_progress=progress,
         )
     except sf.SalesforceError as exc:
+        _append_log(deployment, exc.message)
         _save(
             deployment,
             status=DeploymentStatus.ERRORED,
@@ -180,7 +207,8 @@ def run(
         )
         raise DeploymentFailed(deployment, exc.message) from None
     _finish(deployment, final)
-    log(final.summary().splitlines()[0])
+    _append_log(deployment, final.summary())
+    outer_log(final.summary().splitlines()[0])
     if deployment.status != DeploymentStatus.SUCCEEDED:
         raise DeploymentFailed(deployment, final.summary())
     return deployment

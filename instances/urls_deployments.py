@@ -9,6 +9,7 @@ urlpatterns = [
         deployments.deployment_artifact,
         name="deployment_artifact",
     ),
+    path("deployments/<int:pk>/log.txt", deployments.deployment_log, name="deployment_log"),
     path("deployments/<int:pk>/cancel/", deployments.deployment_cancel, name="deployment_cancel"),
     path("instances/<int:pk>/deploy/", deployments.deployment_create, name="deployment_create"),
     path(

@@ -56,6 +56,19 @@ def deployment_artifact(request: AuthedRequest, pk: int) -> FileResponse:
     )
 
 
+def deployment_log(request: AuthedRequest, pk: int) -> FileResponse:
+    deployment = get_deployment_for(request, pk)
+    path = deployments.log_path(deployment)
+    if not path.exists():
+        raise Http404("This deployment has no log yet.")
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"deployment-{deployment.pk}.log",
+        content_type="text/plain; charset=utf-8",
+    )
+
+
 @require_POST
 def deployment_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
     """Ask the org to cancel a running deployment (a worker makes the call)."""

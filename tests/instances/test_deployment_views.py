@@ -64,6 +64,10 @@ def test_it_redeploys_a_whole_commit(client_for, deployment, org, salesforce):
     assert "Succeeded" in body and sent.id in body
     download = client_for("developer").get(reverse("deployment_artifact", args=[deployment.pk]))
     assert b"".join(download.streaming_content) == sent.zip_bytes
+    log = client_for("developer").get(reverse("deployment_log", args=[deployment.pk]))
+    text = b"".join(log.streaming_content).decode()
+    assert f"Deployment {sent.id} started" in text and "succeeded" in text
+    assert "InProgress" in text  # the progress seen while it ran
 
 
 def test_it_stops_polling_once_the_deployment_ends(client_for, deployment):
