@@ -158,7 +158,8 @@ def run(
         return deployment
     outer_log = log
 
-    def log(message: str) -> None:  # noqa: F811 (the caller's log, and the deployment's own)
+    def note(message: str) -> None:
+        """The caller's log (a promotion's), and the deployment's own."""
         _append_log(deployment, message)
         outer_log(message)
 
@@ -166,7 +167,7 @@ def run(
         org = sf.connect(deployment.org_connection, ca_bundle=settings.SALESFORCE_CA_BUNDLE or None)
         if not deployment.sf_deploy_id:
             try:
-                _start(deployment, org, repo, log)
+                _start(deployment, org, repo, note)
             except NothingToDeploy:
                 _save(
                     deployment,
@@ -174,10 +175,10 @@ def run(
                     finished_at=timezone.now(),
                     error_message="The delta holds no metadata: nothing was deployed.",
                 )
-                log("The delta holds no metadata: nothing to deploy.")
+                note("The delta holds no metadata: nothing to deploy.")
                 return deployment
         else:
-            log(f"Resuming the wait for Salesforce deployment {deployment.sf_deploy_id}.")
+            note(f"Resuming the wait for Salesforce deployment {deployment.sf_deploy_id}.")
         heartbeat()
 
         last_line = ""
