@@ -9,6 +9,11 @@ criss-cross merges — and compares both merges.
 
     .venv/bin/python benchmarks/merge_agreement.py --cases 300 --seed 1
     .venv/bin/python benchmarks/merge_agreement.py --cases 1000 --seed 1 --chaos
+    .venv/bin/python benchmarks/merge_agreement.py --cases 300 --seed 1 --real
+
+``--real`` starts every case from files of real open-source Salesforce DX projects (the
+trailheadapps files under ``tests/fixtures/sfdx/``, never the authored ones), a few generated
+Apex classes added so that every scenario has something to work on.
 
 Used by ``tests/branching/test_merge.py`` too (imported by path).
 """
@@ -575,13 +580,48 @@ def random_noise(rnd: random.Random, files: Files, tag: str) -> None:
         files[f"{BASE}/classes/{name}.cls-meta.xml"] = (REG, CLASS_META)
 
 
-def build_cases(repo: Path, seed: int, count: int) -> list[Case]:
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "sfdx"
+
+
+def real_files() -> Files:
+    """Every file copied from a public project into the package fixtures (not `authored/`)."""
+    out: Files = {}
+    for project in sorted(FIXTURES.iterdir()):
+        root = project / "files"
+        if project.name == "authored" or not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                relative = path.relative_to(root).as_posix()
+                out[f"{project.name}/{relative}"] = (REG, path.read_bytes())
+    return out
+
+
+def real_project(rnd: random.Random, pool: Files) -> Files:
+    """Real project files (a random half of the pool) under one package directory."""
+    chosen = rnd.sample(sorted(pool), max(1, len(pool) // 2))
+    files: Files = {}
+    for key in chosen:
+        relative = key.split("/", 1)[1]
+        if not relative.startswith("force-app/"):
+            relative = f"{BASE}/{relative}"
+        files[relative] = pool[key]
+    for path, value in random_project(rnd, rnd.randint(2, 4), 1).items():
+        files.setdefault(path, value)
+    return files
+
+
+def build_cases(repo: Path, seed: int, count: int, *, real: bool = False) -> list[Case]:
     """Create ``count`` merge cases in the (existing) repository at ``repo``."""
     rnd = random.Random(seed)
     builder = _Builder()
     specs = []
+    pool = real_files() if real else {}
     for i in range(count):
-        base = random_project(rnd, rnd.randint(3, 10), rnd.randint(1, 4))
+        if real:
+            base = real_project(rnd, pool)
+        else:
+            base = random_project(rnd, rnd.randint(3, 10), rnd.randint(1, 4))
         base_mark = builder.commit(f"refs/cases/{i}/base", base, [])
         a = dict(base)
         b = dict(base)
@@ -852,14 +892,18 @@ def compare_cases(repo: Path, cases: list[Case], merger: Merger | None = None) -
     return report
 
 
-def run(cases: int, seed: int, workdir: Path | None = None, *, chaos: bool = False) -> Report:
-    """Generate ``cases`` merges (Salesforce-shaped, or chaos) and compare them."""
+def run(
+    cases: int, seed: int, workdir: Path | None = None, *, chaos: bool = False, real: bool = False
+) -> Report:
+    """Generate ``cases`` merges (Salesforce-shaped, from real project files, or chaos) and
+    compare them."""
     tmp = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="merge-agreement-"))
     tmp.mkdir(parents=True, exist_ok=True)
     if git(tmp, "init", "-q", "--bare").returncode:
         raise RuntimeError(f"cannot create a repository in {tmp}")
-    build = build_chaos_cases if chaos else build_cases
-    return compare_cases(tmp, build(tmp, seed, cases))
+    if chaos:
+        return compare_cases(tmp, build_chaos_cases(tmp, seed, cases))
+    return compare_cases(tmp, build_cases(tmp, seed, cases, real=real))
 
 
 def main() -> None:
@@ -870,9 +914,12 @@ def main() -> None:
     parser.add_argument(
         "--chaos", action="store_true", help="random operations in a tiny path space instead"
     )
+    parser.add_argument(
+        "--real", action="store_true", help="start from real projects' files (tests/fixtures)"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
-    report = run(args.cases, args.seed, chaos=args.chaos)
+    report = run(args.cases, args.seed, chaos=args.chaos, real=args.real)
     print(report.render())
     for case, what in report.failures[: args.show_failures]:
         print(f"  {what}: {case.ours_label} {case.theirs_label} kinds={','.join(case.kinds)}")

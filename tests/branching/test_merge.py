@@ -541,3 +541,15 @@ def test_it_agrees_with_git_on_chaotic_histories(tmp_path: Path) -> None:
     assert report.outcomes["clean-where-git-conflicts"] == 0, summary
     assert report.outcomes["clean-tree-differs"] == 0, summary
     assert report.outcomes["error"] == 0, summary
+
+
+def test_it_agrees_with_git_on_histories_of_real_project_files(tmp_path: Path) -> None:
+    """Cases cut from real Salesforce DX projects' files (tests/fixtures/sfdx, public repos)."""
+    harness = load_agreement_harness()
+    assert len(harness.real_files()) >= 20
+    report = harness.run(cases=200, seed=11, workdir=tmp_path / "real", real=True)
+    summary = report.render()
+    assert report.percent >= 98.0, summary
+    assert report.outcomes["clean-where-git-conflicts"] == 0, summary
+    assert report.outcomes["clean-tree-differs"] == 0, summary
+    assert report.outcomes["error"] == 0, summary
