@@ -11,6 +11,7 @@ from django_htmx.http import HttpResponseStopPolling
 from django_q.tasks import async_task
 
 from branching import workspace
+from branching.git.remote import RemoteError
 from branching.git.revisions import BadRevision, resolve_commit
 from instances import deployments
 from instances.access import get_instance_for, get_org_connection_for
@@ -115,6 +116,8 @@ def deployment_create(request: AuthedRequest, pk: int) -> HttpResponse:
                 )
         except BadRevision as exc:
             form.add_error(None, str(exc))
+        except RemoteError as exc:
+            form.add_error(None, f"Could not reach the git remote: {exc}")
         else:
             deployment = deployments.create(
                 instance=instance,

@@ -132,3 +132,16 @@ def test_it_shows_why_a_connection_test_failed_without_the_secret(client_for, or
         .content.decode()
     )
     assert "The last test failed" in body and "not-the-password" not in body
+
+
+def test_it_explains_an_unreachable_remote(client_for, org, git_pipeline):
+    repo = git_pipeline["repo"]
+    repo.remote_url = "git://127.0.0.1:1/nowhere.git"
+    repo.save()
+    response = client_for("release_manager").post(
+        reverse("deployment_create", args=[git_pipeline["qa"].pk]),
+        {"revision": "qa", "kind": "deploy", "test_level": "NoTestRun"},
+    )
+    assert response.status_code == 200
+    assert "Could not reach the git remote" in response.content.decode()
+    assert not Deployment.objects.exists()
