@@ -373,6 +373,14 @@ class Converter:
 
     def _default(self, component: Component, result: Conversion) -> None:
         mdtype = component.type
+        if mdtype.kind == CONTENT and component.content is None and component.xml:
+            # SDR's MatchingContentSourceAdapter: "Expected source files for type …". Without
+            # this the -meta.xml itself was written as the component's source (classes/Foo.cls).
+            raise ConversionError(
+                f"{component.xml}: {mdtype.name} {component.name} has no "
+                f"{component.name}.{mdtype.suffix} beside its -meta.xml (Salesforce's converter "
+                f"stops too: “Expected source files for type '{mdtype.name}'”)."
+            )
         for path in self._content_files(component):
             result.files[_relative(mdtype, path, component.name)] = self._read(path)
         if component.xml:

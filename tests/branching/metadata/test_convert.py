@@ -48,6 +48,21 @@ def test_it_copies_apex_code_with_its_meta_file(history: History) -> None:
     }
 
 
+def test_it_refuses_apex_meta_without_its_source_like_sdr(history: History) -> None:
+    # Found on real files (dreamhouse-lwc's PagedResult.cls-meta.xml without PagedResult.cls):
+    # the meta XML used to be written as classes/PagedResult.cls; SDR stops with
+    # "Expected source files for type 'ApexClass'".
+    with pytest.raises(PackageError, match=r"PagedResult\.cls beside its -meta\.xml"):
+        full(
+            history,
+            {
+                D + "classes/PagedResult.cls-meta.xml": CLASS_META,
+                D + "classes/Foo.cls": b"public class Foo {}",
+                D + "classes/Foo.cls-meta.xml": CLASS_META,
+            },
+        )
+
+
 def test_it_drops_the_meta_suffix_of_single_file_types(history: History) -> None:
     files = full(
         history,
