@@ -243,6 +243,16 @@ def request_promotion(
     with workspace.open_storage(target.repository) as repo:
         workspace.sync(target.repository, repo)
         commits = feature_commits(features, route, repo)
+    if route.direction == Direction.ENTER:
+        where = presences_of(features)
+        current = [
+            f.key for f, c in zip(features, commits, strict=True) if where[f.pk].get(target.pk) == c
+        ]
+        if len(current) == len(features):
+            raise PromotionError(
+                f"{', '.join(current)} {_are(current)} already in {target.name} with every "
+                "commit of the feature branch; commit more work first."
+            )
     needs_approval = target.requires_approval
     with transaction.atomic():
         promotion = Promotion.objects.create(

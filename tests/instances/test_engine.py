@@ -335,3 +335,13 @@ def test_it_records_every_step_in_order(git_pipeline, feature_a, developer):
     assert messages[1].startswith("Started by test-worker")
     assert messages[-1] == "Succeeded: RM-1 now in Dev Alice."
     assert done.log.filter(actor=developer).exists()
+
+
+def test_it_refuses_entering_again_with_nothing_new(git_pipeline, feature_a, developer):
+    p = git_pipeline
+    promote([feature_a], p["alice"], developer)
+    with pytest.raises(PromotionError, match="already in Dev Alice with every commit"):
+        request_promotion(features=[feature_a], target=p["alice"], user=developer)
+    later = commit_to(feature_a, {"force-app/later.txt": b"later\n"})
+    again = promote([feature_a], p["alice"], developer)
+    assert again.status == PromotionStatus.SUCCEEDED and contains(p["alice"], later)
