@@ -280,7 +280,9 @@ def test_it_overrides_the_test_level_per_promotion(
     assert sent.test_level == "RunSpecifiedTests" and sent.run_tests == ["InvoiceServiceTest"]
 
 
-@pytest.mark.django_db(transaction=True)
+# A thread runs the worker, so the data must be committed; the role groups come from a data
+# migration, which a transactional test's flush would otherwise remove for the tests after it.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_cancelled_deployment_fails_the_promotion_and_leaves_the_branch(
     org, git_pipeline, feature, developer, client_for, settings
 ):
