@@ -15,6 +15,11 @@ urlpatterns = [
     path("instances/new/", instances.instance_create, name="instance_create"),
     path("instances/<int:pk>/", instances.instance_detail, name="instance_detail"),
     path("instances/<int:pk>/edit/", instances.instance_edit, name="instance_edit"),
+    path(
+        "instances/<int:pk>/branch/",
+        instances.instance_create_branch,
+        name="instance_create_branch",
+    ),
     path("instances/<int:pk>/parent/", instances.instance_reparent, name="instance_reparent"),
     path("instances/<int:pk>/delete/", instances.instance_delete, name="instance_delete"),
     path(

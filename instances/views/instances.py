@@ -8,12 +8,15 @@ from django.forms import ModelForm
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from branching import workspace
+from branching.git import storage
+from branching.git.remote import RemoteError
 from instances.access import get_instance_for, require_instance_perm
 from instances.forms import InstanceFilterForm, InstanceForm, ReparentForm
 from instances.models import Instance
-from instances.presence import instance_features, recent_promotions
+from instances.presence import instance_features, read_branch_heads, recent_promotions
 from releasemgr.http import AuthedRequest, redirect_after_post
 from releasemgr.models import AuditEvent
 
@@ -54,8 +57,51 @@ def instance_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "features": instance_features(instance),
             "promotions": recent_promotions(instance),
             "events": AuditEvent.for_object(instance)[:20],
+            "branch_head": _branch_head(instance),
         },
     )
+
+
+def _branch_head(instance: Instance) -> str | None:
+    """The branch's head in the local storage; "" when the branch is missing, None when the
+    storage itself is not there yet (nothing to say)."""
+    heads = read_branch_heads(instance.repository)
+    if heads is None:
+        return None
+    return heads.get(instance.branch, "")
+
+
+def branch_origin(instance: Instance) -> str:
+    """Where a missing environment branch is cut from: its parent's branch, else the main one."""
+    return instance.parent.branch if instance.parent else instance.repository.main_branch
+
+
+@require_POST
+def instance_create_branch(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Create a missing environment branch from its parent's branch (or the main branch)."""
+    instance = get_instance_for(request, pk, need="change")
+    origin = branch_origin(instance)
+    try:
+        with workspace.open_storage(instance.repository) as repo:
+            workspace.sync(instance.repository, repo)
+            head = storage.branch_head(repo, origin)
+            if head is None:
+                raise storage.BranchNotFound(origin)
+            workspace.publish(instance.repository, repo, instance.branch, head, expected_old=None)
+    except storage.BranchNotFound:
+        messages.error(request, f"There is no branch “{origin}” to cut “{instance.branch}” from.")
+    except (storage.RefError, RemoteError) as exc:
+        messages.error(request, f"Could not create “{instance.branch}”: {exc}")
+    else:
+        AuditEvent.record(
+            request.user,
+            "branch created",
+            instance,
+            {"branch": instance.branch, "from": origin},
+            to_commit=storage.hex_id(head),
+        )
+        messages.success(request, f"Created “{instance.branch}” from “{origin}”.")
+    return redirect_after_post(request, instance.get_absolute_url())
 
 
 def _changes(form: ModelForm) -> dict[str, str]:

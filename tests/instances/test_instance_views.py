@@ -215,3 +215,42 @@ def test_it_offers_only_instances_of_the_same_storage_as_new_parents(client_for,
     choices = [str(c) for c in response.context["form"].fields["parent"].queryset]
     assert "Stranger" not in choices and "QA" in choices and "Dev Bob" not in choices
     assert stranger.pk
+
+
+def test_it_offers_to_create_a_missing_environment_branch(client_for, git_pipeline):
+    from branching.git import storage
+    from tests.conftest import make_instance
+
+    hotfix = make_instance(
+        git_pipeline["repo"],
+        name="Hotfix",
+        purpose=Purpose.HOTFIX,
+        branch="hotfix/main",
+        parent=git_pipeline["uat"],
+    )
+    body = client_for("release_manager").get(hotfix.get_absolute_url()).content.decode()
+    assert "does not exist in the repository yet" in body and "Create it from" in body
+    assert (
+        "Create it from"
+        not in client_for("developer").get(hotfix.get_absolute_url()).content.decode()
+    )
+    assert (
+        client_for("developer")
+        .post(reverse("instance_create_branch", args=[hotfix.pk]))
+        .status_code
+        == 403
+    )
+    response = client_for("release_manager").post(
+        reverse("instance_create_branch", args=[hotfix.pk])
+    )
+    assert response.status_code == 302
+    with storage.open_repo(git_pipeline["repo"].local_path) as repo:
+        assert storage.branch_head(repo, "hotfix/main") == storage.branch_head(repo, "uat")
+    body = client_for("release_manager").get(hotfix.get_absolute_url()).content.decode()
+    assert "does not exist in the repository yet" not in body
+    assert AuditEvent.objects.filter(action="branch created", target_id=str(hotfix.pk)).exists()
+    # A second press changes nothing and says why.
+    response = client_for("release_manager").post(
+        reverse("instance_create_branch", args=[hotfix.pk]), follow=True
+    )
+    assert "Could not create" in response.content.decode()
