@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from branching import workspace
@@ -396,25 +396,9 @@ def retry(promotion: Promotion, user: User, resolutions: dict[str, str] | None =
 
 def waiting_reason(promotion: Promotion) -> str:
     """Why a promotion has not finished yet, in words (empty once it has)."""
-    if promotion.status == PromotionStatus.AWAITING_APPROVAL:
-        return f"Waiting for approval by a release manager other than {promotion.requested_by}."
-    if promotion.status == PromotionStatus.QUEUED:
-        ahead = (
-            Promotion.objects.filter(target_id=promotion.target_id)
-            .filter(
-                Q(status=PromotionStatus.RUNNING)
-                | Q(status=PromotionStatus.QUEUED, pk__lt=promotion.pk)
-            )
-            .order_by("pk")
-            .first()
-        )
-        if ahead is not None:
-            return (
-                f"Waiting behind promotion #{ahead.pk} to {promotion.target.name} "
-                f"({ahead.get_status_display().lower()})."
-            )
-        return "Waiting for a worker to pick it up."
-    return ""
+    from instances.waiting import waiting_reasons
+
+    return waiting_reasons([promotion]).get(promotion.pk, "")
 
 
 def pending_counts() -> tuple[dict[int, int], dict[int, int]]:

@@ -1,8 +1,5 @@
-"""Why promotions wait, for a whole list page at once.
-
-The same words as `promotions.waiting_reason`, which answers for one promotion with a query of
-its own; a list of fifty would run fifty. Here: one query for every waiting list on the page.
-"""
+"""Why promotions wait: one query for a whole list page (`promotions.waiting_reason` asks
+here for a single promotion)."""
 
 from __future__ import annotations
 
