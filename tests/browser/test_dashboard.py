@@ -40,10 +40,35 @@ def add_long_term_project(pipeline: dict[str, Instance]) -> dict[str, Instance]:
     return {"staging": staging, "dev": dev}
 
 
+def add_features_on_the_way(pipeline, owner) -> None:
+    """Two features in Dev Alice, one of them already in Integration: the diagram then shows
+    features ready to go up and back promotions pending (records only, for the picture)."""
+    from branching.models import Feature
+    from instances.models import FeaturePresence
+
+    for key, title, where in (
+        ("RM-41", "Invoice totals", ("alice", "integration")),
+        ("RM-42", "Tax rates", ("alice",)),
+    ):
+        feature = Feature.objects.create(
+            repository=pipeline["repo"],
+            key=key,
+            title=title,
+            owner=owner,
+            branch=f"feature/{key}",
+            started_from=pipeline["alice"],
+        )
+        for name in where:
+            FeaturePresence.objects.create(
+                feature=feature, instance=pipeline[name], commit="0" * 40
+            )
+
+
 def test_it_shows_the_pipeline_diagram_and_opens_an_instance_from_it(
     page: Page, log_in, release_manager, pipeline, live_server
 ):
     add_long_term_project(pipeline)
+    add_features_on_the_way(pipeline, release_manager)
     acme, qa = pipeline["repo"], pipeline["qa"]
 
     log_in(release_manager)
@@ -61,6 +86,7 @@ def test_it_shows_the_pipeline_diagram_and_opens_an_instance_from_it(
     for name in ("Production", "UAT", "QA", "Integration", "Dev Alice", "Dev Bob", "Scratch CI"):
         expect(diagram.get_by_text(name, exact=True)).to_be_visible()
 
+    expect(diagram.get_by_text("1 ready").first).to_be_visible()
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=DOCS / "dashboard.png", full_page=True)
 
