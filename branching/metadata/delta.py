@@ -185,10 +185,6 @@ def _stem(name: str) -> str:
     return name[:dot] if dot > 0 else name
 
 
-def _extension(line: str) -> str:
-    return _strip_meta(_base(line)).split(".")[-1]
-
-
 def _folder_regex(directory: str) -> re.Pattern[str]:
     return re.compile(rf"(.*[/\\]?{re.escape(directory)})[/\\]([^/\\]*)")
 

@@ -62,12 +62,6 @@ class MetadataType:
         """The element a child is written under in its parent's file (`fields`, `labels`)."""
         return self.xml_element or self.directory
 
-    def child_for_directory(self, directory: str) -> MetadataType | None:
-        for child in self.children:
-            if child.directory == directory:
-                return child
-        return None
-
     def child_for_suffix(self, suffix: str) -> MetadataType | None:
         for child in self.children:
             if suffix in (child.suffix, child.legacy_suffix):
@@ -147,15 +141,6 @@ class Registry:
                 found[mdtype.directory] = mdtype
         return found
 
-    @cached_property
-    def _folder_suffixes(self) -> dict[str, MetadataType]:
-        """`emailFolder` → EmailTemplate: sgd files a folder under the type it holds."""
-        return {
-            mdtype.suffix: self.types[mdtype.folder_type]
-            for mdtype in self.types.values()
-            if mdtype.kind == FOLDER and mdtype.folder_type in self.types
-        }
-
     def type_for_change(self, path: str) -> MetadataType | None:
         """The type sfdx-git-delta gives a changed path (its MetadataRepository.get)."""
         parts = path.split("/")
@@ -171,9 +156,6 @@ class Registry:
             if found is not None and found.name not in _TYPES_WITH_SUBTYPES:
                 break
         return found
-
-    def folder_holder(self, suffix: str) -> MetadataType | None:
-        return self._folder_suffixes.get(suffix)
 
 
 REGISTRY = Registry()
