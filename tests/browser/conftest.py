@@ -87,13 +87,14 @@ def page(browser: Browser, live_server) -> Iterator[Page]:
 @pytest.fixture
 def log_in(page: Page) -> Callable[[User], Page]:
     """Log in through the real login form, as a person would."""
+    return lambda user: log_in_on(page, user)
 
-    def log_in_as(user: User) -> Page:
-        page.goto("/accounts/login/")
-        page.get_by_label("Username").press_sequentially(user.get_username())
-        page.get_by_label("Password").press_sequentially(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
-        return page
 
-    return log_in_as
+def log_in_on(page: Page, user: User) -> Page:
+    """Type `user`'s credentials into the login form of `page`."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").press_sequentially(user.get_username())
+    page.get_by_label("Password").press_sequentially(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    return page

@@ -9,8 +9,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
 from instances.models import Deployment, DeploymentStatus, PromotionStatus
-from tests.browser.conftest import VIEWPORT
-from tests.conftest import PASSWORD
+from tests.browser.conftest import VIEWPORT, log_in_on
 from tests.instances.promotion_helpers import commit_to, start
 from tests.workers import task_cluster
 
@@ -24,13 +23,7 @@ APEX = "force-app/main/default/classes/InvoiceService.cls"
 def session_for(browser: Browser, live_server, user: User) -> Page:
     context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
     context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(user.get_username())
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-    return page
+    return log_in_on(context.new_page(), user)
 
 
 def test_a_developer_requests_a_release_manager_approves_and_the_page_follows(
