@@ -12,7 +12,28 @@ from instances.models import DeploymentKind, Instance, TestLevel
 _CLASS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class StandaloneDeployForm(forms.Form):
+class TestClassesMixin:
+    """A `run_tests` field of comma-separated Apex test classes, only with specified tests."""
+
+    __test__ = False  # not a pytest test class
+    cleaned_data: dict[str, Any]
+
+    def clean_run_tests(self) -> list[str]:
+        names = [n.strip() for n in self.cleaned_data["run_tests"].split(",") if n.strip()]
+        if bad := [n for n in names if not _CLASS_NAME.match(n)]:
+            raise forms.ValidationError(f"Not an Apex class name: {', '.join(bad)}.")
+        return names
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}  # type: ignore[misc]
+        if cleaned.get("run_tests") and cleaned.get("test_level") != TestLevel.RUN_SPECIFIED_TESTS:
+            self.add_error(  # type: ignore[attr-defined]
+                "run_tests", "Test classes are only run with “Specified tests”."
+            )
+        return cleaned
+
+
+class StandaloneDeployForm(TestClassesMixin, forms.Form):
     revision = forms.CharField(
         help_text="What to deploy: a branch, a commit id, or `main~2`. Defaults to the "
         "instance's branch."
@@ -37,15 +58,3 @@ class StandaloneDeployForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["revision"].initial = instance.branch
         self.fields["test_level"].initial = instance.test_level
-
-    def clean_run_tests(self) -> list[str]:
-        names = [n.strip() for n in self.cleaned_data["run_tests"].split(",") if n.strip()]
-        if bad := [n for n in names if not _CLASS_NAME.match(n)]:
-            raise forms.ValidationError(f"Not an Apex class name: {', '.join(bad)}.")
-        return names
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if cleaned.get("run_tests") and cleaned.get("test_level") != TestLevel.RUN_SPECIFIED_TESTS:
-            self.add_error("run_tests", "Test classes are only run with “Specified tests”.")
-        return cleaned

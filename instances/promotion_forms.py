@@ -9,15 +9,15 @@ from typing import Any
 from django import forms
 
 from branching.models import Collection, Feature
+from instances.deployment_forms import TestClassesMixin
 from instances.models import Instance, PromotionStatus, TestLevel
 from instances.promotions import PromotionError, Route, route_to
 from instances.routes import route_label
 
 QUEUE_ANYWAY = "Queue it anyway and resolve on the promotion page"
-_CLASS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class PromotionRequestForm(forms.Form):
+class PromotionRequestForm(TestClassesMixin, forms.Form):
     """Features (or a collection's) and a target. Only the offered choices are shown, but any
     feature key or instance is accepted and `route_to` says why a target cannot take them."""
 
@@ -65,16 +65,8 @@ class PromotionRequestForm(forms.Form):
             *((i.pk, route_label(i, r)) for i, r in offered_targets),
         ]
 
-    def clean_run_tests(self) -> list[str]:
-        names = [n.strip() for n in self.cleaned_data["run_tests"].split(",") if n.strip()]
-        if bad := [n for n in names if not _CLASS_NAME.match(n)]:
-            raise forms.ValidationError(f"Not an Apex class name: {', '.join(bad)}.")
-        return names
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("run_tests") and data.get("test_level") != TestLevel.RUN_SPECIFIED_TESTS:
-            self.add_error("run_tests", "Test classes are only run with “Specified tests”.")
         features, target = data.get("features"), data.get("target")
         if features and target is not None:
             # Merge in the order the features were offered (a collection's order).
