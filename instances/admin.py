@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from instances.forms import OrgConnectionForm
+from instances.environments.forms import OrgConnectionForm
 from instances.models import (
     Approval,
     Deployment,

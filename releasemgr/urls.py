@@ -5,7 +5,6 @@ from releasemgr import views
 
 urlpatterns = [
     path("", include("instances.urls")),
-    path("", include("instances.urls_deployments")),
     path("", include("branching.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),

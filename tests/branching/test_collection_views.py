@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from branching.models import Collection
 from tests.conftest import make_repository
-from tests.instances.promotion_helpers import HOSTILE, make_feature
+from tests.instances.promotions.helpers import HOSTILE, make_feature
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from instances.models import Promotion, PromotionStatus
-from tests.instances.promotion_helpers import INVOICE, commit_to, promote, run, start
+from tests.instances.promotions.helpers import INVOICE, commit_to, promote, run, start
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from instances.models import Deployment, DeploymentStatus, PromotionStatus
 from tests.browser.conftest import VIEWPORT, log_in_on
-from tests.instances.promotion_helpers import commit_to, start
+from tests.instances.promotions.helpers import commit_to, start
 from tests.workers import task_cluster
 
 pytest_plugins = ["tests.salesforce_standin.plugin"]

@@ -16,10 +16,10 @@ from django.core.management import CommandError, call_command
 from branching.features import start_feature
 from branching.git import storage
 from branching.models import Feature
-from instances import engine
 from instances.management.commands import promote as promote_command
 from instances.models import Promotion, PromotionStatus
-from instances.promotions import reject
+from instances.promotions import engine
+from instances.promotions.rules import reject
 from tests.gitservers import git
 
 pytestmark = pytest.mark.django_db

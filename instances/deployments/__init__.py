@@ -1,0 +1,1 @@
+"""Deployments: a Metadata API package from a git delta, sent to an org and watched."""

@@ -1,0 +1,73 @@
+"""Deployment tasks for the django-q2 cluster: run a standalone deployment, cancel one."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils import timezone
+
+from instances.promotions import engine
+
+
+def run_deployment(deployment_id: int) -> str:
+    """Run a standalone deployment (a redeploy outside any promotion), once."""
+    from datetime import timedelta
+
+    from branching import workspace
+    from instances.deployments import runner
+    from instances.models import Deployment
+
+    worker = engine.worker_id()
+    lease = timedelta(seconds=engine.lease_seconds())
+    now = timezone.now()
+    claimed = (
+        Deployment.objects.filter(pk=deployment_id, promotion__isnull=True)
+        .exclude(status__in=["succeeded", "failed", "cancelled", "errored"])
+        .filter(Q(claimed_by="") | Q(lease_until__lt=now))
+        .update(claimed_by=worker, lease_until=now + lease)
+    )
+    if not claimed:
+        return "not runnable now"
+    deployment = Deployment.objects.select_related(
+        "instance__repository", "org_connection", "validation"
+    ).get(pk=deployment_id)
+
+    def heartbeat() -> None:
+        Deployment.objects.filter(pk=deployment_id, claimed_by=worker).update(
+            lease_until=timezone.now() + lease
+        )
+
+    try:
+        with workspace.open_storage(deployment.instance.repository) as repo:
+            workspace.sync(deployment.instance.repository, repo)
+            runner.run(deployment, repo, heartbeat=heartbeat)
+    except runner.DeploymentFailed:
+        pass
+    except Exception as exc:  # an unexpected error still ends the deployment, with its reason
+        Deployment.objects.filter(pk=deployment_id).update(
+            status="errored",
+            error_message=f"{exc.__class__.__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+    deployment.refresh_from_db()
+    return deployment.status
+
+
+def cancel_deployment(deployment_id: int, user_id: int | None = None) -> str:
+    """Ask the org to cancel a running deployment; the run that polls it sees it end."""
+    from django.conf import settings
+
+    from instances import salesforce as sf
+    from instances.models import Deployment
+
+    deployment = Deployment.objects.select_related("org_connection").get(pk=deployment_id)
+    if deployment.is_terminal or not deployment.sf_deploy_id:
+        return "nothing to cancel"
+    try:
+        org = sf.connect(deployment.org_connection, ca_bundle=settings.SALESFORCE_CA_BUNDLE or None)
+        sf.cancel_deploy(org, deployment.sf_deploy_id)
+    except sf.SalesforceError as exc:
+        Deployment.objects.filter(pk=deployment_id).update(
+            error_message=f"Could not cancel: {exc.message}"
+        )
+        return "failed"
+    return "cancel requested"

@@ -1,0 +1,148 @@
+"""Deployments: their live page, their package, standalone redeploys."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+from django_q.tasks import async_task
+
+from branching import workspace
+from branching.git.remote import RemoteError
+from branching.git.revisions import BadRevision, resolve_commit
+from instances.deployments import runner
+from instances.deployments.forms import StandaloneDeployForm
+from instances.deployments.tasks import cancel_deployment, run_deployment
+from instances.environments.access import get_instance_for
+from instances.models import Deployment, DeploymentKind
+from releasemgr.access import get_object_for, require_perm
+from releasemgr.http import AuthedRequest, redirect_after_post
+from releasemgr.models import AuditEvent
+
+
+def get_deployment_for(request: AuthedRequest, pk: int) -> Deployment:
+    return get_object_for(
+        request,
+        Deployment.objects.select_related(
+            "instance", "promotion", "org_connection", "requested_by", "validation"
+        ),
+        pk,
+        "view",
+    )
+
+
+def deployment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    deployment = get_deployment_for(request, pk)
+    context = {"deployment": deployment}
+    if request.htmx and request.htmx.target == "deployment-status":
+        response = render(request, "instances/deployments/deployment_detail.html#status", context)
+        if deployment.is_terminal:
+            response.status_code = HttpResponseStopPolling.status_code
+        return response
+    return render(request, "instances/deployments/deployment_detail.html", context)
+
+
+def deployment_artifact(request: AuthedRequest, pk: int) -> FileResponse:
+    deployment = get_deployment_for(request, pk)
+    path = runner.artifact_path(deployment)
+    if not deployment.artifact or not path.exists():
+        raise Http404("This deployment kept no package.")
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"deployment-{deployment.pk}.zip",
+        content_type="application/zip",
+    )
+
+
+def deployment_log(request: AuthedRequest, pk: int) -> FileResponse:
+    deployment = get_deployment_for(request, pk)
+    path = runner.log_path(deployment)
+    if not path.exists():
+        raise Http404("This deployment has no log yet.")
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"deployment-{deployment.pk}.log",
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+@require_POST
+def deployment_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Ask the org to cancel a running deployment (a worker makes the call)."""
+    deployment = get_deployment_for(request, pk)
+    require_perm(request, Deployment, "change")
+    if deployment.is_terminal:
+        messages.error(request, f"{deployment} has ended; there is nothing to cancel.")
+    else:
+        async_task(
+            cancel_deployment,
+            deployment.pk,
+            request.user.pk,
+            task_name=f"cancel-deployment-{deployment.pk}",
+        )
+        AuditEvent.record(
+            request.user,
+            "deployment cancel requested",
+            deployment.instance,
+            {"deployment": deployment.pk},
+        )
+        messages.info(request, "Asked the org to cancel the deployment.")
+    return redirect_after_post(request, deployment.get_absolute_url())
+
+
+@require_http_methods(["GET", "POST"])
+def deployment_create(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Redeploy a commit (or a delta) to the instance's org, outside any promotion."""
+    instance = get_instance_for(request, pk)
+    require_perm(request, Deployment, "add")
+    connection = instance.org_connection
+    form = StandaloneDeployForm(request.POST or None, instance=instance)
+    if connection is None:
+        form.add_error(None, f"{instance.name} has no org connection to deploy to.")
+    elif request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            with workspace.open_storage(instance.repository) as repo:
+                workspace.sync(instance.repository, repo)
+                to_commit = resolve_commit(repo, data["revision"]).decode()
+                from_commit = (
+                    resolve_commit(repo, data["from_revision"]).decode()
+                    if data["from_revision"]
+                    else ""
+                )
+        except BadRevision as exc:
+            form.add_error(None, str(exc))
+        except RemoteError as exc:
+            form.add_error(None, f"Could not reach the git remote: {exc}")
+        else:
+            deployment = runner.create(
+                instance=instance,
+                connection=connection,
+                kind=DeploymentKind(data["kind"]),
+                from_commit=from_commit,
+                to_commit=to_commit,
+                test_level=data["test_level"],
+                run_tests=data["run_tests"],
+                requested_by_id=request.user.pk,
+            )
+            AuditEvent.record(
+                request.user,
+                "deployment requested",
+                instance,
+                {"deployment": deployment.pk, "kind": deployment.kind},
+                from_commit=from_commit,
+                to_commit=to_commit,
+            )
+            async_task(
+                run_deployment,
+                deployment.pk,
+                task_name=f"deployment-{deployment.pk}",
+            )
+            return redirect_after_post(request, deployment.get_absolute_url())
+    return render(
+        request, "instances/deployments/deployment_form.html", {"form": form, "instance": instance}
+    )

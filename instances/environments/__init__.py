@@ -1,0 +1,1 @@
+"""Environments: the hierarchy of instances, their org connections, the pipeline diagram."""

@@ -1,0 +1,43 @@
+from django.urls import path
+
+from instances.environments.views import dashboard, instances, org_connections
+
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("instances/", instances.instance_list, name="instance_list"),
+    path("instances/new/", instances.instance_create, name="instance_create"),
+    path("instances/<int:pk>/", instances.instance_detail, name="instance_detail"),
+    path("instances/<int:pk>/edit/", instances.instance_edit, name="instance_edit"),
+    path(
+        "instances/<int:pk>/branch/",
+        instances.instance_create_branch,
+        name="instance_create_branch",
+    ),
+    path("instances/<int:pk>/parent/", instances.instance_reparent, name="instance_reparent"),
+    path("instances/<int:pk>/delete/", instances.instance_delete, name="instance_delete"),
+    path(
+        "instances/<int:pk>/org/connect/",
+        org_connections.org_connection_create,
+        name="org_connection_create",
+    ),
+    path(
+        "org-connections/<int:pk>/edit/",
+        org_connections.org_connection_edit,
+        name="org_connection_edit",
+    ),
+    path(
+        "org-connections/<int:pk>/retire/",
+        org_connections.org_connection_retire,
+        name="org_connection_retire",
+    ),
+    path(
+        "org-connections/<int:pk>/test/",
+        org_connections.org_connection_test,
+        name="org_connection_test",
+    ),
+    path(
+        "org-connections/<int:pk>/status/",
+        org_connections.org_connection_status,
+        name="org_connection_status",
+    ),
+]

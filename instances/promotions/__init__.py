@@ -1,0 +1,1 @@
+"""Promotions: the rules, routing, the queue per target, the engine's steps and its tasks."""

@@ -1,0 +1,63 @@
+"""Where features can go next, for the request form: built on `targets_for` and `route_to`.
+
+Only valid targets are offered; the domain still decides on submit (`route_to` again inside
+`request_promotion`), since the pipeline may have moved between the page and the click.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db.models import Q
+
+from branching.models import Feature
+from instances.models import Direction, FeaturePresence, Instance
+from instances.promotions.rules import PromotionError, Route, route_to, targets_for
+
+
+def common_targets(features: Sequence[Feature]) -> list[tuple[Instance, Route]]:
+    """The instances every one of `features` can go to together, with the route."""
+    if not features:
+        return []
+    first, *rest = features
+    offered = targets_for(first)
+    if not rest:
+        return offered
+    for feature in rest:
+        reachable = {instance.pk for instance, _ in targets_for(feature)}
+        offered = [(i, r) for i, r in offered if i.pk in reachable]
+    together = []
+    for instance, _ in offered:
+        try:
+            together.append((instance, route_to(features, instance)))
+        except PromotionError:
+            continue  # each can go there, but not from one common source
+    return together
+
+
+def candidates_for(target: Instance) -> list[Feature]:
+    """Features that could come into `target`: held by a child or the parent and not by the
+    target, or started from it (entering, or bringing newer commits in)."""
+    neighbours = list(target.children.values_list("pk", flat=True))
+    if target.parent_id is not None:
+        neighbours.append(target.parent_id)
+    nearby = FeaturePresence.objects.filter(instance_id__in=neighbours).values("feature_id")
+    here = FeaturePresence.objects.filter(instance=target).values("feature_id")
+    return list(
+        Feature.objects.filter(repository__storage_key=target.storage_key)
+        .filter(Q(pk__in=nearby) & ~Q(pk__in=here) | Q(started_from=target))
+        .select_related("repository")
+        .distinct()
+        .order_by("key")
+    )
+
+
+def route_label(target: Instance, route: Route | None) -> str:
+    """ "Promote to QA (from Integration)", in the words the buttons use."""
+    if route is None:
+        return target.name
+    if route.direction == Direction.ENTER:
+        return f"Bring into {target.name} (from the feature branch)"
+    verb = "Promote" if route.direction == Direction.FORWARD else "Back promote"
+    origin = f" (from {route.source.name})" if route.source is not None else ""
+    return f"{verb} to {target.name}{origin}"

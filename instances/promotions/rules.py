@@ -1,0 +1,400 @@
+"""Requesting, approving, cancelling and retrying promotions: the rules, not the git work.
+
+Views and commands call these; the engine (`instances.promotions.engine`) does the work in a worker.
+Every change of state is a conditional UPDATE on the status it expects, so two people (or a
+person and a worker) acting at once cannot both win, and each change is logged with its actor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from branching import workspace
+from branching.git import storage
+from branching.git.merge import merge_commits
+from branching.models import Collection, Feature
+from instances.models import (
+    Approval,
+    Decision,
+    Direction,
+    FeaturePresence,
+    Instance,
+    LogLevel,
+    Promotion,
+    PromotionFeature,
+    PromotionLog,
+    PromotionStatus,
+)
+from instances.models.promotion import CANCELLABLE, RETRYABLE
+
+
+class PromotionError(ValidationError):
+    """A promotion cannot be requested or changed as asked; the message says why."""
+
+
+# --------------------------------------------------------------------------- where features are
+
+
+def presences_of(features: Iterable[Feature]) -> dict[int, dict[int, str]]:
+    """feature id → {instance id: commit of the feature that reached it}."""
+    ids = [f.pk for f in features]
+    out: dict[int, dict[int, str]] = {i: {} for i in ids}
+    for feature_id, instance_id, commit in FeaturePresence.objects.filter(
+        feature_id__in=ids
+    ).values_list("feature_id", "instance_id", "commit"):
+        out[feature_id][instance_id] = commit
+    return out
+
+
+@dataclass(frozen=True)
+class Route:
+    """How a set of features can reach a target: the direction and where they come from."""
+
+    direction: Direction
+    source: Instance | None
+
+
+def route_to(features: Sequence[Feature], target: Instance) -> Route:
+    """Infer forward, back or enter from where the features are; raise with the reason if none."""
+    if not features:
+        raise PromotionError("Choose at least one feature.")
+    foreign = [f.key for f in features if f.repository.storage_key != target.storage_key]
+    if foreign:
+        raise PromotionError(
+            f"{', '.join(foreign)} live in another git storage than {target.name}."
+        )
+    where = presences_of(features)
+    already = [f.key for f in features if target.pk in where[f.pk]]
+    entering = [f for f in features if f.started_from_id == target.pk]
+    if len(entering) == len(features):
+        # Entering the start instance again is how a feature's newer commits get in.
+        return Route(Direction.ENTER, None)
+    if already:
+        raise PromotionError(f"{', '.join(already)} {_are(already)} already in {target.name}.")
+    children = list(target.children.all())
+    for child in children:
+        if all(child.pk in where[f.pk] for f in features):
+            return Route(Direction.FORWARD, child)
+    parent = target.parent
+    if parent is not None and all(parent.pk in where[f.pk] for f in features):
+        return Route(Direction.BACK, parent)
+    missing = [
+        f.key
+        for f in features
+        if not any(c.pk in where[f.pk] for c in children)
+        and not (parent and parent.pk in where[f.pk])
+    ]
+    around = [c.name for c in children] + ([f"its parent {parent.name}"] if parent else [])
+    if missing:
+        return_to = " or ".join(around) if around else "no neighbour"
+        raise PromotionError(
+            f"{', '.join(missing)} {_are(missing)} not in {return_to}: {target.name} can only "
+            "receive features from a child (promote) or from its parent (back promote), or a "
+            "feature entering the instance it was started from."
+        )
+    raise PromotionError(
+        f"The features are spread over several instances; no one child or parent of "
+        f"{target.name} holds them all. Promote them in smaller groups."
+    )
+
+
+def _are(keys: Sequence[str]) -> str:
+    return "is" if len(keys) == 1 else "are"
+
+
+def targets_for(feature: Feature) -> list[tuple[Instance, Route]]:
+    """Every instance this feature can go to next, with the route (for forms and pages)."""
+    where = presences_of([feature])[feature.pk]
+    instances = {
+        i.pk: i for i in Instance.objects.filter(storage_key=feature.repository.storage_key)
+    }
+    out: list[tuple[Instance, Route]] = []
+    start = instances.get(feature.started_from_id or -1)
+    if start is not None:
+        out.append((start, Route(Direction.ENTER, None)))
+    for instance_id in where:
+        holder = instances.get(instance_id)
+        if holder is None:
+            continue
+        parent = instances.get(holder.parent_id or -1)
+        if parent is not None and parent.pk not in where:
+            out.append((parent, Route(Direction.FORWARD, holder)))
+        for child in instances.values():
+            if child.parent_id == holder.pk and child.pk not in where:
+                out.append((child, Route(Direction.BACK, holder)))
+    seen: set[int] = set()
+    unique = []
+    for instance, route in out:
+        if instance.pk not in seen:
+            seen.add(instance.pk)
+            unique.append((instance, route))
+    return unique
+
+
+# --------------------------------------------------------------------------- dry run
+
+
+@dataclass(frozen=True)
+class DryRun:
+    conflicts: dict[str, list[str]]  # feature key → conflicted paths
+
+    @property
+    def clean(self) -> bool:
+        return not self.conflicts
+
+
+def feature_commits(features: Sequence[Feature], route: Route, repo: storage.Repo) -> list[str]:
+    """The commit of each feature to merge: its branch head when entering, else the source's."""
+    commits = []
+    where = presences_of(features)
+    for feature in features:
+        if route.direction == Direction.ENTER:
+            head = storage.branch_head(repo, feature.branch)
+            if head is None:
+                raise PromotionError(f"The branch “{feature.branch}” of {feature.key} is gone.")
+            commits.append(storage.hex_id(head))
+        else:
+            assert route.source is not None
+            commits.append(where[feature.pk][route.source.pk])
+    return commits
+
+
+def dry_run(features: Sequence[Feature], target: Instance, route: Route) -> DryRun:
+    """Merge in memory (objects only, no ref moves) to tell the requester about conflicts."""
+    repository = target.repository
+    conflicts: dict[str, list[str]] = {}
+    with workspace.open_storage(repository) as repo:
+        head = storage.branch_head(repo, target.branch)
+        if head is None:
+            raise PromotionError(f"{target.name}'s branch “{target.branch}” does not exist.")
+        for feature, commit in zip(features, feature_commits(features, route, repo), strict=True):
+            if storage.is_ancestor(repo, commit, head):
+                continue
+            result = merge_commits(
+                repo, head, commit.encode(), ours_label=target.branch, theirs_label=feature.branch
+            )
+            if not result.clean:
+                conflicts[feature.key] = list(result.conflicts) or [
+                    "(a conflict git names no path for)"
+                ]
+                continue
+            head = storage.commit_files(
+                repo,
+                parents=[head, commit],
+                tree=result.tree,
+                message=f"Dry run: merge {feature.key}",
+                author=storage.DEFAULT_COMMITTER,
+            )
+    return DryRun(conflicts)
+
+
+# --------------------------------------------------------------------------- state changes
+
+
+def log(
+    promotion: Promotion,
+    message: str,
+    *,
+    actor: User | None = None,
+    level: LogLevel = LogLevel.INFO,
+    from_commit: str = "",
+    to_commit: str = "",
+) -> PromotionLog:
+    return PromotionLog.objects.create(
+        promotion=promotion,
+        step=promotion.step,
+        level=level,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        message=message,
+        from_commit=from_commit,
+        to_commit=to_commit,
+    )
+
+
+def enqueue(promotion: Promotion) -> None:
+    """Hand the promotion to the task cluster once the transaction that queued it commits."""
+    from django_q.tasks import async_task
+
+    from instances.promotions.tasks import run_promotion
+
+    promotion_id = promotion.pk
+    transaction.on_commit(
+        lambda: async_task(run_promotion, promotion_id, task_name=f"promotion-{promotion_id}")
+    )
+
+
+def request_promotion(
+    *,
+    features: Sequence[Feature],
+    target: Instance,
+    user: User,
+    collection: Collection | None = None,
+    test_level: str = "",
+    run_tests: Sequence[str] = (),
+) -> Promotion:
+    route = route_to(features, target)
+    with workspace.open_storage(target.repository) as repo:
+        workspace.sync(target.repository, repo)
+        commits = feature_commits(features, route, repo)
+    if route.direction == Direction.ENTER:
+        where = presences_of(features)
+        current = [
+            f.key for f, c in zip(features, commits, strict=True) if where[f.pk].get(target.pk) == c
+        ]
+        if len(current) == len(features):
+            raise PromotionError(
+                f"{', '.join(current)} {_are(current)} already in {target.name} with every "
+                "commit of the feature branch; commit more work first."
+            )
+    needs_approval = target.requires_approval
+    with transaction.atomic():
+        promotion = Promotion.objects.create(
+            target=target,
+            source=route.source,
+            direction=route.direction,
+            collection=collection,
+            requested_by=user,
+            test_level=test_level,
+            run_tests=list(run_tests),
+            status=PromotionStatus.AWAITING_APPROVAL if needs_approval else PromotionStatus.QUEUED,
+        )
+        PromotionFeature.objects.bulk_create(
+            PromotionFeature(promotion=promotion, feature=f, position=i, commit=c)
+            for i, (f, c) in enumerate(zip(features, commits, strict=True))
+        )
+        keys = ", ".join(f.key for f in features)
+        origin = route.source.name if route.source else "their feature branches"
+        log(
+            promotion,
+            f"{user} requested: {route.direction.label.lower()} {keys} from {origin} "
+            f"into {target.name}.",
+            actor=user,
+        )
+        if needs_approval:
+            log(
+                promotion,
+                f"{target.name} requires approval by a release manager other than {user}.",
+                actor=user,
+            )
+        else:
+            enqueue(promotion)
+    return promotion
+
+
+def _transition(
+    promotion: Promotion, allowed: Iterable[str], new: PromotionStatus, **fields: object
+) -> bool:
+    """Move the status only if it still is one of `allowed`; False when someone got there first."""
+    updated = Promotion.objects.filter(pk=promotion.pk, status__in=list(allowed)).update(
+        status=new, **fields
+    )
+    if updated:
+        promotion.refresh_from_db()
+    return bool(updated)
+
+
+def approve(promotion: Promotion, user: User, reason: str = "") -> None:
+    if not user.has_perm("instances.approve_promotion"):
+        raise PromotionError("Only release managers approve promotions.")
+    if user.pk == promotion.requested_by_id:
+        raise PromotionError("A promotion needs approval by someone other than its requester.")
+    with transaction.atomic():
+        if not _transition(promotion, [PromotionStatus.AWAITING_APPROVAL], PromotionStatus.QUEUED):
+            raise PromotionError(
+                f"Promotion #{promotion.pk} is {promotion.get_status_display().lower()}, "
+                "not awaiting approval."
+            )
+        Approval.objects.create(
+            promotion=promotion, user=user, decision=Decision.APPROVED, reason=reason
+        )
+        log(promotion, f"{user} approved{': ' + reason if reason else ''}.", actor=user)
+        enqueue(promotion)
+
+
+def reject(promotion: Promotion, user: User, reason: str) -> None:
+    if not user.has_perm("instances.approve_promotion"):
+        raise PromotionError("Only release managers reject promotions.")
+    if not reason.strip():
+        raise PromotionError("Say why the promotion is rejected.")
+    with transaction.atomic():
+        if not _transition(
+            promotion,
+            [PromotionStatus.AWAITING_APPROVAL],
+            PromotionStatus.REJECTED,
+            finished_at=timezone.now(),
+            failure_reason=f"Rejected by {user}: {reason}",
+        ):
+            raise PromotionError(f"Promotion #{promotion.pk} is not awaiting approval.")
+        Approval.objects.create(
+            promotion=promotion, user=user, decision=Decision.REJECTED, reason=reason
+        )
+        log(promotion, f"{user} rejected: {reason}", actor=user, level=LogLevel.WARNING)
+
+
+def may_act_on(promotion: Promotion, user: User) -> bool:
+    """The requester and release managers may cancel or retry a promotion."""
+    return user.pk == promotion.requested_by_id or user.has_perm("instances.change_promotion")
+
+
+def cancel(promotion: Promotion, user: User) -> None:
+    if not may_act_on(promotion, user):
+        raise PromotionError("Only the requester or a release manager can cancel a promotion.")
+    with transaction.atomic():
+        if not _transition(
+            promotion, CANCELLABLE, PromotionStatus.CANCELLED, finished_at=timezone.now()
+        ):
+            raise PromotionError(
+                f"Promotion #{promotion.pk} is {promotion.get_status_display().lower()}; only "
+                "waiting promotions can be cancelled."
+            )
+        log(promotion, f"{user} cancelled the promotion.", actor=user, level=LogLevel.WARNING)
+
+
+def retry(promotion: Promotion, user: User, resolutions: dict[str, str] | None = None) -> None:
+    """Queue a conflicted, failed or errored promotion again, from the start.
+
+    Resolutions (path → resolved text) are kept on the promotion and written into its merge
+    commit on the next run; the feature branches stay as they are.
+    """
+    if not may_act_on(promotion, user):
+        raise PromotionError("Only the requester or a release manager can retry a promotion.")
+    fields: dict[str, object] = {
+        "step": 0,
+        "attempt": promotion.attempt + 1,
+        "failure_reason": "",
+        "conflicts": [],
+        "finished_at": None,
+        "claimed_by": "",
+        "lease_until": None,
+        "temp_branch": "",
+        "merged_head": "",
+        "target_head_before": "",
+    }
+    if resolutions:
+        fields["resolutions"] = {**promotion.resolutions, **resolutions}
+    with transaction.atomic():
+        status = (
+            PromotionStatus.AWAITING_APPROVAL
+            if promotion.target.requires_approval
+            and not promotion.approvals.filter(decision=Decision.APPROVED).exists()
+            else PromotionStatus.QUEUED
+        )
+        if not _transition(promotion, RETRYABLE, status, **fields):
+            raise PromotionError(f"Promotion #{promotion.pk} cannot be retried now.")
+        note = f" with resolutions for {', '.join(sorted(resolutions))}" if resolutions else ""
+        log(promotion, f"{user} queued the promotion again{note}.", actor=user)
+        if status == PromotionStatus.QUEUED:
+            enqueue(promotion)
+
+
+def waiting_reason(promotion: Promotion) -> str:
+    """Why a promotion has not finished yet, in words (empty once it has)."""
+    from instances.promotions.queue import waiting_reasons
+
+    return waiting_reasons([promotion]).get(promotion.pk, "")

@@ -1,0 +1,140 @@
+"""Feature pages: list, start, detail.
+
+They live in `instances` although Feature is `branching`'s: each page says where a feature is
+in the pipeline of instances, which `branching` knows nothing of.
+"""
+
+import shlex
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.text import slugify
+from django.views.decorators.http import require_http_methods
+
+from branching import workspace
+from branching.access import get_feature_for, require_feature_perm
+from branching.features import FeatureError, start_feature
+from branching.git.remote import RemoteError
+from branching.models import Feature
+from instances.environments.presence import presence_rows, read_branch_heads
+from instances.models import Instance, Promotion
+from instances.promotions.feature_forms import FeatureFilterForm, FeatureStartForm
+from instances.promotions.routing import route_label
+from instances.promotions.rules import targets_for
+from releasemgr.http import AuthedRequest, redirect_after_post
+from releasemgr.models import AuditEvent
+
+PAGE_SIZE = 50
+
+
+def feature_list(request: AuthedRequest) -> HttpResponse:
+    require_feature_perm(request, "view")
+    filters = FeatureFilterForm(request.GET or None)
+    features = (
+        Feature.objects.select_related("repository", "owner", "started_from")
+        .prefetch_related("presences__instance")
+        .order_by("-created_at", "-id")
+    )
+    if filters.is_valid():
+        data = filters.cleaned_data
+        if data["repository"]:
+            features = features.filter(repository=data["repository"])
+        if data["owner"] == "mine":
+            features = features.filter(owner=request.user)
+        if data["instance"]:
+            features = features.filter(presences__instance=data["instance"])
+        if data["q"]:
+            features = features.filter(Q(key__icontains=data["q"]) | Q(title__icontains=data["q"]))
+    page = Paginator(features, PAGE_SIZE).get_page(request.GET.get("page"))
+    template = "instances/promotions/feature_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, {"page": page, "filters": filters})
+
+
+def _start(request: AuthedRequest, form: FeatureStartForm) -> Feature | None:
+    """Start the feature the form describes, turning every refusal into a form error."""
+    data = form.cleaned_data
+    instance: Instance = data["instance"]
+    try:
+        feature = start_feature(
+            instance.repository,
+            key=data["key"],
+            title=data["title"],
+            owner=request.user,
+            started_from_id=instance.pk,
+            branch=data["attach_branch"],
+            attach=bool(data["attach_branch"]),
+        )
+    except FeatureError as exc:
+        form.add_error(None, exc.messages)
+        return None
+    except RemoteError as exc:
+        form.add_error(None, f"Could not reach the git remote: {exc}")
+        return None
+    AuditEvent.record(
+        request.user,
+        "attached" if data["attach_branch"] else "started",
+        feature,
+        {"branch": feature.branch, "started from": instance.name},
+        to_commit=feature.base_commit,
+    )
+    return feature
+
+
+@require_http_methods(["GET", "POST"])
+def feature_create(request: AuthedRequest) -> HttpResponse:
+    require_feature_perm(request, "add")
+    initial = {}
+    if (instance_id := request.GET.get("instance", "")).isdigit():
+        initial["instance"] = Instance.objects.filter(pk=instance_id).first()
+    form = FeatureStartForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid() and (feature := _start(request, form)):
+        messages.success(request, f"Feature {feature.key} started on branch “{feature.branch}”.")
+        return redirect_after_post(request, feature.get_absolute_url())
+    template = "instances/promotions/feature_form.html"
+    if request.htmx:
+        template += "#form"
+    return render(request, template, {"form": form})
+
+
+def checkout_command(feature: Feature) -> str:
+    """A shell line that gets a developer onto the feature branch (every part quoted)."""
+    folder = slugify(feature.repository.name) or "repository"
+    url, branch = workspace.clone_url(feature.repository), feature.branch
+    return (
+        f"git clone {shlex.quote(url)} {shlex.quote(folder)} && cd {shlex.quote(folder)} "
+        f"&& git checkout {shlex.quote(branch)}"
+    )
+
+
+def feature_detail(request: AuthedRequest, key: str) -> HttpResponse:
+    feature = get_feature_for(request, key)
+    heads = read_branch_heads(feature.repository)
+    head = heads.get(feature.branch) if heads is not None else None
+    promotions = (
+        Promotion.objects.filter(items__feature=feature)
+        .select_related("target", "source", "requested_by")
+        .order_by("-id")[:50]
+    )
+    targets = []
+    if request.user.has_perm("instances.add_promotion"):
+        targets = [(i, route_label(i, r)) for i, r in targets_for(feature)]
+    return render(
+        request,
+        "instances/promotions/feature_detail.html",
+        {
+            "feature": feature,
+            "clone_url": workspace.clone_url(feature.repository),
+            "checkout": checkout_command(feature),
+            "head": head,
+            "heads_known": heads is not None,
+            "rows": presence_rows(feature, head),
+            "promotions": promotions,
+            "targets": targets,
+            "events": AuditEvent.for_object(feature)[:20],
+        },
+    )

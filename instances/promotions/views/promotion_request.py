@@ -1,0 +1,160 @@
+"""Requesting a promotion: features (or a collection) and a target, a dry run, then the request.
+
+The page is opened from a feature (`?feature=RM-42`), a collection (`?collection=3`) or an
+instance (`?target=7`); the one-click buttons of the feature and instance pages post to it too.
+A dry run merges in memory first, so a conflict is known before anything is queued.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from branching.git.remote import RemoteError
+from branching.models import Collection, Feature
+from instances.models import Instance, PromotionStatus
+from instances.promotions.access import require_promotion_perm
+from instances.promotions.forms import PromotionRequestForm, PromotionScopeForm
+from instances.promotions.routing import candidates_for, common_targets
+from instances.promotions.rules import PromotionError, Route, dry_run, request_promotion, route_to
+from releasemgr.http import AuthedRequest, redirect_after_post
+
+TEMPLATE = "instances/promotions/promotion_form.html"
+
+
+@dataclass
+class Scope:
+    """What the page was opened for: the features and targets it offers."""
+
+    features: list[Feature]
+    checked: list[Feature]
+    targets: list[tuple[Instance, Route | None]]
+    collection: Collection | None = None
+    target: Instance | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def _pk(value: str, strict: bool) -> int | None:
+    if value.isdigit():
+        return int(value)
+    if value and strict:
+        raise Http404(f"No object with id {value}.")
+    return None
+
+
+def _features(keys: Sequence[str], strict: bool) -> list[Feature]:
+    found = {f.key: f for f in Feature.objects.filter(key__in=keys).select_related("repository")}
+    if strict and (missing := [k for k in keys if k not in found]):
+        raise Http404(f"No feature {', '.join(missing)}.")
+    return [found[k] for k in dict.fromkeys(keys) if k in found]
+
+
+def scope_for(query: QueryDict, strict: bool = True) -> Scope | None:
+    """The scope named in the query string, or None for none.
+
+    Strict (a link someone followed): anything unknown is a 404. Lenient (a posted form with no
+    query string): unknown things are left out, and the form's own validation names them.
+    """
+    features = _features([k.strip() for k in query.getlist("feature") if k.strip()], strict)
+    collection = target = None
+    if (collection_id := _pk(query.get("collection", "") or "", strict)) is not None:
+        collection = Collection.objects.filter(pk=collection_id).first()
+        if collection is None and strict:
+            raise Http404(f"No collection with id {collection_id}.")
+    if collection is not None:
+        more = collection.features.select_related("repository").order_by("key")
+        features += [f for f in more if f not in features]
+    if (target_id := _pk(query.get("target", "") or "", strict)) is not None:
+        target = (
+            Instance.objects.select_related("repository", "parent").filter(pk=target_id).first()
+        )
+        if target is None and strict:
+            raise Http404(f"No instance with id {target_id}.")
+    if not features:
+        if target is None:
+            return None
+        return Scope(candidates_for(target), [], [(target, None)], target=target)
+    scope = Scope(features, features, list(common_targets(features)), collection, target)
+    if target is not None and all(i.pk != target.pk for i, _ in scope.targets):
+        try:
+            scope.targets.append((target, route_to(features, target)))
+        except PromotionError as exc:
+            scope.problems += exc.messages
+            scope.target = None
+    if not scope.targets:
+        scope.problems.append("There is no instance these features can all go to next.")
+    return scope
+
+
+def _posted_scope(data: QueryDict) -> Scope:
+    """The scope of a form posted without a query string: what it names, or nothing."""
+    query = QueryDict(mutable=True)
+    query.setlist("feature", data.getlist("features"))
+    for name in ("target", "collection"):
+        query[name] = data.get(name, "")
+    return scope_for(query, strict=False) or Scope([], [], [])
+
+
+def _submit(request: AuthedRequest, form: PromotionRequestForm) -> HttpResponse | None:
+    """Dry-run, then request; None (with errors on the form) when the form must be shown again."""
+    data = form.cleaned_data
+    features, target = data["features"], data["target"]
+    try:
+        if not data["queue_anyway"]:
+            conflicts = dry_run(features, target, data["route"]).conflicts
+            if conflicts:
+                form.report_conflicts(conflicts)
+                return None
+        promotion = request_promotion(
+            features=features,
+            target=target,
+            user=request.user,
+            collection=data["collection"],
+            test_level=data.get("test_level") or "",
+            run_tests=data.get("run_tests") or [],
+        )
+    except PromotionError as exc:
+        form.add_error(None, exc.messages)
+        return None
+    except RemoteError as exc:
+        form.add_error(None, f"Could not reach the git remote: {exc}")
+        return None
+    waits = promotion.status == PromotionStatus.AWAITING_APPROVAL
+    messages.success(
+        request,
+        f"Promotion #{promotion.pk} requested; "
+        + ("it waits for approval." if waits else "it is queued."),
+    )
+    return redirect_after_post(request, promotion.get_absolute_url())
+
+
+@require_http_methods(["GET", "POST"])
+def promotion_create(request: AuthedRequest) -> HttpResponse:
+    require_promotion_perm(request, "add")
+    scope = scope_for(request.GET)
+    if scope is None and request.method == "POST":
+        scope = _posted_scope(request.POST)
+    if scope is None:
+        return render(request, TEMPLATE, {"scope_form": PromotionScopeForm()})
+    only_target = scope.targets[0][0] if len(scope.targets) == 1 else None
+    form = PromotionRequestForm(
+        request.POST or None,
+        initial={
+            "features": scope.checked,
+            "target": scope.target or only_target,
+            "collection": scope.collection,
+        },
+        offered_features=scope.features,
+        offered_targets=scope.targets,
+    )
+    if request.method == "POST" and form.is_valid() and (done := _submit(request, form)):
+        return done
+    template = TEMPLATE + "#form" if request.htmx else TEMPLATE
+    return render(
+        request,
+        template,
+        {"form": form, "scope": scope},
+    )

@@ -1,0 +1,197 @@
+"""Promotion pages: the list, the live promotion page, and its actions.
+
+Each action is a thin POST view around one domain function of `instances.promotions`; a refusal
+from the domain (`PromotionError`) becomes a message on the promotion page, never an error page.
+While a promotion is unfinished its page polls itself; the answer that finds it finished says
+"stop polling" (286) and carries the final state.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from instances.models import Promotion, PromotionStatus, Step
+from instances.models.promotion import WAITING
+from instances.promotions.access import get_promotion_for, require_promotion_perm
+from instances.promotions.forms import PromotionFilterForm, ResolutionForm
+from instances.promotions.queue import waiting_reasons
+from instances.promotions.rules import (
+    PromotionError,
+    approve,
+    cancel,
+    may_act_on,
+    reject,
+    retry,
+    waiting_reason,
+)
+from releasemgr.http import AuthedRequest, redirect_after_post
+
+TEMPLATE = "instances/promotions/promotion_detail.html"
+PAGE_SIZE = 50
+FAILED = {PromotionStatus.FAILED, PromotionStatus.ERRORED, PromotionStatus.CONFLICTED}
+
+
+def promotion_list(request: AuthedRequest) -> HttpResponse:
+    require_promotion_perm(request, "view")
+    filters = PromotionFilterForm(request.GET or None)
+    promotions = (
+        Promotion.objects.select_related("target", "source", "requested_by")
+        .prefetch_related("items__feature")
+        .order_by("-id")
+    )
+    if filters.is_valid():
+        status, target = filters.cleaned_data["status"], filters.cleaned_data["target"]
+        if status == "waiting":
+            promotions = promotions.filter(
+                Q(status__in=WAITING) | Q(status=PromotionStatus.RUNNING)
+            )
+        elif status:
+            promotions = promotions.filter(status=status)
+        if target:
+            promotions = promotions.filter(target=target)
+    page = Paginator(promotions, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    reasons = waiting_reasons(shown)
+    rows = [(p, reasons.get(p.pk, "")) for p in shown]
+    template = "instances/promotions/promotion_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, {"page": page, "rows": rows, "filters": filters})
+
+
+def _steps(promotion: Promotion) -> list[tuple[str, str]]:
+    """(label, state) for the progress bar: done, current, stopped or todo."""
+    out = []
+    for step in Step:
+        if step == Step.NONE:
+            continue
+        if step <= promotion.step:
+            state = "done"
+        elif step == promotion.step + 1 and promotion.status == PromotionStatus.RUNNING:
+            state = "current"
+        elif step == promotion.step + 1 and promotion.status in FAILED:
+            state = "stopped"
+        else:
+            state = "todo"
+        out.append((step.label, state))
+    return out
+
+
+def _context(
+    request: AuthedRequest, promotion: Promotion, resolution_form: ResolutionForm | None = None
+) -> dict[str, Any]:
+    user = request.user
+    if (
+        resolution_form is None
+        and promotion.status == PromotionStatus.CONFLICTED
+        and promotion.conflicts
+    ):
+        resolution_form = ResolutionForm(conflicts=promotion.conflicts)
+    return {
+        "promotion": promotion,
+        "items": promotion.items.select_related("feature"),
+        "log": promotion.log.select_related("actor"),
+        "approvals": promotion.approvals.select_related("user"),
+        "steps": _steps(promotion),
+        "step_count": len(Step) - 1,
+        "waiting": waiting_reason(promotion),
+        "can_approve": promotion.status == PromotionStatus.AWAITING_APPROVAL
+        and user.has_perm("instances.approve_promotion")
+        and user.pk != promotion.requested_by_id,
+        "can_act": may_act_on(promotion, user),
+        "resolution_form": resolution_form,
+        "deployments": promotion.deployments.order_by("id"),
+    }
+
+
+def promotion_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    promotion = get_promotion_for(request, pk)
+    context = _context(request, promotion)
+    if request.htmx and not request.htmx.boosted:
+        live = render_to_string(TEMPLATE + "#live", context, request=request)
+        return HttpResponseStopPolling(live) if promotion.is_terminal else HttpResponse(live)
+    return render(request, TEMPLATE, context)
+
+
+def _act(
+    request: AuthedRequest, promotion: Promotion, action: Callable[[], None], done: str
+) -> HttpResponse:
+    try:
+        action()
+    except PromotionError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done)
+    return redirect_after_post(request, promotion.get_absolute_url())
+
+
+@require_POST
+def promotion_approve(request: AuthedRequest, pk: int) -> HttpResponse:
+    promotion = get_promotion_for(request, pk, need="approve")
+    reason = request.POST.get("reason", "").strip()
+    return _act(
+        request,
+        promotion,
+        lambda: approve(promotion, request.user, reason),
+        f"Promotion #{promotion.pk} approved and queued.",
+    )
+
+
+@require_POST
+def promotion_reject(request: AuthedRequest, pk: int) -> HttpResponse:
+    promotion = get_promotion_for(request, pk, need="approve")
+    reason = request.POST.get("reason", "").strip()
+    return _act(
+        request,
+        promotion,
+        lambda: reject(promotion, request.user, reason),
+        f"Promotion #{promotion.pk} rejected.",
+    )
+
+
+@require_POST
+def promotion_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
+    promotion = get_promotion_for(request, pk, need="act")
+    return _act(
+        request,
+        promotion,
+        lambda: cancel(promotion, request.user),
+        f"Promotion #{promotion.pk} cancelled.",
+    )
+
+
+@require_POST
+def promotion_retry(request: AuthedRequest, pk: int) -> HttpResponse:
+    promotion = get_promotion_for(request, pk, need="act")
+    return _act(
+        request,
+        promotion,
+        lambda: retry(promotion, request.user),
+        f"Promotion #{promotion.pk} queued again.",
+    )
+
+
+@require_POST
+def promotion_resolve(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Retry a conflicted promotion with the resolved content of each conflicted path."""
+    promotion = get_promotion_for(request, pk, need="act")
+    if promotion.status != PromotionStatus.CONFLICTED:
+        messages.error(request, f"Promotion #{promotion.pk} has no conflicts to resolve now.")
+        return redirect_after_post(request, promotion.get_absolute_url())
+    form = ResolutionForm(request.POST, conflicts=promotion.conflicts)
+    if not form.is_valid():
+        return render(request, TEMPLATE, _context(request, promotion, form))
+    return _act(
+        request,
+        promotion,
+        lambda: retry(promotion, request.user, form.resolutions()),
+        f"Promotion #{promotion.pk} queued again with your resolutions.",
+    )

@@ -1,0 +1,97 @@
+"""Helpers for the tests of the feature and promotion pages: real branches, real engine runs."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+
+from branching.features import start_feature
+from branching.git import storage
+from branching.models import Feature, Repository
+from instances.models import (
+    Direction,
+    FeaturePresence,
+    Instance,
+    Promotion,
+    PromotionFeature,
+    PromotionStatus,
+)
+from instances.promotions import engine
+from instances.promotions.rules import request_promotion
+
+INVOICE = "force-app/main/default/classes/Invoice.cls"
+HOSTILE = '<script>alert("t")</script> & <img src=x onerror=alert(1)> "]; x [label="pwned"'
+
+
+def head(instance: Instance) -> str:
+    with storage.open_repo(instance.repository.local_path) as repo:
+        return storage.hex_id(storage.branch_head(repo, instance.branch))
+
+
+def commit_to(feature: Feature, changes: dict[str, bytes], message: str = "work") -> str:
+    with storage.open_repo(feature.repository.local_path) as repo:
+        old = storage.branch_head(repo, feature.branch)
+        new = storage.commit_changes(
+            repo, parent=old, changes=changes, message=message, author="Dev <dev@example.com>"
+        )
+        storage.update_branch(repo, feature.branch, new, old)
+        return storage.hex_id(new)
+
+
+def start(pipeline: dict, key: str, title: str, owner: User, where: str = "alice") -> Feature:
+    return start_feature(
+        pipeline["repo"], key=key, title=title, owner=owner, started_from_id=pipeline[where].pk
+    )
+
+
+def run(promotion: Promotion) -> Promotion:
+    engine.run_promotion(promotion.pk, "test-worker")
+    promotion.refresh_from_db()
+    return promotion
+
+
+def promote(features: list[Feature], target: Instance, user: User) -> Promotion:
+    done = run(request_promotion(features=features, target=target, user=user))
+    assert done.status == PromotionStatus.SUCCEEDED, done.failure_reason
+    return done
+
+
+def make_feature(
+    repository: Repository, key: str, owner: User, title: str = "A feature", **fields: object
+) -> Feature:
+    """A feature row without a branch, for pages that do not read git."""
+    fields.setdefault("branch", f"feature/{key}")
+    return Feature.objects.create(
+        repository=repository, key=key, title=title, owner=owner, **fields
+    )
+
+
+def make_promotion(
+    target: Instance,
+    features: list[Feature],
+    user: User,
+    *,
+    source: Instance | None = None,
+    status: str = PromotionStatus.QUEUED,
+    **fields: object,
+) -> Promotion:
+    """A promotion row as `request_promotion` would leave it, without touching git."""
+    direction = Direction.ENTER if source is None else Direction.FORWARD
+    promotion = Promotion.objects.create(
+        target=target,
+        source=source,
+        direction=fields.pop("direction", direction),
+        requested_by=user,
+        status=status,
+        **fields,
+    )
+    for n, feature in enumerate(features):
+        PromotionFeature.objects.create(
+            promotion=promotion, feature=feature, position=n, commit="a" * 40
+        )
+    return promotion
+
+
+def place(feature: Feature, *instances: Instance, commit: str = "b" * 40) -> None:
+    """Record the feature as present in the instances (as a succeeded promotion would)."""
+    for instance in instances:
+        FeaturePresence.objects.create(feature=feature, instance=instance, commit=commit)
