@@ -31,12 +31,16 @@ def _fernet() -> MultiFernet:
 
 
 def _key_from_file() -> str:
-    """Read the key generated on first run, generating it (development only) when missing."""
+    """Read the key generated on first run, generating it when missing: development only.
+
+    Without DEBUG the file is never read, even when it exists: a key that came along with a
+    development copy of DATA_DIR must not silently protect production secrets.
+    """
+    if not settings.DEBUG:
+        raise ImproperlyConfigured("ENCRYPTION_KEYS is required when DEBUG is off.")
     path = settings.ENCRYPTION_KEY_FILE
     if path.exists():
         return path.read_text().strip()
-    if not settings.DEBUG:
-        raise ImproperlyConfigured("ENCRYPTION_KEYS is required when DEBUG is off.")
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key().decode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -32,11 +32,14 @@ ARTIFACTS_DIR = DATA_DIR / "artifacts"
 # Stored secrets (org passwords, tokens, private keys) are encrypted with these Fernet keys.
 # The first key encrypts; all of them decrypt, so a key can be rotated by prepending a new one.
 ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS", [])
+# The key file is a development convenience, generated with DEBUG on: production never falls
+# back to it, even when one is lying in DATA_DIR (it may have come from a development copy).
 ENCRYPTION_KEY_FILE = DATA_DIR / "encryption.key"
-if not DEBUG and not ENCRYPTION_KEYS and not ENCRYPTION_KEY_FILE.exists():
+if not DEBUG and not ENCRYPTION_KEYS:
     raise ImproperlyConfigured(
-        "ENCRYPTION_KEYS is required when DEBUG is off; generate one with `python -c "
-        "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+        "ENCRYPTION_KEYS is required when DEBUG is off (DATA_DIR/encryption.key is only used "
+        "with DEBUG); generate one with `python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'`."
     )
 
 INSTALLED_APPS = [
@@ -50,6 +53,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_q",
+    "csp",
     "releasemgr",
     "branching",
     "instances",
@@ -57,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -192,10 +197,45 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS only when DEBUG is off: redirect plain http, and tell browsers to remember it (HSTS).
+# /healthz stays reachable over plain http for load balancers that probe the node directly.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Trust X-Forwarded-Proto (and X-Forwarded-For, for login throttling) only when a proxy that
+# sets them (and strips the client's) is in front: otherwise any client could claim to be on
+# HTTPS, or to come from any address.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp): scripts and styles from our own static files only, no
+# inline script, no eval (htmx is configured not to need it: templates/base.html). Style
+# attributes stay allowed (bar widths, tree indents); they cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
+
+# Login throttling (releasemgr/throttle.py): after this many failed logins for one username,
+# or from one address, within the window, both are refused until the window has passed.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_ADDRESS_LIMIT = env_int("LOGIN_FAILURE_ADDRESS_LIMIT", 20)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
 
 LOGGING = {
     "version": 1,
