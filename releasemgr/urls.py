@@ -1,12 +1,19 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 from releasemgr import views
+from releasemgr.throttle import ThrottledAuthenticationForm
 
 urlpatterns = [
     path("", include("instances.urls")),
     path("", include("branching.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path(
+        "accounts/login/",
+        LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+        name="login",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]
