@@ -4,6 +4,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from releasemgr.models import AuditEvent
+from releasemgr.throttle import ThrottledAdminAuthenticationForm
+
+# The admin's login counts failures with the login page's (releasemgr/throttle.py).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(AuditEvent)
@@ -13,6 +17,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["target_repr", "actor__username"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
+    actions = None  # append-only: no "delete selected"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
