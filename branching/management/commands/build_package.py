@@ -14,6 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from dulwich.errors import NotGitRepository
 
+from branching.git.errors import BROKEN_OBJECT_ERRORS, broken_repository
 from branching.git.storage import open_repo
 from branching.metadata import EMPTY_TREE, PackageError, RevisionError, build_package
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         "Build a Metadata API deployment package (package.xml, destructiveChanges.xml, "
         "components in metadata format) from the changes between two revisions."
     )
+    requires_system_checks: list[str] = []  # no database, no models: any git repository will do
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--repo", required=True, help="path of the git repository")
@@ -53,6 +55,8 @@ class Command(BaseCommand):
                 package = build_package(repo, options["from_rev"], options["to_rev"], output)
             except (RevisionError, PackageError) as error:
                 raise CommandError(str(error)) from error
+            except BROKEN_OBJECT_ERRORS as error:
+                raise CommandError(str(broken_repository(error))) from None
         for warning in package.warnings:
             self.stderr.write(f"warning: {warning}")
         deployed = sum(len(m) for m in package.delta.package.values())

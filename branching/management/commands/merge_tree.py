@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from dulwich.errors import NotGitRepository
 
 from branching.git import storage
+from branching.git.errors import BROKEN_OBJECT_ERRORS, broken_repository
 from branching.git.merge import Merger, MergeResult, UnrelatedHistoriesError
 from branching.git.revisions import BadRevision, resolve_commit
 
@@ -79,6 +80,9 @@ class Command(BaseCommand):
                 result = _merge(repo, merger, options["ours"], options["theirs"], allow_unrelated)
             except (BadRevision, UnrelatedHistoriesError) as exc:
                 raise CommandError(str(exc), returncode=ERROR_EXIT) from None
+            except BROKEN_OBJECT_ERRORS as exc:
+                message = str(broken_repository(exc))
+                raise CommandError(message, returncode=ERROR_EXIT) from None
         self.stdout.write(result.tree.decode())
         for path in result.conflicts:
             self.stdout.write(path)
@@ -104,6 +108,9 @@ class Command(BaseCommand):
                     result = _merge(repo, merger, words[0], words[1], allow)
                 except (BadRevision, UnrelatedHistoriesError) as exc:
                     answer["error"] = str(exc)
+                except BROKEN_OBJECT_ERRORS as exc:
+                    # A partial or corrupt repository: say so for this pair, and go on.
+                    answer["error"] = str(broken_repository(exc))
                 else:
                     answer.update(
                         tree=result.tree.decode(),
