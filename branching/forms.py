@@ -8,6 +8,8 @@ from releasemgr.forms import WriteOnlySecretsMixin
 
 class RepositoryForm(WriteOnlySecretsMixin, forms.ModelForm):
     secret_fields = ("remote_secret",)
+    # Where the secret goes and whose it is: a change here drops the stored secret.
+    secrets_bound_to = ("remote_url", "remote_username")
 
     class Meta:
         model = Repository

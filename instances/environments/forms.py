@@ -6,6 +6,7 @@ from branching.models import Repository
 from instances.models import (
     LOGIN_HOSTS,
     SECRET_FIELDS,
+    SECRETS_OF_METHOD,
     AuthMethod,
     Instance,
     OrgConnection,
@@ -65,6 +66,8 @@ class InstanceFilterForm(forms.Form):
 class OrgConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):
     secret_fields = SECRET_FIELDS
     multiline_secrets = ("private_key",)
+    # Where the secrets go and whose they are: a change here drops every stored secret.
+    secrets_bound_to = ("login_url", "instance_url", "auth_method", "username")
 
     class Meta:
         model = OrgConnection
@@ -87,3 +90,6 @@ class OrgConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):
         self.fields["auth_method"].initial = AuthMethod.PASSWORD
 
     login_hosts = LOGIN_HOSTS
+
+    def secret_needed(self, name: str, cleaned: dict[str, Any]) -> bool:
+        return name in SECRETS_OF_METHOD.get(cleaned.get("auth_method", ""), ())

@@ -229,6 +229,11 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     AuthMethod.ACCESS_TOKEN: ("instance_url",),
 }
 SECRET_FIELDS = ("password", "security_token", "private_key", "sfdx_auth_url", "access_token")
+# The secrets each auth method uses (the required ones and the optional security token).
+SECRETS_OF_METHOD: dict[str, tuple[str, ...]] = {
+    **REQUIRED_SECRETS,
+    AuthMethod.PASSWORD: ("password", "security_token"),
+}
 
 LOGIN_HOSTS = {
     "https://login.salesforce.com": "Production / Developer (login.salesforce.com)",

@@ -96,6 +96,7 @@ def test_it_keeps_the_remote_secret_write_only(client_for):
             "main_branch": "trunk",
             "source_format": "source",
             "remote_url": "https://git.example.com/acme/sf.git",
+            "remote_username": "bot",
             "remote_secret": "",
         },
     )

@@ -74,7 +74,7 @@ def test_it_keeps_a_secret_when_the_edit_leaves_it_blank(client_for, connected):
         reverse("org_connection_edit", args=[connected.pk]),
         {
             "auth_method": AuthMethod.PASSWORD,
-            "login_url": "https://acme--uat.sandbox.my.salesforce.com",
+            "login_url": "https://test.salesforce.com",
             "username": "deploy@acme.com.uat",
             "password": "",
             "security_token": "",
@@ -83,7 +83,7 @@ def test_it_keeps_a_secret_when_the_edit_leaves_it_blank(client_for, connected):
     assert response.status_code == 302
     connected.refresh_from_db()
     assert connected.password.reveal() == PASSWORD
-    assert connected.login_url == "https://acme--uat.sandbox.my.salesforce.com"
+    assert connected.security_token.reveal() == TOKEN
 
 
 def test_it_replaces_a_secret_that_is_typed_again(client_for, connected):
