@@ -9,7 +9,15 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from releasemgr.env import env_bool, env_float, env_int, env_list, env_path, env_str
+from releasemgr.env import (
+    env_bool,
+    env_email,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,6 +65,7 @@ INSTALLED_APPS = [
     "releasemgr",
     "branching",
     "instances",
+    "instances.notifications",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +201,23 @@ PROMOTION_LEASE_SECONDS = env_int("PROMOTION_LEASE_SECONDS", 300)
 # Seconds to pause after each promotion step: slows promotions down for demos and for tests
 # that need to catch a promotion half-way. 0 in production.
 PROMOTION_STEP_PAUSE = env_float("PROMOTION_STEP_PAUSE", 0.0)
+
+# Notifications: where links in messages point, how email leaves (EMAIL_URL, see env_email),
+# and what outgoing webhooks may reach. Webhook URLs are user input: https only, and no
+# loopback, private or link-local address, unless these settings say otherwise.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+_EMAIL = env_email("EMAIL_URL", "console:")
+EMAIL_BACKEND = _EMAIL.backend
+EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT = _EMAIL.host, _EMAIL.port, _EMAIL.timeout
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _EMAIL.user, _EMAIL.password
+EMAIL_USE_TLS, EMAIL_USE_SSL = _EMAIL.use_tls, _EMAIL.use_ssl
+DEFAULT_FROM_EMAIL = _EMAIL.sender or env_str("DEFAULT_FROM_EMAIL", "releasemgr@localhost")
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
+WEBHOOK_CA_BUNDLE = env_str("WEBHOOK_CA_BUNDLE")
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
+NOTIFY_RETRY_SECONDS = env_float("NOTIFY_RETRY_SECONDS", 60.0)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie

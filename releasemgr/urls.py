@@ -8,6 +8,7 @@ from releasemgr.throttle import ThrottledAuthenticationForm
 urlpatterns = [
     path("", include("instances.urls")),
     path("", include("branching.urls")),
+    path("", include("instances.notifications.urls")),
     path("healthz", views.healthz, name="healthz"),
     path(
         "accounts/login/",
