@@ -6,6 +6,8 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
+from releasemgr.models import AccessToken
+
 M = TypeVar("M", bound=Model)
 Need = Literal["view", "add", "change", "delete"]
 
@@ -26,3 +28,11 @@ def get_object_for(request: HttpRequest, queryset: QuerySet[M], pk: int, need: N
         return queryset.get(pk=pk)
     except ObjectDoesNotExist:
         raise Http404(f"No {queryset.model._meta.verbose_name} with id {pk}.") from None
+
+
+def get_own_token_for(request: HttpRequest, pk: int) -> AccessToken:
+    """A personal access token of the signed-in user; anyone else's is a 404, like a missing one."""
+    token = AccessToken.objects.filter(pk=pk, user__pk=request.user.pk or 0).first()
+    if token is None:
+        raise Http404(f"You have no access token with id {pk}.")
+    return token

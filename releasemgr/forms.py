@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.db.models import Model
 
+from releasemgr.models import Scope
+
 
 class _WriteOnlyTextarea(forms.Textarea):
     """A textarea that never renders a value: a submitted private key does not come back in
@@ -83,3 +85,25 @@ def _label(form: Any, name: str) -> str:
     field = form.fields.get(name)
     label = str(field.label if field is not None and field.label else name.replace("_", " "))
     return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
+class AccessTokenForm(forms.Form):
+    """A new personal access token: the user's own settings page and the admin share it."""
+
+    name = forms.CharField(
+        max_length=60, help_text="What will use it, e.g. “ci-main”; the audit trail names it."
+    )
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[Scope.READ],
+        help_text="Every scope includes reading. A token never does more than its user may.",
+    )
+    expires_in_days = forms.IntegerField(
+        label="Expires after (days)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        initial=90,
+        help_text="Leave blank for a token that does not expire.",
+    )

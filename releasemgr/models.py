@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
+from django.utils import timezone
 
 
 class AppendOnlyError(Exception):
@@ -38,6 +39,8 @@ class AuditEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     from_commit = models.CharField(max_length=64, blank=True)
     to_commit = models.CharField(max_length=64, blank=True)
+    # The personal access token the actor used, when the change came through one.
+    via_token = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AuditEventQuerySet.as_manager()
@@ -72,6 +75,8 @@ class AuditEvent(models.Model):
         from_commit: str = "",
         to_commit: str = "",
     ) -> AuditEvent:
+        from releasemgr.tokens import token_name_for
+
         return cls.objects.create(
             actor=actor if actor is not None and actor.is_authenticated else None,
             action=action,
@@ -81,6 +86,7 @@ class AuditEvent(models.Model):
             changes=changes or {},
             from_commit=from_commit,
             to_commit=to_commit,
+            via_token=token_name_for(actor),
         )
 
     @classmethod
@@ -88,3 +94,66 @@ class AuditEvent(models.Model):
         return cls.objects.filter(
             target_type=target._meta.model_name, target_id=str(target.pk)
         ).select_related("actor")
+
+
+class Scope(models.TextChoices):
+    """What a personal access token may be used for, on top of what its user may do.
+
+    Every scope includes `read`: a client that requests a promotion must be able to follow it.
+    """
+
+    READ = "read", "Read"
+    PROMOTE = "promote", "Request promotions"
+    APPROVE = "approve", "Approve or reject"
+    MANAGE = "manage", "Manage (standalone deployments)"
+
+
+class AccessToken(models.Model):
+    """A personal access token for the API, the pipeline client and git over HTTP.
+
+    Only a lookup prefix and the SHA-256 of the whole token are stored: the token itself is
+    shown once, when it is created. A token never carries more than its user may do; the
+    scopes narrow it further. `releasemgr.tokens` creates, authenticates and revokes them.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens"
+    )
+    name = models.CharField(
+        max_length=60, help_text="What uses it, e.g. “ci-main”; shown in the audit trail."
+    )
+    # Unique, so indexed: `tokens.verify` finds a presented token by its prefix.
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_used_from = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A name says which token acted in the audit trail, so a user's live ones differ.
+            models.UniqueConstraint(
+                fields=["user", "name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="access_token_live_name_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"
+
+    @property
+    def scope_labels(self) -> list[str]:
+        return [Scope(s).label for s in self.scopes if s in Scope.values]
+
+    def state(self) -> str:
+        """ "active", "expired" or "revoked", for pages and the admin."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return "expired"
+        return "active"

@@ -32,6 +32,7 @@ from instances.models import (
     PromotionStatus,
 )
 from instances.models.promotion import CANCELLABLE, RETRYABLE
+from releasemgr import tokens
 
 
 class PromotionError(ValidationError):
@@ -211,7 +212,7 @@ def log(
         step=promotion.step,
         level=level,
         actor=actor if actor is not None and actor.is_authenticated else None,
-        message=message,
+        message=message + tokens.attribution(actor),
         from_commit=from_commit,
         to_commit=to_commit,
     )
