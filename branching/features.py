@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -88,3 +90,30 @@ def _merge_base(repo: storage.Repo, a: bytes, b: bytes) -> bytes:
 def _remove_branch(repository: Repository, repo: storage.Repo, branch: str, head: bytes) -> None:
     if workspace.remote_of(repository) is None:
         storage.delete_branch(repo, branch, expected=head)
+
+
+# A feature longer than this is still timed from the oldest of its newest commits: lead time is
+# a measure, and a bounded walk keeps requesting a promotion cheap however long the branch is.
+FIRST_COMMIT_WALK_LIMIT = 5000
+
+
+def first_commit_time(repo: storage.Repo, base: str, head: str) -> datetime.datetime | None:
+    """When the feature's own work began: the oldest author time of `base..head`.
+
+    None when the feature has no commit of its own yet (its branch is where it was cut).
+    """
+    if not head or head == base:
+        return None
+    exclude = [storage.ObjectId(storage.hex_id(base).encode())] if base else []
+    try:
+        walker = repo.get_walker(
+            include=[storage.ObjectId(storage.hex_id(head).encode())],
+            exclude=exclude,
+            max_entries=FIRST_COMMIT_WALK_LIMIT,
+        )
+        oldest = min((entry.commit.author_time for entry in walker), default=None)
+    except KeyError:  # a commit the storage does not have: nothing to time
+        return None
+    if oldest is None:
+        return None
+    return datetime.datetime.fromtimestamp(oldest, tz=datetime.UTC)

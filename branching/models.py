@@ -182,6 +182,9 @@ class Feature(models.Model):
         blank=True,
         related_name="started_features",
     )
+    # When its own work began (the oldest commit of the branch since it was cut), recorded when
+    # it is first promoted: the start of its lead time for changes on the metrics page.
+    first_commit_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

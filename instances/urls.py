@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("instances.environments.urls")),
     path("", include("instances.promotions.urls")),
     path("", include("instances.deployments.urls")),
+    path("", include("instances.metrics.urls")),
 ]

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from branching import workspace
+from branching.features import first_commit_time
 from branching.git import storage
 from branching.git.merge import merge_commits
 from branching.models import Collection, Feature
@@ -243,6 +244,11 @@ def request_promotion(
     with workspace.open_storage(target.repository) as repo:
         workspace.sync(target.repository, repo)
         commits = feature_commits(features, route, repo)
+        untimed = [
+            (f, first_commit_time(repo, f.base_commit, c))
+            for f, c in zip(features, commits, strict=True)
+            if f.first_commit_at is None
+        ]
     if route.direction == Direction.ENTER:
         where = presences_of(features)
         current = [
@@ -265,6 +271,10 @@ def request_promotion(
             run_tests=list(run_tests),
             status=PromotionStatus.AWAITING_APPROVAL if needs_approval else PromotionStatus.QUEUED,
         )
+        for feature, began in untimed:
+            if began is not None:
+                feature.first_commit_at = began
+                feature.save(update_fields=["first_commit_at"])
         PromotionFeature.objects.bulk_create(
             PromotionFeature(promotion=promotion, feature=f, position=i, commit=c)
             for i, (f, c) in enumerate(zip(features, commits, strict=True))

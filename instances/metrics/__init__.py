@@ -1,0 +1,1 @@
+"""Delivery metrics: DORA's four measures and the promotion queue, per instance and repository."""
