@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('branching', '0002_features'),
+        ("branching", "0002_features"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='feature',
-            name='first_commit_at',
+            model_name="feature",
+            name="first_commit_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]
