@@ -2,8 +2,10 @@
 
 Every piece of user text reaches `dot` escaped (HTML-like labels for node text, quoted strings
 for tooltips), and the SVG that comes back is checked before it is inlined into a page. An
-unchanged pipeline is never laid out twice: the SVG is cached under a hash of its DOT source
-(which holds the counts too, so a pipeline is laid out again when what waits in it changes).
+unchanged pipeline is never laid out twice: the SVG is cached under a hash of its DOT source,
+which holds the hierarchy only. What is happening at each instance (running, queued, awaiting
+approval, failed, ready to promote) is written into room kept for it in the laid-out SVG on
+every render, so a state change never makes Graphviz lay the pipeline out again.
 """
 
 from __future__ import annotations
@@ -15,16 +17,20 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 
-from instances.models import Instance, OrgType, PromotionStatus, Purpose
+from instances.models import Instance, OrgType, Purpose
 
-CACHE_PREFIX = "pipeline-svg:v1:"
+if TYPE_CHECKING:
+    from instances.environments.live import PipelineStates
+
+CACHE_PREFIX = "pipeline-svg:v2:"
 CACHE_SECONDS = 30 * 24 * 3600
 DOT_TIMEOUT_SECONDS = 60
 
@@ -85,43 +91,21 @@ def nodes_for(repository_instances: Sequence[Instance], by_id: dict[int, Instanc
     return nodes
 
 
-@dataclass(frozen=True)
-class PipelineCounts:
-    """What waits in the pipeline, from `promotions.pending_counts` and `active_counts`."""
-
-    ready_up: Mapping[int, int] = field(default_factory=dict)  # child → features for its parent
-    back: Mapping[int, int] = field(default_factory=dict)  # instance → back promotions pending
-    active: Mapping[int, Mapping[str, int]] = field(default_factory=dict)  # target → status → n
-
-    def node_text(self, instance_id: int) -> str:
-        """ "1 running · 2 queued · 3 to back-promote": what waits at an instance, or ""."""
-        active = self.active.get(instance_id, {})
-        parts = [
-            f"{n} {label}"
-            for status, label in (
-                (PromotionStatus.RUNNING, "running"),
-                (PromotionStatus.QUEUED, "queued"),
-                (PromotionStatus.AWAITING_APPROVAL, "awaiting approval"),
-            )
-            if (n := active.get(status, 0))
-        ]
-        if back := self.back.get(instance_id, 0):
-            parts.append(f"{back} to back-promote")
-        return " · ".join(parts)
+# Room kept in every node label (two lines) and on every edge for what is happening there: the
+# layout never depends on it, so it is made once per hierarchy and states are written into it.
+STATE_RESERVE = "0" * 30
+EDGE_RESERVE = "00 ready"
+STATE_MAX_CHARS = 40
+_MARK = "\x01"  # never in a label: `_one_line` removes control characters from user text
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def build_dot(graph_id: str, nodes: Iterable[Node], counts: PipelineCounts | None = None) -> str:
+def build_dot(graph_id: str, nodes: Iterable[Node]) -> str:
     """DOT source for one repository's pipeline; edges go from child to parent.
 
-    With `counts`, each edge is labelled with the features ready to promote up it, and each
-    node says what runs, waits or is pending back promotion into it.
+    Only the hierarchy goes in: every node keeps two lines and every edge a label's room for
+    the live state that `overlay` writes into the laid-out SVG.
     """
     nodes = list(nodes)
-    counts = counts or PipelineCounts()
     by_pk = {n.instance.pk: n.instance for n in nodes}
     present = set(by_pk)
     lines = [
@@ -133,20 +117,18 @@ def build_dot(graph_id: str, nodes: Iterable[Node], counts: PipelineCounts | Non
         '  edge [color="#64748b", arrowsize=0.7, penwidth=1.1];',
     ]
     stagger = _stagger(nodes)
+    reserve = f'<br/><font point-size="9">{STATE_RESERVE}</font>' * 2
     for node in nodes:
         instance = node.instance
         fill, border = PURPOSE_COLOURS.get(instance.purpose, ("#f1f5f9", "#475569"))
         details = f"{instance.branch} · {OrgType(instance.org_type).label}"
-        waiting = "" if node.external else counts.node_text(instance.pk)
         label = (
             f"<<b>{html_label_text(instance.name)}</b><br/>"
             f'<font point-size="9">{html_label_text(details)}</font>'
-            + (f'<br/><font point-size="9">{html_label_text(waiting)}</font>' if waiting else "")
+            + ("" if node.external else reserve)
             + ">"
         )
         tooltip = f"{instance.name} ({instance.get_purpose_display()})"
-        if waiting:
-            tooltip += f": {waiting}"
         # A parent borrowed from another repository is drawn in that repository's diagram too;
         # its id must not repeat on the page.
         node_id = f"{graph_id}-parent-{instance.pk}" if node.external else f"instance-{instance.pk}"
@@ -169,29 +151,21 @@ def build_dot(graph_id: str, nodes: Iterable[Node], counts: PipelineCounts | Non
         child, parent_id = node.instance, node.instance.parent_id
         if node.external or parent_id not in present:
             continue
-        ready = counts.ready_up.get(child.pk, 0)
-        minlen = stagger.get(child.pk, 1)
-        if not ready:
-            lines.append(
-                f"  i{child.pk} -> i{parent_id}"
-                + (f" [minlen={minlen}]" if minlen > 1 else "")
-                + ";"
-            )
-            continue
         parent = by_pk[parent_id]
         url = reverse("instance_detail", args=[child.pk]) + "#ready-to-promote"
-        tip = f"{_plural(ready, 'feature')} ready to promote from {child.name} to {parent.name}"
+        tip = f"Features ready to promote from {child.name} to {parent.name}"
         edge = [
             f"id={dot_string(f'edge-{child.pk}-{parent_id}')}",
-            f"label={dot_string(f'{ready} ready')}",
+            f"label={dot_string(EDGE_RESERVE)}",
             f"tooltip={dot_string(tip)}",
             f"URL={dot_string(url)}",
             'target="_top"',
             "fontsize=9",
             'fontname="Helvetica"',
             'fontcolor="#1d4ed8"',
-            f"minlen={minlen}",
         ]
+        if (minlen := stagger.get(child.pk, 1)) > 1:
+            edge.append(f"minlen={minlen}")
         lines.append(f"  i{child.pk} -> i{parent_id} [{', '.join(edge)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -224,7 +198,7 @@ def render_svg(dot_source: str) -> str:
     key = CACHE_PREFIX + hashlib.sha256(dot_source.encode()).hexdigest()
     svg = cache.get(key)
     if svg is None:
-        svg = _sanitize(_run_dot(dot_source))
+        svg = _reserve(_sanitize(_run_dot(dot_source)))
         cache.set(key, svg, CACHE_SECONDS)
     return svg
 
@@ -272,6 +246,76 @@ def _sanitize(svg: str) -> str:
     return svg.strip()
 
 
+_SVG_NS = "http://www.w3.org/2000/svg"
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_SLOT = re.compile(_MARK + r"([abce])(\d+)" + _MARK)
+
+
+def _reserve(svg: str) -> str:
+    """Turn the room kept for live states into marked slots, once per layout.
+
+    A node's two reserved lines become centred, empty-looking slots `overlay` fills (their
+    width was kept by the reserve text); its class gets a slot for state classes; an edge's
+    label becomes a slot for its "N ready".
+    """
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+    root = ET.fromstring(svg)  # noqa: S314 (sanitised output of our own dot)
+    for group in root.iter(f"{{{_SVG_NS}}}g"):
+        element_id, css = group.get("id", ""), group.get("class", "").split()
+        texts = list(group.iter(f"{{{_SVG_NS}}}text"))
+        if "node" in css and element_id.startswith("instance-"):
+            pk = element_id.removeprefix("instance-")
+            slots = [t for t in texts if t.text == STATE_RESERVE][-2:]
+            if len(slots) == 2:
+                centre = _centre_x(group)
+                for text, kind in zip(slots, "ab", strict=True):
+                    text.text = f"{_MARK}{kind}{pk}{_MARK}"
+                    text.set("text-anchor", "middle")
+                    if centre is not None:
+                        text.set("x", f"{centre:.2f}")
+                group.set("class", " ".join([*css, f"{_MARK}c{pk}{_MARK}"]))
+        elif "edge" in css and element_id.startswith("edge-"):
+            child = element_id.split("-")[1]
+            for text in texts:
+                if text.text == EDGE_RESERVE:
+                    text.text = f"{_MARK}e{child}{_MARK}"
+    return ET.tostring(root, encoding="unicode")
+
+
+def _centre_x(group: ET.Element) -> float | None:
+    """The middle of a node's box, from the x coordinates of its outline."""
+    for shape in group.iter():
+        tag = shape.tag.rsplit("}", 1)[-1]
+        coordinates = shape.get("d") if tag == "path" else shape.get("points")
+        if tag in ("path", "polygon") and coordinates:
+            xs = [float(n) for n in _NUMBER.findall(coordinates)[::2]]
+            if xs:
+                return (min(xs) + max(xs)) / 2
+    return None
+
+
+def _fit(text: str) -> str:
+    text = text if len(text) <= STATE_MAX_CHARS else text[: STATE_MAX_CHARS - 1] + "…"
+    return html.escape(text, quote=True)
+
+
+def overlay(svg: str, states: PipelineStates) -> str:
+    """The laid-out `svg` with each node's and edge's live state written into its slots."""
+
+    def fill(match: re.Match[str]) -> str:
+        kind, state = match.group(1), states.of(int(match.group(2)))
+        if kind == "a":
+            return _fit(state.activity)
+        if kind == "b":
+            return _fit(state.attention)
+        if kind == "c":
+            return state.classes
+        return f"{state.ready_up} ready" if state.ready_up else ""
+
+    return _SLOT.sub(fill, svg)
+
+
 @dataclass
 class TreeRow:
     instance: Instance
@@ -316,22 +360,20 @@ def diagram_for(
     repository_id: int,
     instances: Sequence[Instance],
     by_id: dict[int, Instance],
-    counts: PipelineCounts | None = None,
+    states: PipelineStates,
 ) -> PipelineDiagram:
     rows = tree_rows(instances)
-    if counts is not None:
-        for row in rows:
-            ready = counts.ready_up.get(row.instance.pk, 0)
-            notes = [f"{ready} ready to promote"] if ready else []
-            if waiting := counts.node_text(row.instance.pk):
-                notes.append(waiting)
-            row.note = " · ".join(notes)
+    for row in rows:
+        state = states.of(row.instance.pk)
+        notes = [f"{state.ready_up} ready to promote"] if state.ready_up else []
+        notes += [text for text in (state.activity, state.attention) if text]
+        row.note = " · ".join(notes)
     if not instances:
         return PipelineDiagram(repository_id, None, rows, None, False)
     try:
-        svg = render_svg(build_dot(graph_id, nodes_for(instances, by_id), counts))
+        svg = render_svg(build_dot(graph_id, nodes_for(instances, by_id)))
     except DotMissing as exc:
         return PipelineDiagram(repository_id, None, rows, str(exc), True)
     except DiagramUnavailable as exc:
         return PipelineDiagram(repository_id, None, rows, str(exc), False)
-    return PipelineDiagram(repository_id, svg, rows, None, False)
+    return PipelineDiagram(repository_id, overlay(svg, states), rows, None, False)

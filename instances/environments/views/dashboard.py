@@ -1,5 +1,12 @@
-"""The pipeline dashboard: every repository's hierarchy at a glance."""
+"""The pipeline dashboard: every repository's hierarchy at a glance, and what is happening in it.
 
+The page polls itself with htmx. Each poll sends the fingerprint of what it shows; when nothing
+changed the answer is just the poller again, asking to be called back later (the wait doubles
+up to a minute), and when something did, the diagrams and the "needs attention" list come back
+out of band and the poller starts again at its quickest.
+"""
+
+import hashlib
 from collections import defaultdict
 
 from django.http import HttpResponse
@@ -7,21 +14,32 @@ from django.shortcuts import render
 
 from branching.models import Repository
 from instances.environments.access import require_instance_perm
-from instances.environments.diagram import PURPOSE_COLOURS, PipelineCounts, diagram_for
-from instances.environments.presence import active_counts, pending_counts
-from instances.models import Instance, Purpose
+from instances.environments.diagram import PURPOSE_COLOURS, diagram_for
+from instances.environments.live import pipeline_states
+from instances.models import Instance, Promotion, PromotionStatus, Purpose
 from releasemgr.http import AuthedRequest
+
+POLL_FIRST_SECONDS = 3
+POLL_MAX_SECONDS = 60
+ATTENTION_LIMIT = 20
+
+
+def _wait(request: AuthedRequest) -> int:
+    try:
+        wait = int(request.GET.get("wait", POLL_FIRST_SECONDS))
+    except ValueError:
+        wait = POLL_FIRST_SECONDS
+    return min(max(wait, POLL_FIRST_SECONDS), POLL_MAX_SECONDS)
 
 
 def dashboard(request: AuthedRequest) -> HttpResponse:
     require_instance_perm(request, "view")
-    # The same queries whatever the size of the pipeline: repositories, all instances, and
-    # three for the counts (presences for what is ready, and unfinished promotions).
+    # The same queries whatever the size of the pipeline: repositories, all instances, the
+    # states (five), and the promotions awaiting approval.
     repositories = list(Repository.objects.order_by("is_long_term", "name"))
     instances = list(Instance.objects.order_by("name"))
     by_id = {i.pk: i for i in instances}
-    ready_up, back = pending_counts()
-    counts = PipelineCounts(ready_up, back, active_counts(by_id))
+    states = pipeline_states(by_id)
     by_repository: dict[int, list[Instance]] = defaultdict(list)
     for instance in instances:
         by_repository[instance.repository_id].append(instance)
@@ -33,8 +51,43 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
         pipelines.append(
             (
                 repository,
-                diagram_for(f"pipeline-{repository.pk}", repository.pk, own, by_id, counts),
+                diagram_for(f"pipeline-{repository.pk}", repository.pk, own, by_id, states),
             )
+        )
+    approvals = list(
+        Promotion.objects.filter(status=PromotionStatus.AWAITING_APPROVAL)
+        .select_related("target")
+        .order_by("id")[:ATTENTION_LIMIT]
+    )
+    attention = {
+        "approvals": approvals,
+        "problems": [(by_id[pk], ref) for pk, ref in states.problems][:ATTENTION_LIMIT],
+        "running": [(by_id[pk], ref) for pk, ref in states.running][:ATTENTION_LIMIT],
+    }
+    fingerprint = hashlib.sha256(
+        repr(
+            (
+                [
+                    (r.pk, d.svg, [(row.instance.pk, row.note) for row in d.rows])
+                    for r, d in pipelines
+                ],
+                [(p.pk, p.target_id) for p in approvals],
+            )
+        ).encode()
+    ).hexdigest()[:16]
+    if request.htmx and request.GET.get("live"):
+        unchanged = request.GET["live"] == fingerprint
+        wait = min(_wait(request) * 2, POLL_MAX_SECONDS) if unchanged else POLL_FIRST_SECONDS
+        return render(
+            request,
+            "instances/environments/dashboard.html#live",
+            {
+                "pipelines": pipelines,
+                "attention": attention,
+                "fingerprint": fingerprint,
+                "wait": wait,
+                "oob": not unchanged,
+            },
         )
     legend = [
         (str(p), Purpose(p).label, fill, border) for p, (fill, border) in PURPOSE_COLOURS.items()
@@ -42,5 +95,12 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "instances/environments/dashboard.html",
-        {"pipelines": pipelines, "legend": legend, "instance_count": len(instances)},
+        {
+            "pipelines": pipelines,
+            "legend": legend,
+            "instance_count": len(instances),
+            "attention": attention,
+            "fingerprint": fingerprint,
+            "wait": POLL_FIRST_SECONDS,
+        },
     )

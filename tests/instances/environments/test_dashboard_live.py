@@ -1,0 +1,180 @@
+"""The dashboard's live states: on every node, in the "needs attention" list, refreshed by a
+poll that backs off while nothing changes, and never laid out again for a state change."""
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from instances.environments import diagram
+from instances.models import Promotion, PromotionStatus, Step
+from tests.conftest import make_instance
+from tests.instances.promotions.helpers import HOSTILE, make_feature, make_promotion
+
+pytestmark = pytest.mark.django_db
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    cache.clear()
+
+
+def node(body: str, instance) -> ET.Element:
+    svg = ET.fromstring(re.search(r"<svg.*?</svg>", body, re.S).group(0))
+    return next(g for g in svg.iter(f"{SVG}g") if g.get("id") == f"instance-{instance.pk}")
+
+
+def node_text(body: str, instance) -> str:
+    return " ".join(t.text or "" for t in node(body, instance).iter(f"{SVG}text"))
+
+
+def finish(promotion: Promotion, status: str, minutes_ago: int) -> None:
+    when = timezone.now() - timezone.timedelta(minutes=minutes_ago)
+    Promotion.objects.filter(pk=promotion.pk).update(status=status, finished_at=when)
+
+
+@pytest.fixture
+def lively(pipeline, developer):
+    """Running into QA (merging), queued and awaiting approval into UAT, the latest into
+    Integration conflicted, the latest into Dev Bob failed after an earlier success."""
+    p = pipeline
+    feature = make_feature(p["repo"], "RM-1", developer)
+    running = make_promotion(
+        p["qa"], [feature], developer, source=p["integration"], status=PromotionStatus.RUNNING
+    )
+    Promotion.objects.filter(pk=running.pk).update(step=Step.TEMP_BRANCH)
+    make_promotion(p["uat"], [feature], developer, source=p["qa"])
+    waiting = make_promotion(
+        p["uat"], [feature], developer, source=p["qa"], status=PromotionStatus.AWAITING_APPROVAL
+    )
+    finish(
+        make_promotion(p["integration"], [feature], developer, source=p["alice"]), "succeeded", 60
+    )
+    conflicted = make_promotion(p["integration"], [feature], developer, source=p["alice"])
+    finish(conflicted, PromotionStatus.CONFLICTED, 5)
+    failed = make_promotion(p["bob"], [feature], developer, source=p["integration"])
+    finish(failed, PromotionStatus.FAILED, 10)
+    # A failure followed by a success is no longer anything to look at.
+    old = make_promotion(p["alice"], [feature], developer)
+    finish(old, PromotionStatus.FAILED, 30)
+    finish(make_promotion(p["alice"], [feature], developer), PromotionStatus.SUCCEEDED, 20)
+    return {**p, "running": running, "waiting": waiting, "conflicted": conflicted, "failed": failed}
+
+
+@needs_dot
+def test_it_shows_what_happens_on_each_node(client_for, lively):
+    p = lively
+    body = client_for("developer").get(reverse("dashboard")).content.decode()
+    assert f"▶ #{p['running'].pk} merging" in node_text(body, p["qa"])
+    assert "1 queued · 1 awaiting approval" in node_text(body, p["uat"])
+    assert f"✖ #{p['conflicted'].pk} conflicted" in node_text(body, p["integration"])
+    assert f"✖ #{p['failed'].pk} failed" in node_text(body, p["bob"])
+    assert "✖" not in node_text(body, p["alice"])
+    assert "state-running" in node(body, p["qa"]).get("class")
+    assert "state-approval" in node(body, p["uat"]).get("class")
+    assert "state-conflicted" in node(body, p["integration"]).get("class")
+    assert node(body, p["alice"]).get("class").split() == ["node", "node-development"]
+
+
+def test_it_lists_what_needs_attention_with_links(client_for, lively):
+    p = lively
+    body = client_for("release_manager").get(reverse("dashboard")).content.decode()
+    attention = re.search(r'<section class="card attention".*?</section>', body, re.S).group(0)
+    for key in ("running", "waiting", "conflicted", "failed"):
+        assert f'href="/promotions/{p[key].pk}/"' in attention
+    assert "awaits approval into" in attention and "conflicted into" in attention
+
+
+@needs_dot
+def test_a_state_change_does_not_lay_the_pipeline_out_again(client_for, lively, monkeypatch):
+    runs = []
+    real = diagram._run_dot
+    monkeypatch.setattr(diagram, "_run_dot", lambda source: runs.append(1) or real(source))
+    client = client_for("developer")
+    first = client.get(reverse("dashboard")).content.decode()
+    Promotion.objects.filter(pk=lively["running"].pk).update(step=Step.MERGED)
+    second = client.get(reverse("dashboard")).content.decode()
+    assert len(runs) == 1
+    assert "merging" in node_text(first, lively["qa"])
+    assert "deploying" in node_text(second, lively["qa"])
+    make_instance(
+        lively["repo"], name="Dev Carol", branch="dev/carol", parent=lively["integration"]
+    )
+    client.get(reverse("dashboard"))
+    assert len(runs) == 2  # the hierarchy changed: laid out anew
+
+
+def fingerprint(body: str) -> str:
+    return re.search(r"\?live=([0-9a-f]+)&amp;wait=", body).group(1)
+
+
+def test_the_poll_backs_off_while_nothing_changes(client_for, lively):
+    client = client_for("developer")
+    page = client.get(reverse("dashboard")).content.decode()
+    assert 'hx-trigger="load delay:3s"' in page
+    live = fingerprint(page)
+    quiet = client.get(reverse("dashboard"), {"live": live, "wait": 3}, HTTP_HX_REQUEST="true")
+    body = quiet.content.decode()
+    assert 'hx-trigger="load delay:6s"' in body
+    assert "hx-swap-oob" not in body and "<svg" not in body  # nothing to swap
+    slow = client.get(reverse("dashboard"), {"live": live, "wait": 40}, HTTP_HX_REQUEST="true")
+    assert 'hx-trigger="load delay:60s"' in slow.content.decode()  # never slower than a minute
+
+
+def test_the_poll_brings_the_change_out_of_band(client_for, lively):
+    client = client_for("developer")
+    live = fingerprint(client.get(reverse("dashboard")).content.decode())
+    finish(lively["running"], PromotionStatus.SUCCEEDED, 0)
+    changed = client.get(
+        reverse("dashboard"), {"live": live, "wait": 48}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert 'hx-trigger="load delay:3s"' in changed
+    assert fingerprint(changed) != live
+    assert f'id="diagram-{lively["repo"].pk}" hx-swap-oob="true"' in changed
+    assert 'id="attention" aria-labelledby="attention-title" hx-swap-oob="true"' in changed
+
+
+@pytest.mark.parametrize("wait", ["abc", "-5", "99999999999999999999", ""])
+def test_the_poll_takes_any_wait_without_error(client_for, lively, wait):
+    response = client_for("developer").get(
+        reverse("dashboard"), {"live": "0" * 16, "wait": wait}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    delay = int(re.search(r"load delay:(\d+)s", response.content.decode()).group(1))
+    assert 3 <= delay <= 60
+
+
+@needs_dot
+def test_it_escapes_hostile_names_in_the_live_parts(client_for, lively):
+    lively["integration"].name = HOSTILE
+    lively["integration"].save(update_fields=["name"])
+    body = client_for("developer").get(reverse("dashboard")).content.decode()
+    assert "<script>alert" not in body and "<img src=x" not in body
+    node(body, lively["integration"])  # the SVG still parses
+
+
+def test_it_reads_the_same_number_of_queries_however_busy(client_for, lively, developer):
+    client = client_for("developer")
+
+    def queries() -> int:
+        cache.clear()
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(reverse("dashboard"))
+        return len(ctx.captured_queries)
+
+    before = queries()
+    feature = make_feature(lively["repo"], "RM-9", developer)
+    for n in range(25):
+        instance = make_instance(lively["repo"], parent=lively["integration"])
+        finish(make_promotion(instance, [feature], developer), PromotionStatus.FAILED, n)
+        make_promotion(instance, [feature], developer, status=PromotionStatus.AWAITING_APPROVAL)
+    assert queries() == before
