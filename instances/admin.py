@@ -215,3 +215,6 @@ class DeploymentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+from instances import admin_control  # noqa: E402, F401  (grants, policies, windows, freezes)

@@ -15,15 +15,15 @@ from branching.git.revisions import BadRevision, resolve_commit
 from instances.deployments import runner
 from instances.deployments.forms import StandaloneDeployForm
 from instances.deployments.tasks import cancel_deployment, run_deployment
-from instances.environments.access import get_instance_for
+from instances.environments.access import check_instance, get_instance_for
 from instances.models import Deployment, DeploymentKind
 from releasemgr.access import get_object_for, require_perm
 from releasemgr.http import AuthedRequest, redirect_after_post
 from releasemgr.models import AuditEvent
 
 
-def get_deployment_for(request: AuthedRequest, pk: int) -> Deployment:
-    return get_object_for(
+def get_deployment_for(request: AuthedRequest, pk: int, need: str = "view") -> Deployment:
+    deployment = get_object_for(
         request,
         Deployment.objects.select_related(
             "instance", "promotion", "org_connection", "requested_by", "validation"
@@ -31,6 +31,8 @@ def get_deployment_for(request: AuthedRequest, pk: int) -> Deployment:
         pk,
         "view",
     )
+    check_instance(request, deployment.instance, "view" if need == "view" else "deploy")
+    return deployment
 
 
 def deployment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
@@ -73,7 +75,7 @@ def deployment_log(request: AuthedRequest, pk: int) -> FileResponse:
 @require_POST
 def deployment_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
     """Ask the org to cancel a running deployment (a worker makes the call)."""
-    deployment = get_deployment_for(request, pk)
+    deployment = get_deployment_for(request, pk, need="deploy")
     require_perm(request, Deployment, "change")
     if deployment.is_terminal:
         messages.error(request, f"{deployment} has ended; there is nothing to cancel.")
@@ -97,7 +99,7 @@ def deployment_cancel(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def deployment_create(request: AuthedRequest, pk: int) -> HttpResponse:
     """Redeploy a commit (or a delta) to the instance's org, outside any promotion."""
-    instance = get_instance_for(request, pk)
+    instance = get_instance_for(request, pk, need="deploy")
     require_perm(request, Deployment, "add")
     connection = instance.org_connection
     form = StandaloneDeployForm(request.POST or None, instance=instance)

@@ -1,15 +1,60 @@
-"""Access to instances and org connections, called on the first line of every view."""
+"""Access to instances and org connections, called on the first line of every view.
 
-from django.http import HttpRequest
+The decisions are `instances.environments.permissions`'; this module turns them into 404 (may
+not see) and 403 (may see, may not act) for requests.
+"""
 
-from instances.models import Instance, OrgConnection
+from collections.abc import Iterable
+from typing import Literal
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from instances.environments.permissions import capabilities_on, visible_instances
+from instances.models import Capability, Instance, OrgConnection
 from releasemgr.access import Need, get_object_for, require_perm
 
+InstanceNeed = Need | Literal["promote", "approve", "deploy", "manage"]
 
-def get_instance_for(request: HttpRequest, pk: int, need: Need = "view") -> Instance:
-    return get_object_for(
-        request, Instance.objects.select_related("repository", "parent"), pk, need
+# Model-level needs of the instance pages and the capability each needs on the instance.
+_CAPABILITY = {
+    "view": Capability.VIEW,
+    "add": Capability.MANAGE,
+    "change": Capability.MANAGE,
+    "delete": Capability.MANAGE,
+    "promote": Capability.PROMOTE,
+    "approve": Capability.APPROVE,
+    "deploy": Capability.DEPLOY,
+    "manage": Capability.MANAGE,
+}
+_REFUSAL = {
+    Capability.PROMOTE: "You may not request promotions into {}.",
+    Capability.APPROVE: "You may not approve promotions into {}.",
+    Capability.DEPLOY: "You may not deploy to {} or change its org connection.",
+    Capability.MANAGE: "You may not manage {}.",
+}
+
+
+def check_instance(request: HttpRequest, instance: Instance, need: InstanceNeed) -> None:
+    """404 when the user may not see `instance`, 403 when they may not `need` it."""
+    capabilities = capabilities_on(request.user, instance)
+    if Capability.VIEW not in capabilities:
+        raise Http404(f"No instance with id {instance.pk}.")
+    capability = _CAPABILITY[need]
+    if capability not in capabilities:
+        raise PermissionDenied(_REFUSAL[capability].format(instance.name))
+
+
+def get_instance_for(request: HttpRequest, pk: int, need: InstanceNeed = "view") -> Instance:
+    # Visibility first: someone who may not see the instance learns nothing, not even a 403.
+    instance = get_object_for(
+        request, Instance.objects.select_related("repository", "parent"), pk, "view"
     )
+    check_instance(request, instance, "view")
+    if need in ("add", "change", "delete"):
+        require_perm(request, Instance, need)
+    check_instance(request, instance, need)
+    return instance
 
 
 def require_instance_perm(request: HttpRequest, need: Need) -> None:
@@ -17,4 +62,25 @@ def require_instance_perm(request: HttpRequest, need: Need) -> None:
 
 
 def get_org_connection_for(request: HttpRequest, pk: int, need: Need = "view") -> OrgConnection:
-    return get_object_for(request, OrgConnection.objects.select_related("instance"), pk, need)
+    connection = get_object_for(
+        request, OrgConnection.objects.select_related("instance"), pk, "view"
+    )
+    check_instance(request, connection.instance, "view")
+    if need != "view":
+        require_perm(request, OrgConnection, need)
+        check_instance(request, connection.instance, "deploy")
+    return connection
+
+
+def conceal_hidden_parents(request: HttpRequest, instances: Iterable[Instance]) -> None:
+    """For display only: a parent the user may not see is shown as no parent (never saved)."""
+    rows = list(instances)
+    parent_ids = {i.parent_id for i in rows if i.parent_id is not None}
+    if not parent_ids:
+        return
+    seen = set(
+        visible_instances(request.user).filter(pk__in=parent_ids).values_list("pk", flat=True)
+    )
+    for instance in rows:
+        if instance.parent_id is not None and instance.parent_id not in seen:
+            instance.parent = None

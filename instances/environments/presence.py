@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from django.db.models import Count, Q
 from dulwich.errors import NotGitRepository
@@ -18,6 +19,7 @@ from dulwich.errors import NotGitRepository
 from branching.git import storage
 from branching.models import Feature, Repository
 from instances.environments.diagram import tree_rows
+from instances.environments.permissions import visible_instances, visible_promotions
 from instances.models import FeaturePresence, Instance, Promotion, PromotionFeature
 from instances.models.promotion import TERMINAL
 
@@ -52,9 +54,10 @@ def read_branch_heads(repository: Repository) -> dict[str, str] | None:
         return None
 
 
-def presence_rows(feature: Feature, branch_head: str | None) -> list[PresenceRow]:
-    """One row per instance of the feature's git storage, in hierarchy order: two queries."""
-    instances = list(Instance.objects.filter(storage_key=feature.repository.storage_key))
+def presence_rows(feature: Feature, branch_head: str | None, user: Any) -> list[PresenceRow]:
+    """One row per instance of the feature's git storage that `user` may see, in hierarchy
+    order: two queries."""
+    instances = list(visible_instances(user).filter(storage_key=feature.repository.storage_key))
     held = {
         p.instance_id: p
         for p in FeaturePresence.objects.filter(feature=feature).only(
@@ -148,10 +151,12 @@ def instance_features(instance: Instance) -> InstanceFeatures:
     )
 
 
-def recent_promotions(instance: Instance, limit: int = 15) -> list[Promotion]:
-    """Promotions into or out of the instance, newest first, with their features' keys."""
+def recent_promotions(instance: Instance, user: Any, limit: int = 15) -> list[Promotion]:
+    """Promotions into or out of the instance that `user` may see, newest first, with their
+    features' keys."""
     return list(
-        Promotion.objects.filter(Q(target=instance) | Q(source=instance))
+        visible_promotions(user)
+        .filter(Q(target=instance) | Q(source=instance))
         .select_related("target", "source", "requested_by")
         .prefetch_related("items__feature")
         .order_by("-id")[:limit]

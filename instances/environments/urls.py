@@ -1,6 +1,6 @@
 from django.urls import path
 
-from instances.environments.views import dashboard, instances, org_connections
+from instances.environments.views import dashboard, grants, instances, org_connections
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -40,4 +40,12 @@ urlpatterns = [
         org_connections.org_connection_status,
         name="org_connection_status",
     ),
+    path("instances/<int:pk>/access/", grants.instance_access, name="instance_access"),
+    path("instances/<int:pk>/grants/add/", grants.grant_add, name="grant_add"),
+    path(
+        "instances/<int:pk>/grants/<int:grant_id>/delete/",
+        grants.grant_delete,
+        name="grant_delete",
+    ),
+    path("instances/<int:pk>/policy/", grants.policy_save, name="policy_save"),
 ]

@@ -1,5 +1,14 @@
 """The environment strategy's data: instances and their hierarchy, org connections, promotions."""
 
+from instances.models.control import (
+    ApprovalPolicy,
+    Capability,
+    DeploymentWindow,
+    Freeze,
+    InstanceGrant,
+    WindowKind,
+    WindowOverride,
+)
 from instances.models.deployment import (
     DEPLOYMENT_TERMINAL,
     Deployment,
@@ -34,6 +43,13 @@ from instances.models.promotion import (
 )
 
 __all__ = [
+    "ApprovalPolicy",
+    "Capability",
+    "DeploymentWindow",
+    "Freeze",
+    "InstanceGrant",
+    "WindowKind",
+    "WindowOverride",
     "DEPLOYMENT_TERMINAL",
     "Deployment",
     "DeploymentKind",

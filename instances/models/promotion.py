@@ -104,6 +104,9 @@ class Promotion(models.Model):
     # Resolved content per conflicted path, applied to the merge on the next attempt, so that a
     # resolution never drags the target's other changes into the feature branch.
     resolutions = models.JSONField(default=dict, blank=True)
+    # Both sides of each resolved path as the conflict showed them, so that an approver sees
+    # the resolution as a diff against each side.
+    resolved_conflicts = models.JSONField(default=dict, blank=True)
     # Which worker holds it, and until when; an expired lease means the worker died.
     claimed_by = models.CharField(max_length=100, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -205,6 +208,10 @@ class Approval(models.Model):
     decision = models.CharField(max_length=10, choices=Decision.choices)
     reason = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True)
+    # What was approved: the feature commits and the resolutions (`approvals.subject_of`), and
+    # its digest, which the engine compares with the promotion's before it merges.
+    digest = models.CharField(max_length=64, blank=True)
+    subject = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["at"]

@@ -44,7 +44,9 @@ from instances.models import (
     PromotionStatus,
     Step,
     TestLevel,
+    WindowOverride,
 )
+from instances.promotions import windows
 from instances.promotions.rules import log
 
 logger = logging.getLogger(__name__)
@@ -112,12 +114,17 @@ def claim(promotion_id: int, worker: str) -> Promotion | None:
             .exclude(pk=promotion.pk)
             .exists()
         )
-        earlier = (
-            not resuming
-            and Promotion.objects.filter(
-                target_id=promotion.target_id, status=PromotionStatus.QUEUED, pk__lt=promotion.pk
-            ).exists()
+        # A closed target (a freeze, outside its windows) starts only overridden promotions,
+        # in their order; what runs already goes on.
+        closed = not resuming and windows.closure_of(promotion.target, now) is not None
+        if closed and not WindowOverride.objects.filter(promotion=promotion).exists():
+            return None
+        ahead = Promotion.objects.filter(
+            target_id=promotion.target_id, status=PromotionStatus.QUEUED, pk__lt=promotion.pk
         )
+        if closed:
+            ahead = ahead.filter(override__isnull=False)
+        earlier = not resuming and ahead.exists()
         if busy or earlier:
             return None
         previous = promotion.claimed_by

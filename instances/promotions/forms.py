@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
 from branching.models import Collection, Feature
 from instances.deployments.forms import TestClassesMixin
@@ -52,9 +53,13 @@ class PromotionRequestForm(TestClassesMixin, forms.Form):
         *args: Any,
         offered_features: Sequence[Feature],
         offered_targets: Sequence[tuple[Instance, Route | None]],
+        allowed_targets: QuerySet[Instance] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if allowed_targets is not None:
+            # Only instances the user may promote into are accepted (instances.permissions).
+            self.fields["target"].queryset = allowed_targets  # type: ignore[attr-defined]
         self.conflicts: dict[str, list[str]] = {}  # feature key → paths, from the dry run
         self.order = {f.key: n for n, f in enumerate(offered_features)}
         self.fields["features"].widget.choices = [

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from instances.models import Promotion, PromotionStatus
+from instances.models import Promotion, PromotionStatus, WindowOverride
+from instances.promotions import windows
 
 
 def waiting_reasons(promotions: Sequence[Promotion]) -> dict[int, str]:
@@ -20,6 +21,10 @@ def waiting_reasons(promotions: Sequence[Promotion]) -> dict[int, str]:
             )
     if not queued:
         return reasons
+    closures = windows.closures_of(list({p.target_id: p.target for p in queued}.values()))
+    overridden = set(
+        WindowOverride.objects.filter(promotion__in=queued).values_list("promotion_id", flat=True)
+    )
     active: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for pk, target_id, status in (
         Promotion.objects.filter(
@@ -31,6 +36,10 @@ def waiting_reasons(promotions: Sequence[Promotion]) -> dict[int, str]:
     ):
         active[target_id].append((pk, status))
     for promotion in queued:
+        closure = closures.get(promotion.target_id)
+        if closure is not None and promotion.pk not in overridden:
+            reasons[promotion.pk] = f"{promotion.target.name} is closed. {closure.text}"
+            continue
         ahead = next(
             (
                 (pk, status)

@@ -20,6 +20,7 @@ from branching.features import first_commit_time
 from branching.git import storage
 from branching.git.merge import merge_commits
 from branching.models import Collection, Feature
+from instances.environments.permissions import Capability, allows
 from instances.models import (
     Approval,
     Decision,
@@ -240,6 +241,8 @@ def request_promotion(
     test_level: str = "",
     run_tests: Sequence[str] = (),
 ) -> Promotion:
+    if not allows(user, target, Capability.PROMOTE):
+        raise PromotionError(f"{user} may not request promotions into {target.name}.")
     route = route_to(features, target)
     with workspace.open_storage(target.repository) as repo:
         workspace.sync(target.repository, repo)
@@ -349,8 +352,12 @@ def reject(promotion: Promotion, user: User, reason: str) -> None:
 
 
 def may_act_on(promotion: Promotion, user: User) -> bool:
-    """The requester and release managers may cancel or retry a promotion."""
-    return user.pk == promotion.requested_by_id or user.has_perm("instances.change_promotion")
+    """The requester and release managers who manage the target may cancel or retry it."""
+    if user.pk == promotion.requested_by_id:
+        return allows(user, promotion.target, Capability.VIEW)
+    return user.has_perm("instances.change_promotion") and allows(
+        user, promotion.target, Capability.MANAGE
+    )
 
 
 def cancel(promotion: Promotion, user: User) -> None:

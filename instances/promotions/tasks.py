@@ -7,8 +7,8 @@ from django.db.models import Min, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from instances.models import Promotion, PromotionStatus
-from instances.promotions import engine
+from instances.models import Instance, Promotion, PromotionStatus
+from instances.promotions import engine, windows
 
 
 def run_promotion(promotion_id: int) -> str:
@@ -30,7 +30,11 @@ def dispatch_target(target_id: int) -> int | None:
     elif active.filter(status=PromotionStatus.RUNNING).exists():
         return None
     else:
-        next_id = active.filter(status=PromotionStatus.QUEUED).aggregate(first=Min("id"))["first"]
+        queued = active.filter(status=PromotionStatus.QUEUED)
+        target = Instance.objects.filter(pk=target_id).first()
+        if target is not None and windows.closure_of(target, now) is not None:
+            queued = queued.filter(override__isnull=False)  # closed: only overrides start
+        next_id = queued.aggregate(first=Min("id"))["first"]
     if next_id is not None:
         async_task(run_promotion, next_id, task_name=f"promotion-{next_id}")
     return next_id

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from instances.promotions.views import features, promotion_request, promotions
+from instances.promotions.views import features, promotion_request, promotions, windows
 
 urlpatterns = [
     path("features/", features.feature_list, name="feature_list"),
@@ -14,4 +14,40 @@ urlpatterns = [
     path("promotions/<int:pk>/cancel/", promotions.promotion_cancel, name="promotion_cancel"),
     path("promotions/<int:pk>/retry/", promotions.promotion_retry, name="promotion_retry"),
     path("promotions/<int:pk>/resolve/", promotions.promotion_resolve, name="promotion_resolve"),
+    path("promotions/<int:pk>/override/", promotions.promotion_override, name="promotion_override"),
 ]
+
+# Windows and freezes: of one instance, or of every instance of a repository.
+for _prefix, _kind in (("instances", "instance"), ("repositories", "repository")):
+    urlpatterns += [
+        path(
+            f"{_prefix}/<int:pk>/windows/",
+            windows.windows_page,
+            {"kind": _kind},
+            name=f"{_kind}_windows",
+        ),
+        path(
+            f"{_prefix}/<int:pk>/windows/add/",
+            windows.window_add,
+            {"kind": _kind},
+            name=f"{_kind}_window_add",
+        ),
+        path(
+            f"{_prefix}/<int:pk>/windows/<int:window_id>/delete/",
+            windows.window_delete,
+            {"kind": _kind},
+            name=f"{_kind}_window_delete",
+        ),
+        path(
+            f"{_prefix}/<int:pk>/freeze/",
+            windows.freeze_now,
+            {"kind": _kind},
+            name=f"{_kind}_freeze",
+        ),
+        path(
+            f"{_prefix}/<int:pk>/freezes/<int:freeze_id>/lift/",
+            windows.freeze_lift,
+            {"kind": _kind},
+            name=f"{_kind}_freeze_lift",
+        ),
+    ]

@@ -16,7 +16,9 @@ from branching.models import Repository
 from instances.environments.access import require_instance_perm
 from instances.environments.diagram import PURPOSE_COLOURS, diagram_for
 from instances.environments.live import pipeline_states
-from instances.models import Instance, Promotion, PromotionStatus, Purpose
+from instances.environments.permissions import visible_instances, visible_promotions
+from instances.models import Instance, PromotionStatus, Purpose
+from instances.promotions import windows
 from releasemgr.http import AuthedRequest
 
 POLL_FIRST_SECONDS = 3
@@ -37,7 +39,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     # The same queries whatever the size of the pipeline: repositories, all instances, the
     # states (five), and the promotions awaiting approval.
     repositories = list(Repository.objects.order_by("is_long_term", "name"))
-    instances = list(Instance.objects.order_by("name"))
+    instances = list(visible_instances(request.user, Instance.objects.order_by("name")))
     by_id = {i.pk: i for i in instances}
     states = pipeline_states(by_id)
     by_repository: dict[int, list[Instance]] = defaultdict(list)
@@ -55,7 +57,8 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
             )
         )
     approvals = list(
-        Promotion.objects.filter(status=PromotionStatus.AWAITING_APPROVAL)
+        visible_promotions(request.user)
+        .filter(status=PromotionStatus.AWAITING_APPROVAL)
         .select_related("target")
         .order_by("id")[:ATTENTION_LIMIT]
     )
@@ -92,6 +95,8 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     legend = [
         (str(p), Purpose(p).label, fill, border) for p, (fill, border) in PURPOSE_COLOURS.items()
     ]
+    closures = windows.closures_of(instances)
+    closed = sorted(((by_id[pk], c) for pk, c in closures.items()), key=lambda r: r[0].name)
     return render(
         request,
         "instances/environments/dashboard.html",
@@ -102,5 +107,6 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
             "attention": attention,
             "fingerprint": fingerprint,
             "wait": POLL_FIRST_SECONDS,
+            "closed": closed,
         },
     )

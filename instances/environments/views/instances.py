@@ -13,10 +13,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from branching import workspace
 from branching.git import storage
 from branching.git.remote import RemoteError
-from instances.environments.access import get_instance_for, require_instance_perm
+from instances.environments.access import (
+    conceal_hidden_parents,
+    get_instance_for,
+    require_instance_perm,
+)
 from instances.environments.forms import InstanceFilterForm, InstanceForm, ReparentForm
+from instances.environments.permissions import capabilities_on, visible_instances
 from instances.environments.presence import instance_features, read_branch_heads, recent_promotions
-from instances.models import Instance
+from instances.models import Capability, Instance
 from releasemgr.http import AuthedRequest, redirect_after_post
 from releasemgr.models import AuditEvent
 
@@ -24,9 +29,9 @@ from releasemgr.models import AuditEvent
 def instance_list(request: AuthedRequest) -> HttpResponse:
     require_instance_perm(request, "view")
     filters = InstanceFilterForm(request.GET or None)
-    instances = Instance.objects.select_related("repository", "parent").order_by(
-        "repository__name", "name"
-    )
+    instances = visible_instances(
+        request.user, Instance.objects.select_related("repository", "parent")
+    ).order_by("repository__name", "name")
     if filters.is_valid():
         if filters.cleaned_data["repository"]:
             instances = instances.filter(repository=filters.cleaned_data["repository"])
@@ -38,24 +43,34 @@ def instance_list(request: AuthedRequest) -> HttpResponse:
     template = "instances/environments/instance_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
-    return render(request, template, {"instances": instances, "filters": filters})
+    rows = list(instances)
+    conceal_hidden_parents(request, rows)
+    return render(request, template, {"instances": rows, "filters": filters})
 
 
 def instance_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     instance = get_instance_for(request, pk)
+    conceal_hidden_parents(request, [instance])
     connections = list(instance.org_connections.select_related("created_by"))
+    visible = set(visible_instances(request.user).values_list("pk", flat=True))
+    can = capabilities_on(request.user, instance)
     return render(
         request,
         "instances/environments/instance_detail.html",
         {
             "instance": instance,
-            "children": instance.children.select_related("repository").order_by("name"),
-            "ancestors": instance.ancestors(),
+            "children": instance.children.select_related("repository")
+            .filter(pk__in=visible)
+            .order_by("name"),
+            "ancestors": [a for a in instance.ancestors() if a.pk in visible],
+            "can_manage_instance": Capability.MANAGE in can,
+            "can_deploy_instance": Capability.DEPLOY in can,
+            "can_promote_instance": Capability.PROMOTE in can,
             "connection": next((c for c in connections if c.is_active), None),
             "past_connections": [c for c in connections if not c.is_active],
             "deployments": instance.deployments.order_by("-id")[:5],
             "features": instance_features(instance),
-            "promotions": recent_promotions(instance),
+            "promotions": recent_promotions(instance, request.user),
             "events": AuditEvent.for_object(instance)[:20],
             "branch_head": _branch_head(instance),
         },
@@ -136,7 +151,7 @@ def instance_create(request: AuthedRequest) -> HttpResponse:
     require_instance_perm(request, "add")
     initial = {}
     if (parent_id := request.GET.get("parent", "")) and parent_id.isdigit():
-        parent = Instance.objects.filter(pk=parent_id).first()
+        parent = visible_instances(request.user).filter(pk=parent_id).first()
         if parent is not None:
             initial = {"parent": parent, "repository": parent.repository}
     form = InstanceForm(request.POST or None, initial=initial)

@@ -33,7 +33,7 @@ def _render(
 
 @require_http_methods(["GET", "POST"])
 def org_connection_create(request: AuthedRequest, pk: int) -> HttpResponse:
-    instance = get_instance_for(request, pk)
+    instance = get_instance_for(request, pk, need="deploy")
     require_perm(request, OrgConnection, "add")
     form = OrgConnectionForm(request.POST or None, instance=OrgConnection(instance=instance))
     if request.method == "POST" and form.is_valid():

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from branching.models import Feature
+from instances.environments.permissions import visible_instances, visible_promotions
 from instances.models import Instance, Promotion
 
 # Exit codes shared by the promotion commands (documented in the README).
@@ -48,10 +49,12 @@ def acting_user(username: str | None, *, perm: str | None, doing: str) -> User:
     return user
 
 
-def instance_named(name: str) -> Instance:
-    instance = Instance.objects.select_related("repository").filter(name=name).first()
+def instance_named(name: str, user: User) -> Instance:
+    """The instance called `name` among those `user` may see (others do not exist for them)."""
+    visible = visible_instances(user)
+    instance = visible.select_related("repository").filter(name=name).first()
     if instance is None:
-        names = list(Instance.objects.order_by("name").values_list("name", flat=True)[:_LISTED])
+        names = list(visible.order_by("name").values_list("name", flat=True)[:_LISTED])
         known = f" Instances: {', '.join(names)}." if names else " There are no instances yet."
         raise refuse(f"There is no instance “{name}”.{known}")
     return instance
@@ -67,12 +70,14 @@ def features_with_keys(keys: Sequence[str]) -> list[Feature]:
     return [found[key] for key in wanted]
 
 
-def promotion_numbered(text: str) -> Promotion:
+def promotion_numbered(text: str, user: User) -> Promotion:
     try:
         number = int(text.removeprefix("#"))
     except ValueError:
         raise refuse(f"“{text}” is not a promotion number.") from None
-    promotion = Promotion.objects.select_related("target", "requested_by").filter(pk=number).first()
+    promotion = (
+        visible_promotions(user).select_related("target", "requested_by").filter(pk=number).first()
+    )
     if promotion is None:
         raise refuse(f"There is no promotion #{number}.")
     return promotion

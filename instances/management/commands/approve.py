@@ -19,9 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="", help="Recorded in the promotion's log.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        promotion = promotion_numbered(options["promotion"])
         # approve() checks the permission itself; this only turns an unknown name into words.
         user = acting_user(options["username"], perm=None, doing="approve promotions")
+        promotion = promotion_numbered(options["promotion"], user)
         try:
             approve(promotion, user, options["reason"])
         except PromotionError as exc:

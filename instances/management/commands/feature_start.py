@@ -43,7 +43,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         owner = acting_user(options["username"], perm="branching.add_feature", doing="add features")
-        instance = instance_named(options["instance"])
+        instance = instance_named(options["instance"], owner)
         repository = instance.repository
         try:
             feature = start_feature(

@@ -61,7 +61,7 @@ class Command(BaseCommand):
             options["username"], perm="instances.add_promotion", doing="request promotions"
         )
         features = features_with_keys(options["keys"])
-        target = instance_named(options["to"])
+        target = instance_named(options["to"], user)
         try:
             promotion = request_promotion(features=features, target=target, user=user)
         except PromotionError as exc:

@@ -19,8 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--reason", required=True, help="Why; shown to the requester.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        promotion = promotion_numbered(options["promotion"])
         user = acting_user(options["username"], perm=None, doing="reject promotions")
+        promotion = promotion_numbered(options["promotion"], user)
         try:
             reject(promotion, user, options["reason"])
         except PromotionError as exc:

@@ -8,7 +8,7 @@ import shlex
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.text import slugify
@@ -19,8 +19,13 @@ from branching.access import get_feature_for, require_feature_perm
 from branching.features import FeatureError, start_feature
 from branching.git.remote import RemoteError
 from branching.models import Feature
+from instances.environments.permissions import (
+    instances_allowing,
+    visible_instances,
+    visible_promotions,
+)
 from instances.environments.presence import presence_rows, read_branch_heads
-from instances.models import Instance, Promotion
+from instances.models import Capability, FeaturePresence, Instance, Promotion
 from instances.promotions.feature_forms import FeatureFilterForm, FeatureStartForm
 from instances.promotions.routing import route_label
 from instances.promotions.rules import targets_for
@@ -33,9 +38,18 @@ PAGE_SIZE = 50
 def feature_list(request: AuthedRequest) -> HttpResponse:
     require_feature_perm(request, "view")
     filters = FeatureFilterForm(request.GET or None)
+    visible = visible_instances(request.user)
+    filters.fields["instance"].queryset = visible.order_by("name")  # type: ignore[attr-defined]
     features = (
         Feature.objects.select_related("repository", "owner", "started_from")
-        .prefetch_related("presences__instance")
+        .prefetch_related(
+            Prefetch(
+                "presences",
+                queryset=FeaturePresence.objects.filter(instance__in=visible).select_related(
+                    "instance"
+                ),
+            )
+        )
         .order_by("-created_at", "-id")
     )
     if filters.is_valid():
@@ -90,8 +104,11 @@ def feature_create(request: AuthedRequest) -> HttpResponse:
     require_feature_perm(request, "add")
     initial = {}
     if (instance_id := request.GET.get("instance", "")).isdigit():
-        initial["instance"] = Instance.objects.filter(pk=instance_id).first()
+        initial["instance"] = visible_instances(request.user).filter(pk=instance_id).first()
     form = FeatureStartForm(request.POST or None, initial=initial)
+    form.fields["instance"].queryset = visible_instances(  # type: ignore[attr-defined]
+        request.user, Instance.objects.select_related("repository")
+    ).order_by("repository__name", "name")
     if request.method == "POST" and form.is_valid() and (feature := _start(request, form)):
         messages.success(request, f"Feature {feature.key} started on branch “{feature.branch}”.")
         return redirect_after_post(request, feature.get_absolute_url())
@@ -116,13 +133,16 @@ def feature_detail(request: AuthedRequest, key: str) -> HttpResponse:
     heads = read_branch_heads(feature.repository)
     head = heads.get(feature.branch) if heads is not None else None
     promotions = (
-        Promotion.objects.filter(items__feature=feature)
+        visible_promotions(request.user, Promotion.objects.filter(items__feature=feature))
         .select_related("target", "source", "requested_by")
         .order_by("-id")[:50]
     )
     targets = []
     if request.user.has_perm("instances.add_promotion"):
-        targets = [(i, route_label(i, r)) for i, r in targets_for(feature)]
+        allowed = set(
+            instances_allowing(request.user, Capability.PROMOTE).values_list("pk", flat=True)
+        )
+        targets = [(i, route_label(i, r)) for i, r in targets_for(feature) if i.pk in allowed]
     return render(
         request,
         "instances/promotions/feature_detail.html",
@@ -132,7 +152,7 @@ def feature_detail(request: AuthedRequest, key: str) -> HttpResponse:
             "checkout": checkout_command(feature),
             "head": head,
             "heads_known": heads is not None,
-            "rows": presence_rows(feature, head),
+            "rows": presence_rows(feature, head, request.user),
             "promotions": promotions,
             "targets": targets,
             "events": AuditEvent.for_object(feature)[:20],

@@ -7,15 +7,18 @@ A dry run merges in memory first, so a conflict is known before anything is queu
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from branching.git.remote import RemoteError
 from branching.models import Collection, Feature
-from instances.models import Instance, PromotionStatus
+from instances.environments.permissions import instances_allowing, visible_instances
+from instances.models import Capability, Instance, PromotionStatus
 from instances.promotions.access import require_promotion_perm
 from instances.promotions.forms import PromotionRequestForm, PromotionScopeForm
 from instances.promotions.routing import candidates_for, common_targets
@@ -52,7 +55,7 @@ def _features(keys: Sequence[str], strict: bool) -> list[Feature]:
     return [found[k] for k in dict.fromkeys(keys) if k in found]
 
 
-def scope_for(query: QueryDict, strict: bool = True) -> Scope | None:
+def scope_for(query: QueryDict, user: Any, strict: bool = True) -> Scope | None:
     """The scope named in the query string, or None for none.
 
     Strict (a link someone followed): anything unknown is a 404. Lenient (a posted form with no
@@ -67,17 +70,24 @@ def scope_for(query: QueryDict, strict: bool = True) -> Scope | None:
     if collection is not None:
         more = collection.features.select_related("repository").order_by("key")
         features += [f for f in more if f not in features]
+    allowed = instances_allowing(user, Capability.PROMOTE)
     if (target_id := _pk(query.get("target", "") or "", strict)) is not None:
         target = (
-            Instance.objects.select_related("repository", "parent").filter(pk=target_id).first()
-        )
+            visible_instances(user).select_related("repository", "parent").filter(pk=target_id)
+        ).first()
+        if target is not None and not allowed.filter(pk=target.pk).exists():
+            raise PermissionDenied(f"You may not request promotions into {target.name}.")
         if target is None and strict:
             raise Http404(f"No instance with id {target_id}.")
     if not features:
         if target is None:
             return None
         return Scope(candidates_for(target), [], [(target, None)], target=target)
-    scope = Scope(features, features, list(common_targets(features)), collection, target)
+    allowed_ids = set(allowed.values_list("pk", flat=True))
+    offered: list[tuple[Instance, Route | None]] = [
+        (i, r) for i, r in common_targets(features) if i.pk in allowed_ids
+    ]
+    scope = Scope(features, features, offered, collection, target)
     if target is not None and all(i.pk != target.pk for i, _ in scope.targets):
         try:
             scope.targets.append((target, route_to(features, target)))
@@ -89,13 +99,13 @@ def scope_for(query: QueryDict, strict: bool = True) -> Scope | None:
     return scope
 
 
-def _posted_scope(data: QueryDict) -> Scope:
+def _posted_scope(data: QueryDict, user: Any) -> Scope:
     """The scope of a form posted without a query string: what it names, or nothing."""
     query = QueryDict(mutable=True)
     query.setlist("feature", data.getlist("features"))
     for name in ("target", "collection"):
         query[name] = data.get(name, "")
-    return scope_for(query, strict=False) or Scope([], [], [])
+    return scope_for(query, user, strict=False) or Scope([], [], [])
 
 
 def _submit(request: AuthedRequest, form: PromotionRequestForm) -> HttpResponse | None:
@@ -134,9 +144,9 @@ def _submit(request: AuthedRequest, form: PromotionRequestForm) -> HttpResponse 
 @require_http_methods(["GET", "POST"])
 def promotion_create(request: AuthedRequest) -> HttpResponse:
     require_promotion_perm(request, "add")
-    scope = scope_for(request.GET)
+    scope = scope_for(request.GET, request.user)
     if scope is None and request.method == "POST":
-        scope = _posted_scope(request.POST)
+        scope = _posted_scope(request.POST, request.user)
     if scope is None:
         return render(request, TEMPLATE, {"scope_form": PromotionScopeForm()})
     only_target = scope.targets[0][0] if len(scope.targets) == 1 else None
@@ -149,6 +159,11 @@ def promotion_create(request: AuthedRequest) -> HttpResponse:
         },
         offered_features=scope.features,
         offered_targets=scope.targets,
+        allowed_targets=instances_allowing(
+            request.user,
+            Capability.PROMOTE,
+            Instance.objects.select_related("repository", "parent"),
+        ),
     )
     if request.method == "POST" and form.is_valid() and (done := _submit(request, form)):
         return done

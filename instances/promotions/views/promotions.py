@@ -18,8 +18,10 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from instances.models import Promotion, PromotionStatus, Step
+from instances.environments.permissions import allows, visible_instances, visible_promotions
+from instances.models import Capability, Promotion, PromotionStatus, Step, WindowOverride
 from instances.models.promotion import WAITING
+from instances.promotions import windows
 from instances.promotions.access import get_promotion_for, require_promotion_perm
 from instances.promotions.forms import PromotionFilterForm, ResolutionForm
 from instances.promotions.queue import waiting_reasons
@@ -32,6 +34,7 @@ from instances.promotions.rules import (
     retry,
     waiting_reason,
 )
+from instances.promotions.window_forms import OverrideForm
 from releasemgr.http import AuthedRequest, redirect_after_post
 
 TEMPLATE = "instances/promotions/promotion_detail.html"
@@ -42,8 +45,10 @@ FAILED = {PromotionStatus.FAILED, PromotionStatus.ERRORED, PromotionStatus.CONFL
 def promotion_list(request: AuthedRequest) -> HttpResponse:
     require_promotion_perm(request, "view")
     filters = PromotionFilterForm(request.GET or None)
+    filters.fields["target"].queryset = visible_instances(request.user).order_by("name")  # type: ignore[attr-defined]
     promotions = (
-        Promotion.objects.select_related("target", "source", "requested_by")
+        visible_promotions(request.user)
+        .select_related("target", "source", "requested_by")
         .prefetch_related("items__feature")
         .order_by("-id")
     )
@@ -95,7 +100,17 @@ def _context(
         and promotion.conflicts
     ):
         resolution_form = ResolutionForm(conflicts=promotion.conflicts)
+    override = WindowOverride.objects.filter(promotion=promotion).select_related("user").first()
+    closed = (
+        promotion.status == PromotionStatus.QUEUED
+        and override is None
+        and windows.closure_of(promotion.target) is not None
+    )
     return {
+        "override": override,
+        "can_override": closed
+        and user.has_perm("instances.change_promotion")
+        and allows(user, promotion.target, Capability.MANAGE),
         "promotion": promotion,
         "items": promotion.items.select_related("feature"),
         "log": promotion.log.select_related("actor"),
@@ -195,3 +210,20 @@ def promotion_resolve(request: AuthedRequest, pk: int) -> HttpResponse:
         lambda: retry(promotion, request.user, form.resolutions()),
         f"Promotion #{promotion.pk} queued again with your resolutions.",
     )
+
+
+@require_POST
+def promotion_override(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Push one queued promotion through a frozen or closed target, with a justification."""
+    promotion = get_promotion_for(request, pk, need="override")
+    form = OverrideForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors["justification"]))
+        return redirect_after_post(request, promotion.get_absolute_url())
+    try:
+        windows.override(promotion, request.user, form.cleaned_data["justification"])
+    except windows.OverrideError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Promotion #{promotion.pk} goes through: override recorded.")
+    return redirect_after_post(request, promotion.get_absolute_url())
