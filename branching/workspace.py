@@ -4,18 +4,47 @@ Without a remote, the local bare repository *is* the storage and branch moves ar
 compare-and-swaps. With one, the remote is the source of truth: `sync` fetches before work,
 `publish` pushes first (the remote's ref update is the compare-and-swap) and only then moves
 the local cache, and a refused push surfaces as `RemoteMoved`: retry from the fetch.
+
+The commit-graph is kept current here: after every fetch (`sync`), branch move (`publish`) and
+first clone, the new commits are added as a small layer (`branching.git.history`), so history
+questions never fall back to reading the whole history.
+
+`context(repository)` is the process's long-lived `GitContext` for the storage: merges, dry
+runs and ancestry questions go through it so that their caches stay warm from one promotion to
+the next, in the worker and in the web process alike.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
 from django.conf import settings
 
 from branching.git import storage
+from branching.git.context import GitContext
+from branching.git.graph import graph_files
+from branching.git.history import update_commit_graph
 from branching.git.remote import Remote, RemoteMoved, clone, fetch, push
 from branching.git.storage import IdLike, ObjectId, Repo
 from branching.models import Repository
 
-__all__ = ["RemoteMoved", "clone_url", "open_storage", "publish", "remote_of", "sync"]
+__all__ = [
+    "RemoteMoved",
+    "clone_url",
+    "context",
+    "open_storage",
+    "publish",
+    "remote_of",
+    "sync",
+    "update_graph",
+]
+
+# One GitContext per storage path and process: caches only (content-addressed, never stale),
+# so sharing them between requests and tasks is safe and is the point.
+_contexts: dict[Path, GitContext] = {}
+_contexts_lock = threading.Lock()
 
 
 def remote_of(repository: Repository) -> Remote | None:
@@ -36,17 +65,41 @@ def open_storage(repository: Repository) -> Repo:
     remote = remote_of(repository)
     path = repository.local_path
     if remote is None:
-        return storage.init_bare(path, default_branch=repository.main_branch)
-    if not (path / "HEAD").exists():
-        return clone(path, remote)
-    return storage.open_repo(path)
+        repo = storage.init_bare(path, default_branch=repository.main_branch)
+    elif not (path / "HEAD").exists():
+        repo = clone(path, remote)
+        update_graph(repo, storage.branch_heads(repo).values())
+        return repo
+    else:
+        repo = storage.open_repo(path)
+    if not graph_files(repo.object_store.path):
+        # A storage made before commit-graphs, or by hand: one full write, then layers.
+        update_graph(repo, storage.branch_heads(repo).values())
+    return repo
 
 
 def sync(repository: Repository, repo: Repo) -> None:
     """Fetch from the remote, when there is one, so local heads are the remote's."""
     remote = remote_of(repository)
     if remote is not None:
-        fetch(repo, remote)
+        heads = fetch(repo, remote)
+        update_graph(repo, heads.values())
+
+
+def update_graph(repo: Repo, heads: Iterable[IdLike]) -> int:
+    """Add the commits reachable from `heads` that the commit-graph lacks (see history.py)."""
+    ids = [storage.object_id(head) for head in heads]
+    return update_commit_graph(repo, ids) if ids else 0
+
+
+def context(repository: Repository) -> GitContext:
+    """The process's long-lived git context for the repository's storage (hold its lock)."""
+    path = repository.local_path
+    with _contexts_lock:
+        found = _contexts.get(path)
+        if found is None:
+            found = _contexts[path] = GitContext(path)
+        return found
 
 
 def publish(
@@ -57,8 +110,11 @@ def publish(
     if remote is not None:
         push(repo, remote, branch, new, expected_old)
         current = storage.branch_head(repo, branch)
-        return storage.update_branch(repo, branch, new, current)
-    return storage.update_branch(repo, branch, new, expected_old)
+        moved = storage.update_branch(repo, branch, new, current)
+    else:
+        moved = storage.update_branch(repo, branch, new, expected_old)
+    update_graph(repo, [moved])
+    return moved
 
 
 def clone_url(repository: Repository) -> str:

@@ -32,8 +32,10 @@ Known differences from git (none seen in the agreement harness):
   without ``merge.renormalize``).
 * Submodules are not merged: a gitlink changed differently on both sides is a
   conflict keeping "ours", as git does in a repository without the submodule.
-* With a commit-graph file git orders equal-date merge bases by generation
-  number; we walk by commit date only.
+* With a commit-graph file that carries corrected commit dates (the one
+  ``git commit-graph write`` makes) git orders equal-date merge bases by
+  them; we use git's commit-date order, which is what git itself does with
+  the version-1 graph that :mod:`branching.git.graph` writes.
 * git 2.39 dies on a few internal assertions in odd histories; we raise
   :class:`MergeAbortedError` where its main ones fire, but not at every one.
 """
@@ -43,11 +45,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dulwich.objects import Commit
 from dulwich.repo import BaseRepo
 
 from branching.git.ancestry import CommitNode
 from branching.git.ancestry import merge_bases as _merge_bases
+from branching.git.graph import load_commit_graph
+from branching.git.history import History, Relation
 from branching.git.objects import EMPTY_TREE, ObjectCache
 from branching.git.ort import LogicalConflict, MergeAbortedError, OrtMerge
 from branching.git.renames import SpanHashCache
@@ -126,29 +129,31 @@ class Merger:
     fingerprints warm is most of the speed.
     """
 
-    def __init__(self, object_store: Any) -> None:
+    def __init__(self, object_store: Any, history: History | None = None) -> None:
         self.objects = ObjectCache(object_store)
         self.spans = SpanHashCache(self.objects.blob)
-        self._commits: dict[bytes, CommitNode] = {}
+        if history is None:
+            path = getattr(object_store, "path", None)
+            graph = load_commit_graph(path) if isinstance(path, str) else None
+            history = History(object_store, graph)
+        self.history = history
 
     # ----------------------------------------------------------------- commits
 
     def node(self, sha: bytes) -> CommitNode:
-        """Commit metadata needed by the merge-base walk (cached)."""
-        node = self._commits.get(sha)
-        if node is None:
-            obj = self.objects.store[sha]
-            if not isinstance(obj, Commit):
-                raise TypeError(f"{sha!r} is not a commit")
-            node = CommitNode(sha, obj.tree, obj.commit_time, list(obj.parents))
-            if len(self._commits) > 200_000:
-                self._commits.clear()
-            self._commits[sha] = node
-        return node
+        """Commit metadata needed by the merge-base walk (from the commit-graph, or read once)."""
+        try:
+            return self.history.node(sha)
+        except ValueError:
+            raise TypeError(f"{sha!r} is not a commit") from None
 
     def merge_base(self, ours: bytes, theirs: bytes) -> list[bytes]:
         """All best common ancestors, in ``git merge-base --all`` order."""
-        return [c.id for c in _merge_bases(self.node, self.node(ours), self.node(theirs))]
+        return self.history.merge_bases(ours, theirs)
+
+    def relate(self, ours: bytes, theirs: bytes) -> Relation:
+        """Merge bases and ancestry of two commits from one walk (see `History.relate`)."""
+        return self.history.relate(ours, theirs)
 
     # ------------------------------------------------------------------ merges
 
@@ -178,7 +183,7 @@ class Merger:
         """``git merge-tree --write-tree ours theirs`` with the given marker labels."""
         h1 = self.node(ours)
         h2 = self.node(theirs)
-        bases = _merge_bases(self.node, h1, h2)
+        bases = [self.node(b) for b in self.history.merge_bases(ours, theirs)]
         if not bases and not allow_unrelated_histories:
             raise UnrelatedHistoriesError("refusing to merge unrelated histories")
         bases.reverse()  # merge-tree passes them oldest first

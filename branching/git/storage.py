@@ -24,7 +24,6 @@ writer's lock instead of failing, so no update is ever lost or silently dropped.
 
 from __future__ import annotations
 
-import heapq
 import os
 import random
 import re
@@ -45,15 +44,17 @@ from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tag, Tree
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
+from branching.git import refs
+from branching.git.history import History
 from branching.refnames import branch_name_problem
 
 __all__ = [
-    "CLOCK_SKEW_SLOP",
     "DEFAULT_COMMITTER",
     "EXECUTABLE",
     "REGULAR",
     "BlobRef",
     "BranchExists",
+    "BranchNameClash",
     "BranchNotFound",
     "Change",
     "FileContent",
@@ -67,6 +68,7 @@ __all__ = [
     "ahead_behind",
     "branch_head",
     "branch_heads",
+    "branch_heads_named",
     "commit_changes",
     "commit_files",
     "create_branch",
@@ -76,7 +78,9 @@ __all__ = [
     "is_ancestor",
     "list_branches",
     "list_paths",
+    "object_id",
     "open_repo",
+    "pack_refs",
     "path_mode",
     "read_blob",
     "update_branch",
@@ -93,12 +97,6 @@ SYMLINK = 0o120000
 _FILE_MODES = {REGULAR, EXECUTABLE, SYMLINK}
 
 DEFAULT_COMMITTER = "releasemgr <releasemgr@localhost>"
-
-# Date-ordered history walks stop once everything left is older than what they look for. Commit
-# dates can be skewed (a developer's clock, a rebase), so they keep going for this much longer:
-# the answers are exact as long as no commit is dated more than a day after one of its
-# descendants, at the price of walking about one more day of history.
-CLOCK_SKEW_SLOP = 24 * 3600
 
 # Another writer holds `refs/heads/<branch>.lock` for a few milliseconds; wait for it this many
 # times (exponential backoff with jitter, about two seconds in all) before giving up loudly.
@@ -146,6 +144,23 @@ class BranchExists(RefError):
         super().__init__(f"Branch “{branch}” already exists.")
 
 
+class BranchNameClash(RefError, ValueError):
+    """git keeps `feature` as a file and `feature/x` inside a folder of that name: one name
+    cannot be both a branch and a folder of branches, so the new branch cannot be created."""
+
+    def __init__(self, branch: str, existing: str) -> None:
+        self.branch = branch
+        self.existing = existing
+        if existing.startswith(branch + "/"):
+            why = f"branches below “{branch}/” exist (such as “{existing}”)"
+        else:
+            why = f"the branch “{existing}” exists"
+        super().__init__(
+            f"Branch “{branch}” cannot be created: {why}, and git cannot have a branch and a "
+            "folder of branches with the same name. Pick another name."
+        )
+
+
 class BranchNotFound(RefError, LookupError):
     def __init__(self, branch: str) -> None:
         self.branch = branch
@@ -174,6 +189,11 @@ def _short(object_id: ObjectId | None) -> str:
 def hex_id(object_id: IdLike) -> str:
     """The `str` form of an id, for the database and templates."""
     return _oid(object_id).decode()
+
+
+def object_id(value: IdLike) -> ObjectId:
+    """The `ObjectId` (hex bytes) form of an id given as `str` or bytes."""
+    return _oid(value)
 
 
 def _oid(object_id: IdLike) -> ObjectId:
@@ -582,44 +602,46 @@ def _locked_error(repo: Repo, branch: str) -> Callable[[], Exception]:
 
 
 def branch_head(repo: Repo, branch: str) -> ObjectId | None:
-    """The commit the branch points at, or None when there is no such branch."""
-    ref = _ref(branch)
-    try:
-        return repo.refs[ref]
-    except KeyError:
-        return None
+    """The commit the branch points at, or None when there is no such branch.
+
+    One lookup: the loose ref file, else the branch's line in packed-refs (`branching.git.refs`).
+    """
+    return refs.read_ref(repo.controldir(), _ref(branch))
+
+
+def branch_heads_named(repo: Repo, names: Iterable[str]) -> dict[str, ObjectId | None]:
+    """The heads of just these branches (None for a missing one): one lookup each."""
+    controldir = repo.controldir()
+    return {name: refs.read_ref(controldir, _ref(name)) for name in names}
 
 
 def branch_heads(repo: Repo) -> dict[str, ObjectId]:
-    """Every branch and its head, by name: one read of the refs for a whole diagram."""
+    """Every branch and its head, by name. Lists all refs: for a fetch's comparison with the
+    remote and for housekeeping, never for a page or a promotion step (use `branch_head` or
+    `branch_heads_named`)."""
     heads = repo.refs.as_dict(_HEADS_BASE)
     return {name.decode(): heads[name] for name in sorted(heads)}
 
 
 def list_branches(repo: Repo) -> list[str]:
-    """The branch names, sorted."""
+    """The branch names, sorted. Lists all refs, like `branch_heads`."""
     return sorted(name.decode() for name in repo.refs.keys(base=_HEADS_BASE))
 
 
 def _check_path_clash(repo: Repo, branch: str) -> None:
-    """git stores `dev` and `dev/alice` as a file and a folder: they cannot both exist."""
-    existing = set(list_branches(repo))
-    parts = branch.split("/")
-    for i in range(1, len(parts)):
-        if "/".join(parts[:i]) in existing:
-            raise ValueError(
-                f"Branch “{'/'.join(parts[:i])}” exists, so “{branch}” cannot be created "
-                "(git cannot have both)."
-            )
-    if any(name.startswith(branch + "/") for name in existing):
-        raise ValueError(
-            f"Branches named “{branch}/…” exist, so “{branch}” cannot be created "
-            "(git cannot have both)."
-        )
+    """git stores `dev` and `dev/alice` as a file and a folder: they cannot both exist.
+
+    Looks only at the name's own path (its prefixes and its folder), so it costs the same with
+    ten branches or ten thousand.
+    """
+    found = refs.clash(repo.controldir(), _ref(branch))
+    if found is not None:
+        raise BranchNameClash(branch, found[len(_HEADS) :].decode())
 
 
 def create_branch(repo: Repo, name: str, at: IdLike) -> ObjectId:
-    """Create a branch at commit `at`; raises BranchExists rather than move an existing one."""
+    """Create a branch at commit `at`; raises BranchExists rather than move an existing one,
+    BranchNameClash when an existing branch's name is a folder of this one or the other way."""
     ref = _ref(name)
     head = _commit_object(repo, at).id
     existing = branch_head(repo, name)
@@ -627,7 +649,7 @@ def create_branch(repo: Repo, name: str, at: IdLike) -> ObjectId:
         raise BranchExists(name, existing)
     _check_path_clash(repo, name)
     created = _retry_locked(
-        lambda: repo.refs.add_if_new(ref, head),
+        lambda: refs.create_ref(repo.controldir(), ref, head),
         _locked_error(repo, name),
     )
     if not created:
@@ -644,17 +666,18 @@ def update_branch(repo: Repo, name: str, new: IdLike, expected_old: IdLike | Non
     """
     ref = _ref(name)
     new_id = _commit_object(repo, new).id
+    controldir = repo.controldir()
     if expected_old is None:
         _check_path_clash(repo, name)
         ok = _retry_locked(
-            lambda: repo.refs.add_if_new(ref, new_id),
+            lambda: refs.create_ref(controldir, ref, new_id),
             _locked_error(repo, name),
         )
         expected = None
     else:
         expected = _oid(expected_old)
         ok = _retry_locked(
-            lambda: repo.refs.set_if_equals(ref, expected, new_id),
+            lambda: refs.update_ref(controldir, ref, expected, new_id),
             _locked_error(repo, name),
         )
     if not ok:
@@ -670,125 +693,54 @@ def delete_branch(repo: Repo, name: str, expected: IdLike | None = None) -> Obje
     """
     ref = _ref(name)
     wanted = _oid(expected) if expected is not None else None
+    controldir = repo.controldir()
     while True:
         current = branch_head(repo, name)
         if current is None and wanted is None:
             raise BranchNotFound(name)
         old = wanted if wanted is not None else current
+        assert old is not None
         ok = _retry_locked(
-            partial(repo.refs.remove_if_equals, ref, old),
+            partial(refs.delete_ref, controldir, ref, old),
             _locked_error(repo, name),
         )
         if ok:
-            assert old is not None
             return old
         if wanted is not None:
             raise RefMoved(name, wanted, branch_head(repo, name))
         # Unconditional delete, and the branch moved between our read and our lock: again.
 
 
+def pack_refs(repo: Repo) -> int:
+    """Move loose branch refs into packed-refs (housekeeping); returns how many moved."""
+    return refs.pack_refs(repo.controldir())
+
+
 # --------------------------------------------------------------------------- history
 
 
-class _Commits:
-    """Parents and dates of the commits one walk touches, each parsed once."""
-
-    def __init__(self, repo: Repo) -> None:
-        self.store = repo.object_store
-        self.seen: dict[ObjectId, tuple[int, list[ObjectId]]] = {}
-
-    def get(self, commit_id: ObjectId) -> tuple[int, list[ObjectId]]:
-        known = self.seen.get(commit_id)
-        if known is None:
-            commit = self.store[commit_id]
-            if not isinstance(commit, Commit):
-                raise ValueError(f"{commit_id.decode()} is not a commit.")
-            known = self.seen[commit_id] = (commit.commit_time, list(commit.parents))
-        return known
-
-
-def is_ancestor(repo: Repo, ancestor: IdLike, descendant: IdLike) -> bool:
+def is_ancestor(
+    repo: Repo, ancestor: IdLike, descendant: IdLike, *, history: History | None = None
+) -> bool:
     """Whether `ancestor` is `descendant` or one of its ancestors ("is this commit in that branch").
 
-    Walks back from `descendant`, newest first, and stops at commits older than `ancestor`
-    (less CLOCK_SKEW_SLOP): asking about a recent commit on a 10,000-commit branch reads only
-    the recent part of the history.
+    Generation numbers (`branching.git.history`) bound the walk to the commits between the two,
+    so asking about a recent commit on a 10,000-commit branch reads only the recent part. Pass a
+    long-lived `history` to answer from what earlier questions learnt.
     """
     target = _commit_object(repo, ancestor).id
     start = _commit_object(repo, descendant).id
-    if target == start:
-        return True
-    commits = _Commits(repo)
-    cutoff = commits.get(target)[0] - CLOCK_SKEW_SLOP
-    queue = [(-commits.get(start)[0], start)]
-    seen = {start}
-    while queue:
-        negative_time, commit_id = heapq.heappop(queue)
-        if -negative_time < cutoff:
-            return False
-        for parent in commits.get(commit_id)[1]:
-            if parent == target:
-                return True
-            if parent not in seen:
-                seen.add(parent)
-                heapq.heappush(queue, (-commits.get(parent)[0], parent))
-    return False
+    return (history or History.open(repo)).is_ancestor(target, start)
 
 
-_LEFT, _RIGHT, _BOTH = 1, 2, 3
-
-
-def ahead_behind(repo: Repo, a: IdLike, b: IdLike) -> tuple[int, int]:
+def ahead_behind(
+    repo: Repo, a: IdLike, b: IdLike, *, history: History | None = None
+) -> tuple[int, int]:
     """(commits in `a` not in `b`, commits in `b` not in `a`), like `git rev-list --count a...b`.
 
-    One walk from both ends at once, newest first, marking each commit with the side(s) it is
-    reachable from; it stops once everything still queued is reachable from both sides and
-    older (less CLOCK_SKEW_SLOP) than the oldest one-sided commit, so the cost is the distance
-    to the merge base, not the length of the history.
+    One walk from both ends in topological order, stopping once everything still queued is
+    reachable from both: the cost is the distance to the merge base, not the history.
     """
     left = _commit_object(repo, a).id
     right = _commit_object(repo, b).id
-    if left == right:
-        return 0, 0
-    commits = _Commits(repo)
-    flags: dict[ObjectId, int] = {left: _LEFT}
-    flags[right] = flags.get(right, 0) | _RIGHT
-    queue: list[tuple[int, ObjectId]] = []
-    queued: set[ObjectId] = set()
-    one_sided_queued = 0  # queued commits not (yet) known to be reachable from both sides
-    oldest_one_sided = float("inf")
-
-    def push(commit_id: ObjectId) -> None:
-        nonlocal one_sided_queued
-        heapq.heappush(queue, (-commits.get(commit_id)[0], commit_id))
-        queued.add(commit_id)
-        if flags[commit_id] != _BOTH:
-            one_sided_queued += 1
-
-    push(left)
-    push(right)
-    while queue:
-        negative_time, commit_id = heapq.heappop(queue)
-        commit_time = -negative_time
-        queued.discard(commit_id)
-        side = flags[commit_id]
-        if side != _BOTH:
-            one_sided_queued -= 1
-            oldest_one_sided = min(oldest_one_sided, commit_time)
-        elif one_sided_queued == 0 and commit_time < oldest_one_sided - CLOCK_SKEW_SLOP:
-            break
-        for parent in commits.get(commit_id)[1]:
-            before = flags.get(parent, 0)
-            after = before | side
-            if after == before:
-                continue
-            flags[parent] = after
-            if parent not in queued:
-                # New, or seen before with fewer sides (dates out of order): (re)visit it so
-                # its ancestors learn the new side too.
-                push(parent)
-            elif after == _BOTH:
-                one_sided_queued -= 1
-    ahead = sum(1 for side in flags.values() if side == _LEFT)
-    behind = sum(1 for side in flags.values() if side == _RIGHT)
-    return ahead, behind
+    return (history or History.open(repo)).ahead_behind(left, right)
