@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack, suppress
+from typing import Any
 
 from dulwich.file import FileLocked, GitFile
 from dulwich.objects import ObjectID
@@ -124,29 +125,15 @@ def _remove_empty_dirs(folder: str) -> None:
             os.rmdir(root)
 
 
-def _lock(controldir: str, ref: bytes) -> GitFile:  # type: ignore[valid-type]
+def _lock(controldir: str, ref: bytes) -> Any:
+    """The ref's `.lock` file, open for the new value (dulwich's GitFile: FileLocked if taken)."""
     path = _path(controldir, ref)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     return GitFile(path, "wb")
 
 
-def create_ref(controldir: str, ref: bytes, value: ObjectID) -> bool:
-    """Create `ref` at `value`; False when it exists. Raises dulwich's FileLocked when locked."""
-    f = _lock(controldir, ref)
-    try:
-        if read_ref(controldir, ref) is not None:
-            f.abort()
-            return False
-        f.write(value + b"\n")
-    except BaseException:
-        f.abort()
-        raise
-    f.close()
-    return True
-
-
-def update_ref(controldir: str, ref: bytes, expected: ObjectID, value: ObjectID) -> bool:
-    """Move `ref` from `expected` to `value`; False when it is not at `expected`."""
+def _write_if(controldir: str, ref: bytes, expected: ObjectID | None, value: ObjectID) -> bool:
+    """Under the ref's lock: if it is at `expected` (None: absent), point it at `value`."""
     f = _lock(controldir, ref)
     try:
         if read_ref(controldir, ref) != expected:
@@ -156,8 +143,18 @@ def update_ref(controldir: str, ref: bytes, expected: ObjectID, value: ObjectID)
     except BaseException:
         f.abort()
         raise
-    f.close()
+    f.close()  # renames the lock file into place
     return True
+
+
+def create_ref(controldir: str, ref: bytes, value: ObjectID) -> bool:
+    """Create `ref` at `value`; False when it exists. Raises dulwich's FileLocked when locked."""
+    return _write_if(controldir, ref, None, value)
+
+
+def update_ref(controldir: str, ref: bytes, expected: ObjectID, value: ObjectID) -> bool:
+    """Move `ref` from `expected` to `value`; False when it is not at `expected`."""
+    return _write_if(controldir, ref, expected, value)
 
 
 def delete_ref(controldir: str, ref: bytes, expected: ObjectID) -> bool:
@@ -188,8 +185,8 @@ def _rewrite_packed(controldir: str, changes: dict[bytes, ObjectID | None]) -> N
     """Apply `changes` to packed-refs under its lock (re-read under the lock)."""
     path = os.path.join(controldir, _PACKED)
     with GitFile(path, "wb") as out:
-        refs: dict[bytes, ObjectID] = {}
-        peeled: dict[bytes, ObjectID] = {}
+        refs: dict[Any, ObjectID] = {}
+        peeled: dict[Any, ObjectID] = {}
         try:
             with open(path, "rb") as current:
                 first = current.readline()
@@ -203,13 +200,13 @@ def _rewrite_packed(controldir: str, changes: dict[bytes, ObjectID | None]) -> N
                     refs.update((name, sha) for sha, name in read_packed_refs(current))
         except FileNotFoundError:
             pass
-        for name, value in changes.items():
+        for changed, value in changes.items():
             if value is None:
-                refs.pop(name, None)
-                peeled.pop(name, None)
+                refs.pop(changed, None)
+                peeled.pop(changed, None)
             else:
-                refs[name] = value
-        write_packed_refs(out, refs, peeled)  # type: ignore[arg-type]
+                refs[changed] = value
+        write_packed_refs(out, refs, peeled)
 
 
 def pack_refs(controldir: str, prefix: bytes = b"refs/heads/") -> int:

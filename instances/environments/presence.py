@@ -2,7 +2,7 @@
 
 `FeaturePresence` records the commit of a feature that reached an instance. A feature whose
 branch has moved on since is *stale* there: the instance holds an older commit of it. Branch
-heads come from the local storage in one read per page and never from the network: a page
+heads come from the local storage, one lookup per branch shown and never from the network: a page
 view does not fetch, so with a remote they are as of the last fetch.
 """
 
@@ -42,16 +42,18 @@ class PresenceRow:
     promotion_id: int | None
 
 
-def read_branch_heads(repository: Repository) -> dict[str, str] | None:
-    """Every branch head of the local storage (one read of the refs), None when there is none."""
+def read_branch_heads(repository: Repository, names: Sequence[str]) -> dict[str, str] | None:
+    """The heads of these branches in the local storage ("" for a missing branch), one lookup
+    each; None when there is no local storage yet."""
     path = repository.local_path
     if not (path / "HEAD").exists():
         return None
     try:
         with storage.open_repo(path) as repo:
-            return {name: storage.hex_id(head) for name, head in storage.branch_heads(repo).items()}
+            heads = storage.branch_heads_named(repo, names)
     except NotGitRepository:
         return None
+    return {name: storage.hex_id(head) if head else "" for name, head in heads.items()}
 
 
 def presence_rows(feature: Feature, branch_head: str | None, user: Any) -> list[PresenceRow]:

@@ -28,7 +28,6 @@ from dulwich.objects import ObjectID
 
 from branching import workspace
 from branching.git import storage
-from branching.git.merge import merge_commits
 from branching.git.remote import LOCAL_ONLY_PREFIX
 from branching.models import Feature
 from instances.deployments import runner
@@ -260,13 +259,20 @@ def _check(run: Run, repo: storage.Repo) -> None:
             )
         if source is not None:
             source_head = storage.branch_head(repo, source.branch)
-            if source_head is None or not storage.is_ancestor(repo, commit, source_head):
+            if source_head is None or not _contains(promotion, source_head, commit):
                 raise PromotionFailed(
                     f"{item.feature.key} is no longer in {source.name} (commit {commit[:10]} "
                     f"is not in “{source.branch}”)."
                 )
     run.log("Checked: the features are where they should be, and approvals are given.")
     run.record(Step.CHECKED)
+
+
+def _contains(promotion: Promotion, head: bytes, commit: str) -> bool:
+    """Whether `commit` is in the history of `head`, from the worker's long-lived history."""
+    context = workspace.context(promotion.target.repository)
+    with context.lock:
+        return context.history.is_ancestor(storage.object_id(commit), head)
 
 
 def _temp_name(promotion: Promotion) -> str:
@@ -306,18 +312,24 @@ def _merge_features(run: Run, repo: storage.Repo) -> None:
             if head
             else storage.create_branch(repo, name, base)
         )
+    context = workspace.context(promotion.target.repository)
     for item in promotion.items.select_related("feature").order_by("position", "id"):
         feature = item.feature
-        if storage.is_ancestor(repo, item.commit, head):
+        with context.lock:
+            # One walk answers both "is it in already?" and the merge's own merge bases.
+            merger = context.merger
+            if merger.relate(head, storage.object_id(item.commit)).b_in_a:
+                result = None
+            else:
+                result = merger.merge_commits(
+                    head,
+                    storage.object_id(item.commit),
+                    ours_label=promotion.target.branch,
+                    theirs_label=feature.branch,
+                )
+        if result is None:
             run.log(f"{feature.key} is already in {promotion.target.branch}; nothing to merge.")
             continue
-        result = merge_commits(
-            repo,
-            head,
-            item.commit.encode(),
-            ours_label=promotion.target.branch,
-            theirs_label=feature.branch,
-        )
         tree = result.tree
         if not result.clean:
             tree = _apply_resolutions(run, repo, result, feature)

@@ -18,7 +18,6 @@ from django.utils import timezone
 from branching import workspace
 from branching.features import first_commit_time
 from branching.git import storage
-from branching.git.merge import merge_commits
 from branching.models import Collection, Feature
 from instances.environments.permissions import Capability, allows
 from instances.models import (
@@ -172,15 +171,18 @@ def dry_run(features: Sequence[Feature], target: Instance, route: Route) -> DryR
     """Merge in memory (objects only, no ref moves) to tell the requester about conflicts."""
     repository = target.repository
     conflicts: dict[str, list[str]] = {}
-    with workspace.open_storage(repository) as repo:
+    context = workspace.context(repository)
+    with workspace.open_storage(repository) as repo, context.lock:
         head = storage.branch_head(repo, target.branch)
         if head is None:
             raise PromotionError(f"{target.name}'s branch “{target.branch}” does not exist.")
+        merger = context.merger  # warm from earlier dry runs and merges in this process
         for feature, commit in zip(features, feature_commits(features, route, repo), strict=True):
-            if storage.is_ancestor(repo, commit, head):
+            theirs = storage.object_id(commit)
+            if merger.relate(head, theirs).b_in_a:
                 continue
-            result = merge_commits(
-                repo, head, commit.encode(), ours_label=target.branch, theirs_label=feature.branch
+            result = merger.merge_commits(
+                head, theirs, ours_label=target.branch, theirs_label=feature.branch
             )
             if not result.clean:
                 conflicts[feature.key] = list(result.conflicts) or [

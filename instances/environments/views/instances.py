@@ -80,10 +80,10 @@ def instance_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def _branch_head(instance: Instance) -> str | None:
     """The branch's head in the local storage; "" when the branch is missing, None when the
     storage itself is not there yet (nothing to say)."""
-    heads = read_branch_heads(instance.repository)
+    heads = read_branch_heads(instance.repository, [instance.branch])
     if heads is None:
         return None
-    return heads.get(instance.branch, "")
+    return heads[instance.branch]
 
 
 def branch_origin(instance: Instance) -> str:

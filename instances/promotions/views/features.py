@@ -130,8 +130,8 @@ def checkout_command(feature: Feature) -> str:
 
 def feature_detail(request: AuthedRequest, key: str) -> HttpResponse:
     feature = get_feature_for(request, key)
-    heads = read_branch_heads(feature.repository)
-    head = heads.get(feature.branch) if heads is not None else None
+    heads = read_branch_heads(feature.repository, [feature.branch])
+    head = (heads[feature.branch] or None) if heads is not None else None
     promotions = (
         visible_promotions(request.user, Promotion.objects.filter(items__feature=feature))
         .select_related("target", "source", "requested_by")
