@@ -9,6 +9,12 @@ tree when clean, same conflicted paths otherwise).  Prints ratios; asserts
 nothing about timing.
 
     .venv/bin/python benchmarks/merge.py --files 20000 --commits 2000 --merges 30
+    .venv/bin/python benchmarks/merge.py --files 20000 --commits 2000 --merges 30 --deep 8000
+
+``--deep N`` is the deep-history mode: ``main`` first gets N commits of its own, and a
+long-lived ``release`` branch forked before them is merged with ``develop`` again and again,
+so those merges' base is N commits back. The commit-graph is written after generation, as a
+fetch would, and git reads the same one.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from merge_agreement import (  # noqa: E402
     lwc_meta,
 )
 
+from branching.git.history import update_commit_graph  # noqa: E402
 from branching.git.merge import Merger  # noqa: E402
 
 
@@ -168,18 +175,29 @@ def random_change(
     return changes
 
 
-def generate(repo: Path, n_files: int, n_commits: int, seed: int) -> dict[str, list[bytes]]:
+def generate(
+    repo: Path, n_files: int, n_commits: int, seed: int, deep: int = 0
+) -> dict[str, list[bytes]]:
     """Create the history; returns branch -> commit ids (oldest first)."""
     rnd = random.Random(seed)
     h = History(rnd)
     base = initial_files(rnd, n_files)
     h.commit("main", dict(base))
-    for b in ("develop", "qa", "uat"):
-        h.branch(b, "main")
     paths = sorted(base)
     hot = rnd.sample([p for p in paths if p.endswith(".cls")], 25)
+    if deep:
+        h.branch("release", "main")
+        for _ in range(deep):
+            h.commit("main", random_change(rnd, h.files["main"], "old", paths, hot))
+        for _ in range(20):
+            h.commit("release", random_change(rnd, h.files["release"], "rel", paths, hot))
+        n_commits += deep + 20
+    for b in ("develop", "qa", "uat"):
+        h.branch(b, "main")
     feature = 0
     while h.mark < n_commits:
+        if deep and rnd.random() < 0.2:
+            h.pairs.append((h.tips["release"], h.tips["develop"]))
         roll = rnd.random()
         if roll < 0.6:
             feature += 1
@@ -238,6 +256,7 @@ def main() -> None:
     parser.add_argument("--merges", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repo", type=Path, help="reuse/keep the generated repository here")
+    parser.add_argument("--deep", type=int, default=0, help="commits between the forks and now")
     args = parser.parse_args()
 
     repo = args.repo or Path(tempfile.mkdtemp(prefix="merge-bench-"))
@@ -251,8 +270,10 @@ def main() -> None:
     else:
         repo.mkdir(parents=True, exist_ok=True)
         git(repo, "init", "-q", "--bare")
-        commits = generate(repo, args.files, args.commits, args.seed)
+        commits = generate(repo, args.files, args.commits, args.seed, args.deep)
         git(repo, "repack", "-adq")
+        with Repo(str(repo)) as opened:
+            update_commit_graph(opened, [ids[-1] for b, ids in commits.items() if b != "pairs"])
         marker.write_text("".join(f"{b} {s.decode()}\n" for b, ss in commits.items() for s in ss))
     n = sum(len(v) for k, v in commits.items() if k != "pairs")
     print(f"repository: {repo} ({n} commits, generated/loaded in {time.perf_counter() - t0:.1f}s)")
