@@ -152,12 +152,12 @@ class BranchNameClash(RefError, ValueError):
         self.branch = branch
         self.existing = existing
         if existing.startswith(branch + "/"):
-            why = f"branches below “{branch}/” exist (such as “{existing}”)"
+            why = f"Branches named “{branch}/…” exist (such as “{existing}”)"
         else:
-            why = f"the branch “{existing}” exists"
+            why = f"Branch “{existing}” exists"
         super().__init__(
-            f"Branch “{branch}” cannot be created: {why}, and git cannot have a branch and a "
-            "folder of branches with the same name. Pick another name."
+            f"{why}, so “{branch}” cannot be created (git cannot have a branch and a folder of "
+            "branches with the same name); pick another name."
         )
 
 
