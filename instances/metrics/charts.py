@@ -44,7 +44,7 @@ def _hours(value: datetime.timedelta | None) -> float | None:
 
 def _config(chart_class: type[pygal.graph.graph.Graph], title: str, **extra: object) -> pygal.Graph:
     return chart_class(
-        title=title,
+        title=None,  # the page's figure caption names the chart
         style=_STYLE,
         js=[],  # no script in the document
         disable_xml_declaration=True,

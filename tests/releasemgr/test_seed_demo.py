@@ -14,8 +14,8 @@ from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from branching.models import Repository, SourceFormat
-from instances.models import Instance, OrgType, Purpose
+from branching.models import Collection, Feature, Repository, SourceFormat
+from instances.models import Instance, OrgType, Promotion, Purpose
 from releasemgr.models import AuditEvent
 from releasemgr.roles import DEVELOPERS, RELEASE_MANAGERS
 from tests.conftest import make_user
@@ -75,6 +75,13 @@ def bare(data_dir: Path) -> Path:
 
 
 def seed(*args: str) -> str:
+    """The hierarchy and users; the story's own tests are in test_seed_demo_story.py."""
+    out = StringIO()
+    call_command("seed_demo", "--no-story", *args, stdout=out)
+    return out.getvalue()
+
+
+def seed_with_story(*args: str) -> str:
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)
     return out.getvalue()
@@ -144,29 +151,43 @@ def test_it_seeds_an_everyday_and_a_long_term_repository_on_one_storage(data_dir
 
 
 def test_it_builds_every_branch_in_a_bare_repository_git_finds_clean(bare: Path) -> None:
-    seed()
+    seed_with_story()
     fsck = git(bare, "fsck", "--strict", "--no-dangling")
     assert fsck.returncode == 0, fsck.stderr
     assert fsck.stdout == ""
     branches = set(
         git(bare, "for-each-ref", "--format=%(refname:short)", "refs/heads").stdout.split()
     )
-    assert branches == {branch for *_, branch, _parent in EXPECTED.values()} | {"release/2027-q1"}
+    features = {b for b in branches if b.startswith("feature/")}
+    assert len(features) == 12  # the story's
+    assert branches == (
+        {branch for *_, branch, _parent in EXPECTED.values()} | {"release/2027-q1"} | features
+    )  # and no temporary branch left behind
 
     def contains(branch: str, commit: str) -> bool:
         return git(bare, "merge-base", "--is-ancestor", commit, branch).returncode == 0
 
     for _repo, _purpose, _org, branch, _parent in EXPECTED.values():
-        home = "release/2027-q1" if branch.startswith("release/") else "main"
-        assert contains(home, branch), f"{branch} has commits that are not on {home}"
-    assert contains("release/2027-q1", "main")
-    assert git(bare, "rev-list", "--count", "main..release/2027-q1").stdout.strip() == "2"
-    assert git(bare, "rev-list", "--count", "uat..main").stdout.strip() == "1"  # the hotfix
+        # Environments hold the main branch, the long-term branch and features, nothing else:
+        # whatever else they have are the merges promotions made.
+        own = git(
+            bare, "rev-list", "--parents", branch, "--not", "main", "release/2027-q1", *features
+        ).stdout.splitlines()
+        assert all(len(line.split()) == 3 for line in own), f"{branch}: {own}"
+        if branch.startswith("release/"):
+            assert contains("release/2027-q1", branch)
+    assert contains("release/2027-q1", "main~2")  # the long-term branch left from main
+    assert contains("main", "feature/RM-101-invoice-pdf-footer")  # in production
+    assert not contains("main", "feature/RM-103-customer-portal-banner")  # only up to UAT
+    assert contains("uat", "feature/RM-103-customer-portal-banner")
 
 
 def test_it_writes_a_few_weeks_of_history_by_several_authors(bare: Path) -> None:
     seed()
-    log = git(bare, "log", "--format=%an|%at|%s", "main").stdout.splitlines()
+    # The seeded history itself (the story's merges and feature commits aside).
+    log = git(
+        bare, "log", "--first-parent", "--no-merges", "--format=%an|%at|%s", "main"
+    ).stdout.splitlines()
     assert 8 <= len(log) <= 12
     authors = {line.split("|")[0] for line in log}
     assert len(authors) >= 3
@@ -284,13 +305,17 @@ def test_it_refuses_a_database_that_already_has_a_repository(data_dir: Path) -> 
 
 
 def test_it_reuses_the_git_storage_after_the_database_was_reset(data_dir: Path, bare: Path) -> None:
-    seed()
+    seed_with_story()
     refs = git(bare, "for-each-ref").stdout
+    Collection.objects.all().delete()
+    Promotion.objects.all().delete()
+    Feature.objects.all().delete()
     Instance.objects.update(parent=None)
     Instance.objects.all().delete()
     Repository.objects.all().delete()
     User.objects.all().delete()
-    seed()
+    out = seed_with_story()
+    assert "already holds the story's features: not replayed" in out
     assert git(bare, "for-each-ref").stdout == refs
     assert Instance.objects.count() == len(EXPECTED)
     assert git(bare, "fsck", "--strict", "--no-dangling").returncode == 0

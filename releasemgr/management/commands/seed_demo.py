@@ -145,6 +145,11 @@ class Command(BaseCommand):
             help="Do nothing (and succeed) when the database already has repositories or users, "
             "instead of failing; for start-up scripts.",
         )
+        parser.add_argument(
+            "--no-story",
+            action="store_true",
+            help="Seed the repositories, instances and users only: no features or promotions.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if_empty: bool = options["if_empty"]
@@ -172,10 +177,20 @@ class Command(BaseCommand):
                 self.stdout.write(f"Another seed got there first ({error}); nothing seeded.")
                 return
             raise CommandError(f"The database changed while seeding: {error}") from error
+        story = {} if options["no_story"] else tell_story()
+        told = (
+            f", then {story['features']} features and {story['promotions']} promotions through "
+            "the engine"
+            if story
+            else ""
+            if options["no_story"]
+            else " (the git storage already holds the story's features: not replayed)"
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {counts['repositories']} repositories, {counts['instances']} "
-                f"instances and {counts['users']} users; git storage at {everyday.local_path}."
+                f"instances and {counts['users']} users{told}; git storage at "
+                f"{everyday.local_path}."
             )
         )
         if generated:
@@ -324,6 +339,18 @@ def seed_database(
         if group:
             user.groups.add(groups[group])
     return {"repositories": 2, "instances": len(created), "users": len(USERS)}
+
+
+def tell_story() -> dict[str, int]:
+    """The last few weeks of the everyday pipeline, through the real engine (`_demo_story`)."""
+    from instances.management.commands._demo_story import already_told, tell
+
+    everyday = Repository.objects.get(name=EVERYDAY)
+    if already_told(everyday):
+        return {}
+    instances = {i.name: i for i in Instance.objects.filter(repository=everyday)}
+    users = {u.username: u for u in get_user_model().objects.all()}
+    return tell(everyday, instances, users)
 
 
 def _save(obj: Repository | Instance, to_commit: bytes) -> None:

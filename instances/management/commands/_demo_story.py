@@ -1,0 +1,374 @@
+"""The demo's last few weeks, played through the real engine: features at every stage.
+
+Every feature is started with `start_feature`, every commit is a real commit on its branch,
+and every promotion is requested, approved and run by the same functions the pages and the
+task cluster use (the engine runs in this process, one promotion at a time). Only the clock is
+told a story: each promotion's times are set back to the day it happened in the story, so the
+pages and the metrics show weeks of history.
+
+What the story leaves behind: two features in production, others half-way up, one stale
+after a new commit, one awaiting approval into UAT, one conflicted into Integration with
+both sides to look at, one queued for the task cluster to run when it starts, back promotions
+pending into the sandboxes that have not received the latest work, and a collection for the
+next release.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from branching.features import start_feature
+from branching.git import storage
+from branching.models import Collection, Feature, Repository, feature_branch_name
+from instances.models import (
+    Approval,
+    FeaturePresence,
+    Instance,
+    Promotion,
+    PromotionLog,
+    PromotionStatus,
+)
+from instances.promotions import engine
+from instances.promotions.rules import approve, request_promotion
+
+SRC = "force-app/main/default"
+WORKER = "demo-story"
+
+
+@dataclass(frozen=True)
+class StoryFeature:
+    key: str
+    title: str
+    owner: str  # username
+    author: str  # git identity of its commits
+    start_in: str  # instance it is started from
+    files: dict[str, bytes]
+
+
+def _apex(name: str, body: str) -> dict[str, bytes]:
+    meta = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<ApexClass xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+        "    <apiVersion>62.0</apiVersion>\n    <status>Active</status>\n</ApexClass>\n"
+    )
+    return {
+        f"{SRC}/classes/{name}.cls": body.encode(),
+        f"{SRC}/classes/{name}.cls-meta.xml": meta.encode(),
+    }
+
+
+def _class(name: str, *lines: str) -> dict[str, bytes]:
+    body = "\n".join([f"public with sharing class {name} {{", *(f"    {x}" for x in lines), "}"])
+    return _apex(name, body + "\n")
+
+
+ALICE = "Alice Martin <alice.martin@acme.example>"
+BOB = "Bob Chen <bob.chen@acme.example>"
+
+FEATURES = (
+    StoryFeature(
+        "RM-101",
+        "Invoice PDF footer",
+        "developer",
+        ALICE,
+        "Dev Alice",
+        _class("InvoiceFooter", "public static String text() { return 'Acme Ltd'; }"),
+    ),
+    StoryFeature(
+        "RM-102",
+        "Tax rounding per country",
+        "developer",
+        BOB,
+        "Dev Bob",
+        _class("TaxRounding", "public static Integer scale(String c) { return 2; }"),
+    ),
+    StoryFeature(
+        "RM-103",
+        "Customer portal banner",
+        "developer",
+        BOB,
+        "Dev Bob",
+        _class("PortalBanner", "public static String message() { return ''; }"),
+    ),
+    StoryFeature(
+        "RM-104",
+        "Credit note approvals",
+        "developer",
+        ALICE,
+        "Dev Alice",
+        _class("CreditNoteApproval", "public static Boolean needed() { return true; }"),
+    ),
+    StoryFeature(
+        "RM-105",
+        "Dunning emails",
+        "developer",
+        ALICE,
+        "Dev Alice",
+        _class(
+            "InvoiceDefaults",
+            "public static final Integer DUE_DAYS = 30;",
+            "public static final String DUNNING_TEMPLATE = 'Dunning_Reminder';",
+        ),
+    ),
+    StoryFeature(
+        "RM-106",
+        "Late fee calculation",
+        "developer",
+        ALICE,
+        "Dev Alice",
+        _class("LateFee", "public static Decimal rate() { return 0.02; }"),
+    ),
+    StoryFeature(
+        "RM-107",
+        "Payment terms picklist",
+        "developer",
+        BOB,
+        "Dev Bob",
+        _class(
+            "PaymentTerms",
+            "public static List<String> all() {",
+            "    return new List<String>{'NET30', 'NET60'};",
+            "}",
+        ),
+    ),
+    StoryFeature(
+        "RM-108",
+        "Invoice number format",
+        "developer",
+        BOB,
+        "Dev Bob",
+        _class(
+            "InvoiceDefaults",
+            "public static final Integer DUE_DAYS = 45;",
+            "public static final String NUMBER_FORMAT = 'INV-{0000}';",
+        ),
+    ),
+    StoryFeature(
+        "RM-109",
+        "Account health score",
+        "developer",
+        ALICE,
+        "Dev Alice",
+        _class("AccountHealth", "public static Integer score(Id a) { return 100; }"),
+    ),
+    StoryFeature("RM-110", "Currency on invoices", "developer", ALICE, "Dev Alice", {}),
+    StoryFeature(
+        "RM-111",
+        "Quote sync",
+        "developer",
+        BOB,
+        "Dev Bob",
+        _class("QuoteSync", "public static void run() {}"),
+    ),
+    StoryFeature(
+        "RM-112",
+        "VAT label on invoices",
+        "developer",
+        ALICE,
+        "Dev Alice",
+        _class("VatLabel", "public static String text() { return 'VAT'; }"),
+    ),
+)
+
+# (days ago, feature keys, target, requester): in this order, through the real engine.
+JOURNEY: tuple[tuple[float, tuple[str, ...], str, str], ...] = (
+    (27, ("RM-101",), "Dev Alice", "developer"),
+    (26, ("RM-101",), "Integration", "developer"),
+    (25, ("RM-102",), "Dev Bob", "developer"),
+    (24, ("RM-102",), "Integration", "developer"),
+    (23, ("RM-101", "RM-102"), "QA", "release-manager"),
+    (21, ("RM-101", "RM-102"), "UAT", "developer"),
+    (19, ("RM-101", "RM-102"), "Production", "release-manager"),
+    (18, ("RM-102",), "Dev Alice", "developer"),  # back promotion from Integration
+    (14, ("RM-103",), "Dev Bob", "developer"),
+    (13, ("RM-103",), "Integration", "developer"),
+    (12, ("RM-101",), "Dev Bob", "developer"),  # back promotion from Integration
+    (11, ("RM-104",), "Dev Alice", "developer"),
+    (10, ("RM-104",), "Integration", "developer"),
+    (9, ("RM-103", "RM-104"), "QA", "release-manager"),
+    (8, ("RM-103",), "UAT", "developer"),
+    (7, ("RM-107",), "Dev Bob", "developer"),
+    (6, ("RM-107",), "Integration", "developer"),
+    (5, ("RM-107",), "QA", "developer"),
+    (4, ("RM-105",), "Dev Alice", "developer"),
+    (3.5, ("RM-105",), "Integration", "developer"),
+    (3, ("RM-106",), "Dev Alice", "developer"),
+    (2.5, ("RM-108",), "Dev Bob", "developer"),
+    (2, ("RM-109",), "Dev Alice", "developer"),
+    (1.5, ("RM-112",), "Dev Alice", "developer"),
+    (1, ("RM-111",), "Dev Bob", "developer"),
+)
+# Promotions into these need a release manager other than the requester: the story approves
+# them half an hour after the request.
+APPROVED_BY = "release-manager"
+
+
+def already_told(repository: Repository) -> bool:
+    """The git storage kept from an earlier seed has the story's branches: it is not replayed
+    (a feature cannot be started on a branch that exists, and the environments moved on)."""
+    with storage.open_repo(repository.local_path) as repo:
+        return any(storage.branch_head(repo, _branch(spec)) for spec in FEATURES)
+
+
+def _branch(spec: StoryFeature) -> str:
+    return feature_branch_name(spec.key, spec.title)
+
+
+def tell(
+    repository: Repository, instances: dict[str, Instance], users: dict[str, User]
+) -> dict[str, int]:
+    """Play the story on the freshly seeded demo; returns counts for the seed's summary."""
+    quiet = logging.getLogger("django-q")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # one "Enqueued" line per dispatch is noise here
+    try:
+        return _tell(repository, instances, users)
+    finally:
+        quiet.setLevel(level)
+
+
+def _tell(
+    repository: Repository, instances: dict[str, Instance], users: dict[str, User]
+) -> dict[str, int]:
+    now = timezone.now()
+    features = {
+        spec.key: _start(repository, instances, users, spec, now - timedelta(days=29))
+        for spec in FEATURES
+    }
+    for spec in FEATURES:
+        if spec.files:
+            _commit(features[spec.key], spec.files, spec.author, now - timedelta(days=_first(spec)))
+    for days, keys, target, requester in JOURNEY:
+        promotion = _promote(
+            [features[k] for k in keys], instances[target], users[requester], users
+        )
+        _set_clock(promotion, now - timedelta(days=days))
+    # RM-106 gets more work after it reached Dev Alice: stale there.
+    _commit(
+        features["RM-106"],
+        _class("LateFee", "public static Decimal rate() { return 0.025; }"),
+        ALICE,
+        now - timedelta(hours=20),
+        message="Late fee: 2.5 %",
+    )
+    # Waiting for a release manager: RM-107 into UAT.
+    waiting = request_promotion(
+        features=[features["RM-107"]], target=instances["UAT"], user=users["developer"]
+    )
+    _set_clock(waiting, now - timedelta(hours=6), finished=False)
+    # Conflicted: RM-108 into Integration, where RM-105 wrote the same new class.
+    conflicted = _run(
+        request_promotion(
+            features=[features["RM-108"]], target=instances["Integration"], user=users["developer"]
+        )
+    )
+    _set_clock(conflicted, now - timedelta(hours=3))
+    # Queued for the task cluster: it runs as soon as `make run` starts the worker.
+    request_promotion(
+        features=[features["RM-111"]], target=instances["Integration"], user=users["developer"]
+    )
+    release = Collection.objects.create(
+        name="Release 2026.12",
+        description="What goes to production before the holidays.",
+        created_by=users[APPROVED_BY],
+    )
+    release.features.set([features[k] for k in ("RM-103", "RM-104", "RM-107")])
+    return {"features": len(features), "promotions": Promotion.objects.count()}
+
+
+def _first(spec: StoryFeature) -> float:
+    """Days ago of the feature's first commit: a day before it first enters an instance."""
+    entries = [days for days, keys, _, _ in JOURNEY if spec.key in keys]
+    return (entries[0] if entries else 1) + 1
+
+
+def _start(
+    repository: Repository,
+    instances: dict[str, Instance],
+    users: dict[str, User],
+    spec: StoryFeature,
+    when: datetime,
+) -> Feature:
+    feature = start_feature(
+        repository,
+        key=spec.key,
+        title=spec.title,
+        owner=users[spec.owner],
+        started_from_id=instances[spec.start_in].pk,
+    )
+    Feature.objects.filter(pk=feature.pk).update(created_at=when)
+    return feature
+
+
+def _commit(
+    feature: Feature, files: dict[str, bytes], author: str, when: datetime, message: str = ""
+) -> None:
+    with storage.open_repo(feature.repository.local_path) as repo:
+        old = storage.branch_head(repo, feature.branch)
+        assert old is not None, f"{feature.branch} was started a moment ago"
+        new = storage.commit_changes(
+            repo,
+            parent=old,
+            changes=dict(files),
+            message=message or f"{feature.key}: {feature.title}",
+            author=author,
+            committer=author,
+            when=when,
+        )
+        storage.update_branch(repo, feature.branch, new, old)
+
+
+def _promote(
+    features: Sequence[Feature], target: Instance, requester: User, users: dict[str, User]
+) -> Promotion:
+    promotion = request_promotion(features=features, target=target, user=requester)
+    if promotion.status == PromotionStatus.AWAITING_APPROVAL:
+        approver = users[APPROVED_BY] if requester != users[APPROVED_BY] else users["admin"]
+        approve(promotion, approver, "Signed off in the release meeting.")
+    done = _run(promotion)
+    if done.status != PromotionStatus.SUCCEEDED:
+        raise RuntimeError(
+            f"The demo story's promotion #{done.pk} ended {done.status}: {done.failure_reason}"
+        )
+    return done
+
+
+def _run(promotion: Promotion) -> Promotion:
+    engine.run_promotion(promotion.pk, WORKER)
+    promotion.refresh_from_db()
+    return promotion
+
+
+def _set_clock(promotion: Promotion, requested: datetime, *, finished: bool = True) -> None:
+    """Move a promotion's times (and its log's, approvals', presences') to the story's day.
+
+    Approvals come a few hours after the request, and a worker starts a few minutes after
+    that (or after the request): different for every promotion, the same on every seed.
+    """
+    approved = Approval.objects.filter(promotion=promotion).exists()
+    approval_wait = timedelta(hours=1 + promotion.pk % 5) if approved else timedelta()
+    started = requested + approval_wait + timedelta(minutes=1 + (promotion.pk * 7) % 23)
+    with transaction.atomic():
+        Promotion.objects.filter(pk=promotion.pk).update(
+            requested_at=requested,
+            **(
+                {"started_at": started, "finished_at": started + timedelta(minutes=4)}
+                if finished
+                else {}
+            ),
+        )
+        entries = list(PromotionLog.objects.filter(promotion=promotion).order_by("id"))
+        for n, entry in enumerate(entries):
+            at = requested if n == 0 else started + timedelta(seconds=10 * n)
+            PromotionLog.objects.filter(pk=entry.pk).update(at=at)
+        Approval.objects.filter(promotion=promotion).update(at=requested + approval_wait)
+        FeaturePresence.objects.filter(promotion=promotion).update(
+            at=started + timedelta(minutes=4)
+        )
