@@ -56,7 +56,7 @@ class NodeState:
     problem: Ref | None = None  # the latest finished promotion into it, when it did not succeed
     ready_up: int = 0  # features here that its parent lacks
     back: int = 0  # features its parent has and it lacks
-    frozen: str = ""  # why promotions into it are held, when they are
+    frozen: str = ""  # "❄ frozen" or "⏸ outside its window" while promotions into it wait
 
     @property
     def activity(self) -> str:
@@ -75,7 +75,7 @@ class NodeState:
         """ "✖ #9 conflicted · 3 to back-promote", or ""."""
         parts = []
         if self.frozen:
-            parts.append("❄ frozen")
+            parts.append(self.frozen)
         if self.problem:
             parts.append(f"✖ #{self.problem.pk} {self.problem.status_label}")
         if self.back:
@@ -103,6 +103,10 @@ class PipelineStates:
 
     def of(self, instance_id: int) -> NodeState:
         return self.nodes.get(instance_id) or NodeState()
+
+    def of_instance(self, instance_id: int) -> NodeState:
+        """The state of an instance, created when it has none yet (to set what others know)."""
+        return self.nodes.setdefault(instance_id, NodeState())
 
     @property
     def problems(self) -> list[tuple[int, Ref]]:

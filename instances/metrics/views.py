@@ -6,6 +6,7 @@ import csv
 import datetime
 
 from django import forms
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from branching.models import Repository
 from instances.environments.access import require_instance_perm
+from instances.environments.permissions import visible_instances
 from instances.metrics import charts
 from instances.metrics.dora import DEFAULT_DAYS, PERIODS, InstanceMetrics, Period, Report, report
 from instances.models import Instance
@@ -34,9 +36,14 @@ class MetricsFilter(forms.Form):
         queryset=Instance.objects.order_by("name"), required=False, empty_label="Every instance"
     )
 
+    def __init__(self, data: object, *, user: User) -> None:
+        super().__init__(data)  # type: ignore[arg-type]
+        self.visible = visible_instances(user)
+        self.fields["instance"].queryset = self.visible.order_by("name")  # type: ignore[attr-defined]
+
     def scope(self) -> tuple[QuerySet[Instance], Period]:
         data = self.cleaned_data if self.is_valid() else {}
-        instances = Instance.objects.all()
+        instances = self.visible
         if repository := data.get("repository"):
             instances = instances.filter(repository=repository)
         if instance := data.get("instance"):
@@ -46,7 +53,7 @@ class MetricsFilter(forms.Form):
 
 def _report(request: AuthedRequest) -> tuple[MetricsFilter, Report]:
     require_instance_perm(request, "view")
-    form = MetricsFilter(request.GET or None)
+    form = MetricsFilter(request.GET or None, user=request.user)
     instances, period = form.scope()
     return form, report(instances, period)
 

@@ -67,7 +67,8 @@ def test_it_leaves_something_to_approve_to_resolve_and_to_run(seeded):
 def where(key: str) -> dict[str, Presence]:
     feature = Feature.objects.get(key=key)
     heads = read_branch_heads(feature.repository) or {}
-    return {row.instance.name: row.state for row in presence_rows(feature, heads[feature.branch])}
+    rows = presence_rows(feature, heads[feature.branch], feature.owner)
+    return {row.instance.name: row.state for row in rows}
 
 
 def test_it_has_features_at_every_stage(seeded):

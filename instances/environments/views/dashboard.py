@@ -42,6 +42,9 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     instances = list(visible_instances(request.user, Instance.objects.order_by("name")))
     by_id = {i.pk: i for i in instances}
     states = pipeline_states(by_id)
+    closures = windows.closures_of(instances)
+    for pk, closure in closures.items():
+        states.of_instance(pk).frozen = "❄ frozen" if closure.freeze else "⏸ outside its window"
     by_repository: dict[int, list[Instance]] = defaultdict(list)
     for instance in instances:
         by_repository[instance.repository_id].append(instance)
@@ -95,7 +98,6 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     legend = [
         (str(p), Purpose(p).label, fill, border) for p, (fill, border) in PURPOSE_COLOURS.items()
     ]
-    closures = windows.closures_of(instances)
     closed = sorted(((by_id[pk], c) for pk, c in closures.items()), key=lambda r: r[0].name)
     return render(
         request,

@@ -178,3 +178,14 @@ def test_it_reads_the_same_number_of_queries_however_busy(client_for, lively, de
         finish(make_promotion(instance, [feature], developer), PromotionStatus.FAILED, n)
         make_promotion(instance, [feature], developer, status=PromotionStatus.AWAITING_APPROVAL)
     assert queries() == before
+
+
+@needs_dot
+def test_it_marks_a_frozen_instance_on_its_node(client_for, lively, release_manager):
+    from instances.promotions import windows
+
+    windows.freeze(lively["prod"], release_manager, "Quarter close")
+    body = client_for("developer").get(reverse("dashboard")).content.decode()
+    assert "❄ frozen" in node_text(body, lively["prod"])
+    assert "state-frozen" in node(body, lively["prod"]).get("class")
+    assert "frozen" not in node_text(body, lively["uat"])

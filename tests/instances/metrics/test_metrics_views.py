@@ -99,3 +99,34 @@ def test_it_narrows_to_a_repository_and_an_instance(client_for, pipeline, develo
     page = client_for("developer").get(f"/metrics/?instance={qa.pk}").content.decode()
     assert f'href="/instances/{qa.pk}/"' in page
     assert f'href="/instances/{pipeline["uat"].pk}/"' not in page
+
+
+def test_it_leaves_out_instances_the_user_may_not_see(client_for, pipeline, developer):
+    from django.contrib.auth.models import Group
+
+    from instances.models import Capability, InstanceGrant
+    from releasemgr.roles import RELEASE_MANAGERS
+
+    InstanceGrant.objects.create(
+        instance=pipeline["prod"],
+        capability=Capability.VIEW,
+        group=Group.objects.get(name=RELEASE_MANAGERS),
+    )
+    _history(pipeline, developer)
+    prod = pipeline["prod"]
+    link = f'href="/instances/{prod.pk}/"'
+    assert link not in client_for("developer").get("/metrics/?days=365").content.decode()
+    assert link in client_for("release_manager").get("/metrics/?days=365").content.decode()
+    assert (
+        HOSTILE not in client_for("developer").get("/metrics/metrics.csv?days=365").content.decode()
+    )
+    forced = client_for("developer").get(f"/metrics/?instance={prod.pk}").content.decode()
+    assert link not in forced
+    assert 'class="error"' in forced  # not a choice for them
+
+    def names(persona: str) -> set[str]:
+        body = client_for(persona).get("/metrics/metrics.csv?days=365").content.decode()
+        return {row["instance"] for row in csv.DictReader(io.StringIO(body))}
+
+    assert HOSTILE not in names("developer")
+    assert HOSTILE in names("release_manager")
