@@ -66,7 +66,7 @@ def test_it_leaves_something_to_approve_to_resolve_and_to_run(seeded):
 
 def where(key: str) -> dict[str, Presence]:
     feature = Feature.objects.get(key=key)
-    heads = read_branch_heads(feature.repository) or {}
+    heads = read_branch_heads(feature.repository, [feature.branch]) or {}
     rows = presence_rows(feature, heads[feature.branch], feature.owner)
     return {row.instance.name: row.state for row in rows}
 
