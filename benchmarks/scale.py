@@ -504,6 +504,9 @@ def page_operations(world: dict[str, object], repeats: int) -> dict[str, tuple[f
         "promotion request form, target = integration": (
             f"/promotions/new/?target={integration.pk}"  # type: ignore[attr-defined]
         ),
+        "dashboard with live states": "/",
+        "metrics page (90 days)": "/metrics/?days=90",
+        "metrics CSV (90 days)": "/metrics/metrics.csv?days=90",
     }
     results: dict[str, tuple[float, int, str]] = {}
     for label, url in pages.items():
