@@ -33,7 +33,7 @@ def demo(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     settings.REPOSITORIES_DIR = tmp_path / "repositories"
     monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-2027")
     monkeypatch.setattr(promote_command, "POLL_SECONDS", 0.1)
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--no-story", stdout=StringIO())  # a quiet pipeline to drive
     return settings.REPOSITORIES_DIR / "acme-salesforce.git"
 
 
