@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.utils import timezone
 
-from instances.promotions import engine
+from instances.models import DEPLOYMENT_TERMINAL, leases
 
 
 def run_deployment(deployment_id: int) -> str:
     """Run a standalone deployment (a redeploy outside any promotion), once."""
-    from datetime import timedelta
-
     from branching import workspace
     from instances.deployments import runner
     from instances.models import Deployment
 
-    worker = engine.worker_id()
-    lease = timedelta(seconds=engine.lease_seconds())
-    now = timezone.now()
-    claimed = (
-        Deployment.objects.filter(pk=deployment_id, promotion__isnull=True)
-        .exclude(status__in=["succeeded", "failed", "cancelled", "errored"])
-        .filter(Q(claimed_by="") | Q(lease_until__lt=now))
-        .update(claimed_by=worker, lease_until=now + lease)
-    )
-    if not claimed:
+    worker = leases.worker_id()
+    standalone = Deployment.objects.filter(pk=deployment_id, promotion__isnull=True)
+    if not leases.take(standalone.exclude(status__in=DEPLOYMENT_TERMINAL), worker):
         return "not runnable now"
     deployment = Deployment.objects.select_related(
         "instance__repository", "org_connection", "validation"
     ).get(pk=deployment_id)
 
     def heartbeat() -> None:
-        Deployment.objects.filter(pk=deployment_id, claimed_by=worker).update(
-            lease_until=timezone.now() + lease
-        )
+        leases.renew(standalone, worker)
 
     try:
         with workspace.open_storage(deployment.instance.repository) as repo:
