@@ -14,11 +14,8 @@ resumed one never merges into it twice.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -43,22 +40,14 @@ from instances.models import (
     PromotionStatus,
     Step,
     TestLevel,
-    WindowOverride,
+    leases,
 )
-from instances.promotions import windows
+from instances.promotions import queue
 from instances.promotions.rules import log
 
 logger = logging.getLogger(__name__)
 
 MAX_RESTARTS = 3
-
-
-def lease_seconds() -> int:
-    return int(getattr(settings, "PROMOTION_LEASE_SECONDS", 300))
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class LostClaim(Exception):
@@ -86,52 +75,33 @@ class TargetMoved(Exception):
 def claim(promotion_id: int, worker: str) -> Promotion | None:
     """Take the promotion for `worker`, or None when it is not runnable now.
 
-    Runnable: queued and first in its target's queue with nothing running there, or running
-    with an expired lease (its worker died: resume it).
+    Runnable: what `queue.next_on` says may run next on its target (the first queued one that
+    the target's windows and freezes let through, or a running promotion whose lease lapsed:
+    its worker died, so resume it).
     """
     now = timezone.now()
     with transaction.atomic():
         promotion = (
             Promotion.objects.select_for_update().select_related("target").filter(pk=promotion_id)
         ).first()
-        if promotion is None:
-            return None
-        resuming = promotion.status == PromotionStatus.RUNNING and (
-            promotion.lease_until is None or promotion.lease_until < now
-        )
-        if promotion.status != PromotionStatus.QUEUED and not resuming:
+        if promotion is None or promotion.status not in queue.ACTIVE:
             return None
         # The per-target lock: a row lock on PostgreSQL; SQLite's IMMEDIATE transaction already
         # serialises every writer.
         Instance.objects.select_for_update().filter(pk=promotion.target_id).first()
-        busy = (
-            Promotion.objects.filter(
-                target_id=promotion.target_id,
-                status=PromotionStatus.RUNNING,
-                lease_until__gte=now,
-            )
-            .exclude(pk=promotion.pk)
-            .exists()
-        )
-        # A closed target (a freeze, outside its windows) starts only overridden promotions,
-        # in their order; what runs already goes on.
-        closed = not resuming and windows.closure_of(promotion.target, now) is not None
-        if closed and not WindowOverride.objects.filter(promotion=promotion).exists():
+        if queue.next_on(promotion.target_id, now) != promotion.pk:
             return None
-        ahead = Promotion.objects.filter(
-            target_id=promotion.target_id, status=PromotionStatus.QUEUED, pk__lt=promotion.pk
-        )
-        if closed:
-            ahead = ahead.filter(override__isnull=False)
-        earlier = not resuming and ahead.exists()
-        if busy or earlier:
-            return None
+        resuming = promotion.status == PromotionStatus.RUNNING
         previous = promotion.claimed_by
-        promotion.status = PromotionStatus.RUNNING
-        promotion.claimed_by = worker
-        promotion.lease_until = now + timedelta(seconds=lease_seconds())
-        promotion.started_at = promotion.started_at or now
-        promotion.save(update_fields=["status", "claimed_by", "lease_until", "started_at"])
+        started_at = promotion.started_at or now
+        if not leases.take(
+            Promotion.objects.filter(pk=promotion.pk, status__in=queue.ACTIVE),
+            worker,
+            status=PromotionStatus.RUNNING,
+            started_at=started_at,
+        ):
+            return None
+        promotion.refresh_from_db(fields=["status", "claimed_by", "lease_until", "started_at"])
         if resuming:
             log(
                 promotion,
@@ -159,11 +129,8 @@ class Run:
         `pause` applies PROMOTION_STEP_PAUSE; never inside a transaction (on SQLite it would
         hold every writer up) nor on a heartbeat.
         """
-        lease = timezone.now() + timedelta(seconds=lease_seconds())
-        updated = Promotion.objects.filter(
-            pk=self.promotion.pk, status=PromotionStatus.RUNNING, claimed_by=self.worker
-        ).update(step=step, lease_until=lease, **fields)
-        if not updated:
+        running = Promotion.objects.filter(pk=self.promotion.pk, status=PromotionStatus.RUNNING)
+        if not leases.renew(running, self.worker, step=step, **fields):
             raise LostClaim()
         self.promotion.step = step
         for name, value in fields.items():
@@ -180,7 +147,7 @@ class Run:
 
 def run_promotion(promotion_id: int, worker: str | None = None) -> str:
     """Claim and run one promotion; returns its final status (or why it did not run)."""
-    worker = worker or worker_id()
+    worker = worker or leases.worker_id()
     promotion = claim(promotion_id, worker)
     if promotion is None:
         return "not runnable now"

@@ -411,10 +411,3 @@ def retry(promotion: Promotion, user: User, resolutions: dict[str, str] | None =
         log(promotion, f"{user} queued the promotion again{note}.", actor=user)
         if status == PromotionStatus.QUEUED:
             enqueue(promotion)
-
-
-def waiting_reason(promotion: Promotion) -> str:
-    """Why a promotion has not finished yet, in words (empty once it has)."""
-    from instances.promotions.queue import waiting_reasons
-
-    return waiting_reasons([promotion]).get(promotion.pk, "")

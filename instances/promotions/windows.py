@@ -6,9 +6,9 @@ and, if it has allowed windows at all, one of them does. Windows are RFC 5545 re
 evaluated from a wall-clock start in the window's own IANA time zone, so "18:00 Europe/Paris"
 stays 18:00 in Paris across daylight-saving changes.
 
-Promotions into a closed instance stay queued; the queue (`instances.promotions.engine.claim`
-and `instances.promotions.tasks.dispatch_target`) asks `closure_of` before it starts one, and
-the "why it waits" text (`instances.promotions.queue`) shows `Closure.text`.
+Promotions into a closed instance stay queued: `instances.promotions.queue`, which the claim,
+the dispatcher and the "why it waits" text all ask, lets only overridden ones through while
+`closure_of` says the target is closed, and shows `Closure.text`.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from instances.management.commands._cli import (
 )
 from instances.models import Promotion, PromotionLog, PromotionStatus
 from instances.models.promotion import LogLevel
-from instances.promotions.rules import PromotionError, request_promotion, waiting_reason
+from instances.promotions.queue import waiting_reason
+from instances.promotions.rules import PromotionError, request_promotion
 
 POLL_SECONDS = 0.5
 

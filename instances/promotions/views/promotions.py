@@ -24,7 +24,7 @@ from instances.models.promotion import WAITING
 from instances.promotions import windows
 from instances.promotions.access import get_promotion_for, require_promotion_perm
 from instances.promotions.forms import PromotionFilterForm, ResolutionForm
-from instances.promotions.queue import waiting_reasons
+from instances.promotions.queue import waiting_reason, waiting_reasons
 from instances.promotions.rules import (
     PromotionError,
     approve,
@@ -32,7 +32,6 @@ from instances.promotions.rules import (
     may_act_on,
     reject,
     retry,
-    waiting_reason,
 )
 from instances.promotions.window_forms import OverrideForm
 from releasemgr.http import AuthedRequest, redirect_after_post

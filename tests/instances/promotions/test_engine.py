@@ -9,6 +9,7 @@ from branching.features import FeatureError, start_feature
 from branching.git import storage
 from instances.models import FeaturePresence, Promotion, PromotionStatus, Step
 from instances.promotions import engine
+from instances.promotions.queue import waiting_reason
 from instances.promotions.rules import (
     PromotionError,
     approve,
@@ -18,7 +19,6 @@ from instances.promotions.rules import (
     request_promotion,
     retry,
     route_to,
-    waiting_reason,
 )
 from tests.conftest import make_user
 from tests.instances.promotions.helpers import commit_to, head

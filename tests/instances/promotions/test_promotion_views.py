@@ -1,13 +1,14 @@
 """The promotion page, its actions and the list: permissions, live polling, the whole flow."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from instances.models import PromotionStatus, Step
-from instances.promotions.queue import waiting_reasons
-from instances.promotions.rules import waiting_reason
+from instances.models import Promotion, PromotionStatus, Step
+from instances.promotions.queue import waiting_reason, waiting_reasons
 from tests.conftest import make_user
 from tests.instances.promotions.helpers import (
     HOSTILE,
@@ -223,6 +224,9 @@ def test_it_runs_the_whole_flow_in_the_browser_pages(client_for, git_pipeline, d
 def test_it_lists_promotions_with_filters_and_why_they_wait(client_for, pipeline, developer):
     feature = make_feature(pipeline["repo"], "RM-1", developer)
     running = make_promotion(pipeline["alice"], [feature], developer, status="running")
+    Promotion.objects.filter(pk=running.pk).update(
+        claimed_by="w", lease_until=timezone.now() + timedelta(minutes=5)
+    )
     behind = make_promotion(pipeline["alice"], [feature], developer)
     approval = make_promotion(
         pipeline["qa"], [feature], developer, status=PromotionStatus.AWAITING_APPROVAL
