@@ -45,9 +45,11 @@ run: deps dot
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty
 	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --port $(PORT)
 
+# ruff, then the import contract of pyproject.toml (the layering of docs/architecture.md).
 lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: deps
 	$(VENV)/bin/mypy releasemgr instances branching

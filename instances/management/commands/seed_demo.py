@@ -35,13 +35,13 @@ from branching.git.storage import (
 )
 from branching.models import Repository
 from branching.sfdx import SfdxProject, read_project
-from instances.models import Instance, OrgType, Purpose
-from releasemgr.management.commands._demo_project import (
+from instances.management.commands._demo_project import (
     LONG_TERM_HISTORY,
     MAIN_HISTORY,
     ZONES,
     DemoCommit,
 )
+from instances.models import Instance, OrgType, Purpose
 from releasemgr.models import AuditEvent
 from releasemgr.roles import DEVELOPERS, RELEASE_MANAGERS
 
