@@ -160,7 +160,7 @@ def feature_branch_name(key: str, title: str) -> str:
 class Feature(models.Model):
     """A unit of change on its own branch, cut from its repository's main branch.
 
-    Features are what promotions merge (DESIGN.md invariant 2): environment branches are never
+    Features are what promotions merge (docs/design.md, invariant 2): environment branches are never
     merged into one another, so a feature that was not promoted never rides along.
     """
 

@@ -17,9 +17,10 @@ No reflog is written (git's default for bare repositories): who moved which bran
 commit to which is recorded in the database's audit trail, and a reflog left behind by a
 deleted `dev/alice` would stop a later `dev` from being created.
 
-Every branch move is a compare-and-swap against the head the caller saw (DESIGN.md invariant 3):
-`update_branch` raises `RefMoved` instead of overwriting a head that moved, and waits out another
-writer's lock instead of failing, so no update is ever lost or silently dropped.
+Every branch move is a compare-and-swap against the head the caller saw (docs/design.md,
+invariant 3): `update_branch` raises `RefMoved` instead of overwriting a head that moved, and
+waits out another writer's lock instead of failing, so no update is ever lost or silently
+dropped.
 """
 
 from __future__ import annotations

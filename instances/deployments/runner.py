@@ -2,7 +2,7 @@
 
 Used by step 4 of a promotion and by standalone redeploys. A deployment row exists before
 the org is asked anything, and it holds the org's deploy id as soon as there is one: a
-resumed run polls that deployment instead of starting another (DESIGN.md invariant 4).
+resumed run polls that deployment instead of starting another (docs/design.md, invariant 4).
 """
 
 from __future__ import annotations

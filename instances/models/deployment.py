@@ -2,7 +2,7 @@
 
 A deployment row is written *before* the org is asked to deploy and gets the org's deploy id
 as soon as it has one, so a worker that dies while waiting resumes polling that deployment
-instead of deploying a second time (DESIGN.md invariant 4).
+instead of deploying a second time (docs/design.md, invariant 4).
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ class Instance(models.Model):
         return self.org_type == OrgType.SCRATCH
 
     def clean(self) -> None:
-        """The hierarchy rules of DESIGN.md invariant 5, with messages for the form."""
+        """The hierarchy rules of docs/design.md, invariant 5, with messages for the form."""
         if self.repository_id is None:
             return
         self.storage_key = self.repository.storage_key

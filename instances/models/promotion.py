@@ -2,7 +2,7 @@
 
 A promotion's state is rows, not memory: its status, the last step it completed, the commits it
 saw and made, and an ordered log. A worker that dies mid-way leaves all of that behind, so the
-next worker resumes after the last completed step (DESIGN.md invariants 3, 4 and 6).
+next worker resumes after the last completed step (docs/design.md, invariants 3, 4 and 6).
 """
 
 from __future__ import annotations

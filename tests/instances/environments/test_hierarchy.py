@@ -1,4 +1,4 @@
-"""DESIGN.md invariant 5: the hierarchy rules, in model validation and in the database."""
+"""docs/design.md, invariant 5: the hierarchy rules, in model validation and in the database."""
 
 import pytest
 from django.core.exceptions import ValidationError
