@@ -141,11 +141,18 @@ else:
         }
     }
 
+# A promotion's task waits for up to two deployments (a validation, then its quick deploy), so
+# the cluster must let a task live longer than that: Q_TIMEOUT follows DEPLOY_TIMEOUT_SECONDS
+# unless it is set, and one too short is refused at start-up (releasemgr/checks.py).
+DEPLOY_TIMEOUT_SECONDS = env_int("DEPLOY_TIMEOUT_SECONDS", 3 * 3600)
+TASK_MARGIN_SECONDS = 900  # the work around the waits: fetch, merge, build the package, push
+Q_TIMEOUT = env_int("Q_TIMEOUT", 2 * DEPLOY_TIMEOUT_SECONDS + TASK_MARGIN_SECONDS)
+
 Q_CLUSTER = {
     "name": "releasemgr",
     "workers": env_int("Q_WORKERS", 2),
-    "timeout": env_int("Q_TIMEOUT", 3600),
-    "retry": env_int("Q_TIMEOUT", 3600) + 60,
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT + 60,
     "max_attempts": 1,
     "catch_up": False,
     "label": "Tasks",
@@ -190,9 +197,8 @@ GIT_SSH_KNOWN_HOSTS = env_str("GIT_SSH_KNOWN_HOSTS")
 GIT_CA_BUNDLE = env_str("GIT_CA_BUNDLE")
 
 # Salesforce: extra certificate authorities (PEM) for org hosts (verification is always on),
-# how long a deployment may take, and how often its status is polled.
+# and how often a deployment's status is polled (how long it may take: see Q_CLUSTER).
 SALESFORCE_CA_BUNDLE = env_str("SALESFORCE_CA_BUNDLE")
-DEPLOY_TIMEOUT_SECONDS = env_int("DEPLOY_TIMEOUT_SECONDS", 3 * 3600)
 DEPLOY_POLL_SECONDS = env_float("DEPLOY_POLL_SECONDS", 10.0)
 
 # A worker renews its claim on a promotion at every step; a claim older than this means the
