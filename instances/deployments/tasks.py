@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+from django.conf import settings
 from django.utils import timezone
 
-from instances.models import DEPLOYMENT_TERMINAL, leases
+from branching import workspace
+from instances import salesforce as sf
+from instances.deployments import runner
+from instances.models import DEPLOYMENT_TERMINAL, Deployment, DeploymentStatus, leases
 
 
-def run_deployment(deployment_id: int) -> str:
+class CancelRequest(StrEnum):
+    REQUESTED = "cancel requested"  # the org accepted; the polling run sees the deployment end
+    NOTHING_TO_CANCEL = "nothing to cancel"  # finished already, or never reached the org
+    FAILED = "failed"  # the org refused or could not be reached; the reason is stored
+
+
+def run_deployment(deployment_id: int) -> DeploymentStatus | leases.Outcome:
     """Run a standalone deployment (a redeploy outside any promotion), once."""
-    from branching import workspace
-    from instances.deployments import runner
-    from instances.models import Deployment
-
     worker = leases.worker_id()
     standalone = Deployment.objects.filter(pk=deployment_id, promotion__isnull=True)
     if not leases.take(standalone.exclude(status__in=DEPLOYMENT_TERMINAL), worker):
-        return "not runnable now"
+        return leases.Outcome.NOT_RUNNABLE
     deployment = Deployment.objects.select_related(
         "instance__repository", "org_connection", "validation"
     ).get(pk=deployment_id)
@@ -32,24 +40,19 @@ def run_deployment(deployment_id: int) -> str:
         pass
     except Exception as exc:  # an unexpected error still ends the deployment, with its reason
         Deployment.objects.filter(pk=deployment_id).update(
-            status="errored",
+            status=DeploymentStatus.ERRORED,
             error_message=f"{exc.__class__.__name__}: {exc}",
             finished_at=timezone.now(),
         )
     deployment.refresh_from_db()
-    return deployment.status
+    return DeploymentStatus(deployment.status)
 
 
-def cancel_deployment(deployment_id: int, user_id: int | None = None) -> str:
+def cancel_deployment(deployment_id: int, user_id: int | None = None) -> CancelRequest:
     """Ask the org to cancel a running deployment; the run that polls it sees it end."""
-    from django.conf import settings
-
-    from instances import salesforce as sf
-    from instances.models import Deployment
-
     deployment = Deployment.objects.select_related("org_connection").get(pk=deployment_id)
     if deployment.is_terminal or not deployment.sf_deploy_id:
-        return "nothing to cancel"
+        return CancelRequest.NOTHING_TO_CANCEL
     try:
         org = sf.connect(deployment.org_connection, ca_bundle=settings.SALESFORCE_CA_BUNDLE or None)
         sf.cancel_deploy(org, deployment.sf_deploy_id)
@@ -57,5 +60,5 @@ def cancel_deployment(deployment_id: int, user_id: int | None = None) -> str:
         Deployment.objects.filter(pk=deployment_id).update(
             error_message=f"Could not cancel: {exc.message}"
         )
-        return "failed"
-    return "cancel requested"
+        return CancelRequest.FAILED
+    return CancelRequest.REQUESTED

@@ -12,11 +12,19 @@ from __future__ import annotations
 import os
 import socket
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+
+
+class Outcome(StrEnum):
+    """Why a task ended without taking its row to a final status."""
+
+    NOT_RUNNABLE = "not runnable now"  # someone else holds it, or its turn has not come
+    LOST_CLAIM = "lost claim"  # our lease lapsed and another worker took the row over
 
 
 def lease_seconds() -> int:

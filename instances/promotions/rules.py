@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from branching import workspace
 from branching.features import first_commit_time
@@ -29,11 +30,11 @@ from instances.models import (
     LogLevel,
     Promotion,
     PromotionFeature,
-    PromotionLog,
     PromotionStatus,
 )
 from instances.models.promotion import CANCELLABLE, RETRYABLE
-from releasemgr import tokens
+from instances.promotions.log import log
+from instances.promotions.tasks import run_promotion
 
 
 class PromotionError(ValidationError):
@@ -202,32 +203,8 @@ def dry_run(features: Sequence[Feature], target: Instance, route: Route) -> DryR
 # --------------------------------------------------------------------------- state changes
 
 
-def log(
-    promotion: Promotion,
-    message: str,
-    *,
-    actor: User | None = None,
-    level: LogLevel = LogLevel.INFO,
-    from_commit: str = "",
-    to_commit: str = "",
-) -> PromotionLog:
-    return PromotionLog.objects.create(
-        promotion=promotion,
-        step=promotion.step,
-        level=level,
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        message=message + tokens.attribution(actor),
-        from_commit=from_commit,
-        to_commit=to_commit,
-    )
-
-
 def enqueue(promotion: Promotion) -> None:
     """Hand the promotion to the task cluster once the transaction that queued it commits."""
-    from django_q.tasks import async_task
-
-    from instances.promotions.tasks import run_promotion
-
     promotion_id = promotion.pk
     transaction.on_commit(
         lambda: async_task(run_promotion, promotion_id, task_name=f"promotion-{promotion_id}")

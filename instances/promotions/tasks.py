@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
+from instances.models import Promotion, PromotionStatus, leases
+from instances.models.promotion import TERMINAL
 from instances.promotions import engine, queue
 
 
-def run_promotion(promotion_id: int) -> str:
-    """Run one promotion if it is runnable; a duplicate or early task simply does nothing."""
-    return engine.run_promotion(promotion_id)
+def run_promotion(promotion_id: int) -> PromotionStatus | leases.Outcome:
+    """Run one promotion if it is runnable (a duplicate or early task simply does nothing);
+    once it has ended, start what waits behind it on the same target."""
+    result = engine.run_promotion(promotion_id)
+    if result in TERMINAL:
+        target_id = (
+            Promotion.objects.filter(pk=promotion_id).values_list("target_id", flat=True).first()
+        )
+        if target_id is not None:
+            dispatch_target(target_id)
+    return result
 
 
 def dispatch_target(target_id: int) -> int | None:

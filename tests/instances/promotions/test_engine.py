@@ -1,4 +1,4 @@
-"""The promotion engine against real bare repositories: DESIGN.md invariants 1–4 and 6."""
+"""The promotion engine against real bare repositories: docs/design.md, invariants 1–4 and 6."""
 
 from datetime import timedelta
 
@@ -8,7 +8,7 @@ from django.utils import timezone
 from branching.features import FeatureError, start_feature
 from branching.git import storage
 from instances.models import FeaturePresence, Promotion, PromotionStatus, Step
-from instances.promotions import engine
+from instances.promotions import engine, steps
 from instances.promotions.queue import waiting_reason
 from instances.promotions.rules import (
     PromotionError,
@@ -247,11 +247,11 @@ def test_it_resumes_after_a_worker_dies_without_merging_twice(git_pipeline, feat
     p = git_pipeline
     promotion = request_promotion(features=[feature_a], target=p["alice"], user=developer)
     claimed = engine.claim(promotion.pk, "doomed")
-    doomed = engine.Run(claimed, "doomed")
+    doomed = steps.Run(claimed, "doomed")
     with storage.open_repo(p["repo"].local_path) as repo:
-        engine._check(doomed, repo)
-        engine._create_temp_branch(doomed, repo)
-        engine._merge_features(doomed, repo)
+        steps.check(doomed, repo)
+        steps.create_temp_branch(doomed, repo)
+        steps.merge_features(doomed, repo)
     before = head(p["alice"])
     assert before == claimed.target_head_before  # the target has not moved
     # The worker dies here; its lease runs out.
@@ -270,11 +270,11 @@ def test_it_starts_again_when_the_target_moves_underneath(git_pipeline, feature_
     p = git_pipeline
     promotion = request_promotion(features=[feature_a], target=p["alice"], user=developer)
     claimed = engine.claim(promotion.pk, "w")
-    runner = engine.Run(claimed, "w")
+    runner = steps.Run(claimed, "w")
     with storage.open_repo(p["repo"].local_path) as repo:
-        engine._check(runner, repo)
-        engine._create_temp_branch(runner, repo)
-        engine._merge_features(runner, repo)
+        steps.check(runner, repo)
+        steps.create_temp_branch(runner, repo)
+        steps.merge_features(runner, repo)
         # Someone else moves dev/alice (a push straight to the remote, say).
         old = storage.branch_head(repo, "dev/alice")
         hotfix = storage.commit_changes(

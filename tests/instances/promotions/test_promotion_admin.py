@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from branching.models import Collection, Feature
 from instances.models import FeaturePresence, Promotion
-from instances.promotions.rules import log
+from instances.promotions.log import log
 from tests.instances.promotions.helpers import HOSTILE, make_feature, make_promotion, place
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.utils import timezone
 from branching.features import start_feature
 from branching.git import storage
 from instances.models import Deployment, DeploymentStatus, Promotion, PromotionStatus, Step
-from instances.promotions import engine
+from instances.promotions import engine, steps
 from instances.promotions.rules import request_promotion
 from tests.salesforce_standin.connections import password_connection
 
@@ -136,7 +136,7 @@ def test_it_resumes_polling_after_a_crash_without_deploying_twice(
     org.knobs.deploy_polls = 3
     promotion = request_promotion(features=[feature], target=git_pipeline["alice"], user=developer)
     claimed = engine.claim(promotion.pk, "doomed")
-    doomed = engine.Run(claimed, "doomed")
+    doomed = steps.Run(claimed, "doomed")
 
     class WorkerDied(Exception):
         pass
@@ -145,12 +145,12 @@ def test_it_resumes_polling_after_a_crash_without_deploying_twice(
         raise WorkerDied()
 
     with storage.open_repo(git_pipeline["repo"].local_path) as repo:
-        engine._check(doomed, repo)
-        engine._create_temp_branch(doomed, repo)
-        engine._merge_features(doomed, repo)
+        steps.check(doomed, repo)
+        steps.create_temp_branch(doomed, repo)
+        steps.merge_features(doomed, repo)
         doomed.heartbeat = die  # the worker dies while it polls
         with pytest.raises(WorkerDied):
-            engine._deploy(doomed, repo)
+            steps.deploy(doomed, repo)
     assert len(deploys(org)) == 1
     assert Promotion.objects.get(pk=promotion.pk).step == Step.MERGED
     Promotion.objects.filter(pk=promotion.pk).update(lease_until=timezone.now() - timedelta(1))
