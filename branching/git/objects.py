@@ -31,7 +31,10 @@ S_IFREG = 0o100000
 S_IFLNK = 0o120000
 S_IFGITLINK = 0o160000
 
+# git's empty tree, the one constant for it: the starting point of a full package, the base of
+# a merge with no common ancestor.
 EMPTY_TREE = b"4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+EMPTY_TREE_SHA256 = b"6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"
 
 Entry = tuple[bytes, int, bytes]  # (name, mode, hex id), as dulwich's parse_tree yields
 TreeEntries = dict[bytes, tuple[int, bytes]]

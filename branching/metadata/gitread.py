@@ -8,24 +8,21 @@ of tree objects.
 
 from __future__ import annotations
 
-import re
 import stat
 from dataclasses import dataclass
 
 from dulwich.diff_tree import tree_changes
 from dulwich.objects import Commit, ObjectID, Tag, Tree
-from dulwich.refs import Ref
 from dulwich.repo import Repo
 
-from branching.git.storage import branch_head, hex_id
-from branching.refnames import branch_name_problem
+from branching.git import objects
+from branching.git.revisions import BadRevision, resolve_commit
+from branching.git.storage import hex_id
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-EMPTY_TREE_SHA256 = "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"
+EMPTY_TREE = objects.EMPTY_TREE.decode()  # as people type it: --from 4b825dc…
+EMPTY_TREE_SHA256 = objects.EMPTY_TREE_SHA256.decode()
 
 ADDED, MODIFIED, DELETED = "A", "M", "D"
-
-_HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
 
 
 class RevisionError(ValueError):
@@ -41,7 +38,8 @@ class FileChange:
 def resolve_revision(repo: Repo, revision: str, *, allow_empty_tree: bool = False) -> str | None:
     """The commit id `revision` names, or None for git's empty tree (when allowed).
 
-    Accepts a branch name, a tag, `HEAD`, a full commit id or an unambiguous abbreviation.
+    Accepts what `branching.git.revisions` accepts, as `merge_tree` does: a branch, a tag,
+    `HEAD`, a full or unambiguous short id, and `~N` / `^N` suffixes such as `main~2`.
     """
     revision = revision.strip()
     if not revision:
@@ -50,33 +48,10 @@ def resolve_revision(repo: Repo, revision: str, *, allow_empty_tree: bool = Fals
         if allow_empty_tree:
             return None
         raise RevisionError("The empty tree can only be the starting point (--from).")
-    candidates: list[bytes] = []
-    if revision == "HEAD":
-        try:
-            candidates.append(repo.refs[Ref(b"HEAD")])
-        except KeyError:
-            raise RevisionError("HEAD does not point at a commit.") from None
-    if not branch_name_problem(revision):
-        head = branch_head(repo, revision)
-        if head is not None:
-            candidates.append(head)
-    tag = Ref(b"refs/tags/" + revision.encode())
-    if not candidates and tag in repo.refs:
-        candidates.append(repo.refs[tag])
-    if not candidates and _HEX.match(revision):
-        candidates.extend(_by_prefix(repo, revision.lower()))
-    if not candidates:
-        raise RevisionError(f"“{revision}” is not a branch, tag or commit of this repository.")
-    if len(set(candidates)) > 1:
-        raise RevisionError(f"“{revision}” is ambiguous.")
-    return hex_id(_commit(repo, candidates[0], revision).id)
-
-
-def _by_prefix(repo: Repo, prefix: str) -> list[bytes]:
-    if len(prefix) in (40, 64):
-        return [prefix.encode()] if ObjectID(prefix.encode()) in repo.object_store else []
-    found = [bytes(oid) for oid in repo.object_store.iter_prefix(prefix.encode())]
-    return [oid for oid in found if isinstance(_peel(repo, oid), Commit)]
+    try:
+        return hex_id(resolve_commit(repo, revision))
+    except BadRevision as exc:
+        raise RevisionError(str(exc)) from None
 
 
 def _peel(repo: Repo, object_id: bytes) -> object:

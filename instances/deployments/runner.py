@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from branching.git import storage
+from branching.metadata import EMPTY_TREE, build_package_files
 from instances import salesforce as sf
 from instances.models import (
     Deployment,
@@ -30,7 +31,6 @@ from instances.models import (
 
 logger = logging.getLogger(__name__)
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 Heartbeat = Callable[[], None]
 
 
@@ -76,8 +76,6 @@ def build_package(
     repo: storage.Repo, from_commit: str, to_commit: str
 ) -> tuple[bytes, dict[str, Any]]:
     """The deploy-ready zip for the delta, and a summary (members per type, deletions)."""
-    from branching.metadata.package import build_package_files
-
     package = build_package_files(repo, from_commit or EMPTY_TREE, to_commit)
     summary = {
         "api_version": package.api_version,

@@ -68,12 +68,26 @@ def test_it_builds_everything_from_the_empty_tree(
     assert (out / "classes" / "Bar.cls").read_bytes() == b"class Bar {}"
 
 
+def test_it_reads_revisions_as_merge_tree_does(repo: tuple[History, str], tmp_path: Path) -> None:
+    """`main~1`, `main^`, `HEAD~1` and `@`: the one resolver of branching.git.revisions."""
+    history, first = repo
+    for from_rev, to_rev in [("main~1", "main"), ("main^", "@"), (first[:10], "HEAD^0")]:
+        out = tmp_path / from_rev.replace("~", "-").replace("^", "-")
+        message = run(
+            "--repo", history.repo.path, "--from", from_rev, "--to", to_rev, "--output", str(out)
+        )
+        assert "1 component(s) to deploy, 1 to delete" in message
+        assert b"<members>Bar</members>" in (out / "package.xml").read_bytes()
+
+
 @pytest.mark.parametrize(
     ("from_rev", "to_rev", "message"),
     [
-        ("nope", "main", "“nope” is not a branch, tag or commit"),
+        ("nope", "main", "no branch, tag or commit is called “nope”"),
         (EMPTY_TREE, EMPTY_TREE, "only be the starting point"),
-        ("main", "deadbeef" * 5, "is not a branch, tag or commit"),
+        ("main", "deadbeef" * 5, "there is no object deadbeef"),
+        ("main~5", "main", "has no parent"),
+        ("main..HEAD", "main", "Bad revision “main..HEAD”"),
     ],
 )
 def test_it_explains_bad_revisions(
