@@ -17,6 +17,7 @@ from collections.abc import Callable
 from stat import S_ISREG
 
 from branching.git.strmap import git_iteration_order
+from branching.git.textmerge import is_binary
 
 MAX_SCORE = 60000
 DEFAULT_RENAME_SCORE = 30000
@@ -99,7 +100,7 @@ class SpanHashCache:
 
     def _hash_chars(self, data: bytes) -> dict[int, int]:
         """``hash_chars()``: chunks end at LF or after 64 bytes; a tail without LF is dropped."""
-        if b"\0" not in data[:8000]:
+        if not is_binary(data):
             data = data.replace(b"\r\n", b"\n")
         counts: dict[int, int] = {}
         memo = self._chunk_hash

@@ -14,6 +14,7 @@ from instances.deployments.forms import TestClassesMixin
 from instances.models import Instance, PromotionStatus, TestLevel
 from instances.promotions.routing import route_label
 from instances.promotions.rules import PromotionError, Route, route_to
+from instances.promotions.steps import BINARY
 
 QUEUE_ANYWAY = "Queue it anyway and resolve on the promotion page"
 
@@ -119,7 +120,6 @@ class PromotionFilterForm(forms.Form):
 
 
 _MARKER = re.compile(r"^(<{7}|>{7})(?: |$)", re.MULTILINE)
-BINARY = "(binary file)"
 
 
 class ResolutionForm(forms.Form):

@@ -19,9 +19,11 @@ from dulwich.objects import ObjectID
 from branching import workspace
 from branching.git import storage
 from branching.git.remote import LOCAL_ONLY_PREFIX
+from branching.git.textmerge import is_binary
 from branching.models import Feature
 from instances.deployments import runner
 from instances.models import (
+    Decision,
     Deployment,
     DeploymentKind,
     DeploymentStatus,
@@ -91,7 +93,7 @@ def check(run: Run, repo: storage.Repo) -> None:
         raise PromotionFailed(f"{target.name}'s branch “{target.branch}” does not exist.")
     if (
         target.requires_approval
-        and not promotion.approvals.filter(decision="approved")
+        and not promotion.approvals.filter(decision=Decision.APPROVED)
         .exclude(user_id=promotion.requested_by_id)
         .exists()
     ):
@@ -235,14 +237,15 @@ def _describe_conflicts(repo: storage.Repo, result: Any, paths: set[str]) -> lis
 
 
 MAX_SHOWN_BYTES = 200_000
+BINARY = "(binary file)"  # what a conflict shows of a binary side; it cannot be resolved here
 
 
 def _blob_text(repo: storage.Repo, stage: tuple[int, bytes] | None) -> str | None:
     if stage is None:
         return None
     data = repo.object_store[ObjectID(stage[1])].as_raw_string()
-    if b"\0" in data[:8000]:
-        return "(binary file)"
+    if is_binary(data):
+        return BINARY
     if len(data) > MAX_SHOWN_BYTES:
         return data[:MAX_SHOWN_BYTES].decode("utf-8", "replace") + "\n… (cut)"
     return data.decode("utf-8", "replace")
