@@ -113,6 +113,11 @@ class Deployment(models.Model):
         return self.status in DEPLOYMENT_TERMINAL
 
     @property
+    def went_wrong(self) -> bool:
+        """Failed (the org refused) or errored (we could not finish)."""
+        return self.status in (DeploymentStatus.FAILED, DeploymentStatus.ERRORED)
+
+    @property
     def percent(self) -> int:
         """Components and tests done of total, for a progress bar."""
         total = self.components_total + self.tests_total

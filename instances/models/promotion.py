@@ -121,13 +121,13 @@ class Promotion(models.Model):
             models.Index(
                 fields=["status", "lease_until"],
                 name="promotion_active",
-                condition=Q(status__in=["queued", "running"]),
+                condition=Q(status__in=[PromotionStatus.QUEUED, PromotionStatus.RUNNING]),
             ),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(source__isnull=True, direction="enter")
-                | (Q(source__isnull=False) & ~Q(direction="enter")),
+                condition=Q(source__isnull=True, direction=Direction.ENTER)
+                | (Q(source__isnull=False) & ~Q(direction=Direction.ENTER)),
                 name="promotion_source_matches_direction",
             ),
         ]

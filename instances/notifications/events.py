@@ -17,7 +17,13 @@ from django.db.models import Q
 from django_q.tasks import async_task
 
 from branching.models import Feature
-from instances.models import Deployment, FeaturePresence, Instance, Promotion, PromotionStatus
+from instances.models import (
+    Deployment,
+    FeaturePresence,
+    Instance,
+    Promotion,
+    PromotionStatus,
+)
 from instances.notifications.models import (
     Channel,
     Delivery,
@@ -212,7 +218,7 @@ def back_promotion_specs(promotion: Promotion, owners: list[int]) -> list[Spec]:
 
 
 def deployment_spec(deployment: Deployment) -> Spec | None:
-    if deployment.status not in ("failed", "errored"):
+    if not deployment.went_wrong:
         return None
     owners: list[int] = []
     if deployment.promotion_id:

@@ -39,7 +39,7 @@ def deployment_saved(sender: type[Deployment], instance: Deployment, **kwargs: A
     fields = kwargs.get("update_fields")
     if kwargs.get("raw") or (fields is not None and "status" not in fields):
         return
-    if instance.status in ("failed", "errored"):
+    if instance.went_wrong:
         deployment_id = instance.pk
         transaction.on_commit(
             lambda: async_task(
