@@ -6,12 +6,9 @@ from django.urls import reverse
 from branching.models import Collection
 from tests.conftest import make_repository
 from tests.instances.promotions.helpers import HOSTILE, make_feature
+from tests.personas import MANAGE, PERSONAS, READ
 
 pytestmark = pytest.mark.django_db
-
-PERSONAS = ["anonymous", "outsider", "developer", "release_manager", "admin"]
-READ = {"anonymous": 302, "outsider": 403, "developer": 200, "release_manager": 200, "admin": 200}
-MANAGE = {"anonymous": 302, "outsider": 403, "developer": 403, "release_manager": 200, "admin": 200}
 
 
 @pytest.fixture

@@ -9,14 +9,11 @@ from django.urls import reverse
 from instances.deployments import tasks
 from instances.environments import tasks as environment_tasks
 from instances.models import Deployment, DeploymentStatus
+from tests.personas import MANAGE, PERSONAS, READ
 from tests.salesforce_standin.connections import password_connection
 
 pytest_plugins = ["tests.salesforce_standin.plugin"]
 pytestmark = pytest.mark.django_db
-
-PERSONAS = ["anonymous", "outsider", "developer", "release_manager", "admin"]
-READ = {"anonymous": 302, "outsider": 403, "developer": 200, "release_manager": 200, "admin": 200}
-MANAGE = {"anonymous": 302, "outsider": 403, "developer": 403, "release_manager": 200, "admin": 200}
 
 
 @pytest.fixture

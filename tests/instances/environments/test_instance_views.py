@@ -5,12 +5,9 @@ from django.urls import reverse
 
 from instances.models import Instance, OrgType, Purpose
 from releasemgr.models import AuditEvent
+from tests.personas import MANAGE, PERSONAS, READ
 
 pytestmark = pytest.mark.django_db
-
-PERSONAS = ["anonymous", "outsider", "developer", "release_manager", "admin"]
-READ = {"anonymous": 302, "outsider": 403, "developer": 200, "release_manager": 200, "admin": 200}
-MANAGE = {"anonymous": 302, "outsider": 403, "developer": 403, "release_manager": 200, "admin": 200}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

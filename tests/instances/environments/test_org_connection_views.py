@@ -6,14 +6,12 @@ from django.urls import reverse
 
 from instances.models import AuthMethod, OrgConnection
 from releasemgr.crypto import MASK
+from tests.personas import MANAGE, PERSONAS
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "hunter2-Pa55word"
 TOKEN = "SECURITYTOKEN12345"
-
-PERSONAS = ["anonymous", "outsider", "developer", "release_manager", "admin"]
-MANAGE = {"anonymous": 302, "outsider": 403, "developer": 403, "release_manager": 200, "admin": 200}
 
 
 def connect(client, instance, **fields):

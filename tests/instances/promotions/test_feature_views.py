@@ -21,11 +21,9 @@ from tests.instances.promotions.helpers import (
     promote,
     start,
 )
+from tests.personas import PERSONAS, READ
 
 pytestmark = pytest.mark.django_db
-
-PERSONAS = ["anonymous", "outsider", "developer", "release_manager", "admin"]
-READ = {"anonymous": 302, "outsider": 403, "developer": 200, "release_manager": 200, "admin": 200}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

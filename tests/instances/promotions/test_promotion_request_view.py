@@ -15,17 +15,11 @@ from tests.instances.promotions.helpers import (
     promote,
     start,
 )
+from tests.personas import PERSONAS, READ
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ["anonymous", "outsider", "developer", "release_manager", "admin"]
-REQUEST = {
-    "anonymous": 302,
-    "outsider": 403,
-    "developer": 200,
-    "release_manager": 200,
-    "admin": 200,
-}
+REQUEST = READ
 URL = reverse("promotion_create")
 
 
