@@ -1,7 +1,8 @@
 """Access to promotions, called on the first line of every promotion view.
 
 A promotion is visible to those who may see its target (and its source); the decisions are
-`instances.environments.permissions`'.
+`instances.environments.permissions`'. Who may act on it is `rules.allowed_actions`: this
+helper answers 403 to those whose role never permits the action asked for.
 """
 
 from typing import Literal
@@ -9,15 +10,16 @@ from typing import Literal
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
-from instances.environments.permissions import allows, visible_promotions
-from instances.models import Capability, Promotion
-from instances.promotions.rules import may_act_on
+from instances.environments.permissions import visible_promotions
+from instances.models import Promotion
+from instances.promotions.rules import Action, allowed_actions
 from releasemgr.access import Need, require_perm
 
 # What someone wants to do with a promotion: see it, approve or reject it (release managers
-# who may approve into its target), cancel or retry it (its requester and release managers),
-# or push it through a closed target (release managers who manage the target).
+# who may approve into its target), cancel, retry or resolve it (its requester and release
+# managers), or push it through a closed target (release managers who manage the target).
 PromotionNeed = Literal["view", "approve", "act", "override"]
+_ACTION_FOR = {"approve": Action.APPROVE, "act": Action.CANCEL, "override": Action.OVERRIDE}
 
 
 def get_promotion_for(request: HttpRequest, pk: int, need: PromotionNeed = "view") -> Promotion:
@@ -32,19 +34,15 @@ def get_promotion_for(request: HttpRequest, pk: int, need: PromotionNeed = "view
     )
     if promotion is None:
         raise Http404(f"No promotion with id {pk}.")
-    user = request.user
-    if need == "approve" and not (
-        user.has_perm("instances.approve_promotion")
-        and allows(user, promotion.target, Capability.APPROVE)
-    ):
-        raise PermissionDenied(f"You may not approve promotions into {promotion.target.name}.")
-    if need == "override" and not (
-        user.has_perm("instances.change_promotion")
-        and allows(user, promotion.target, Capability.MANAGE)
-    ):
-        raise PermissionDenied("Only a release manager who manages the target can override.")
-    if need == "act" and not may_act_on(promotion, user):  # type: ignore[arg-type]
-        raise PermissionDenied("Only the requester or a release manager can do that.")
+    if need != "view":
+        permitted = allowed_actions(promotion, request.user).permitted  # type: ignore[arg-type]
+        if _ACTION_FOR[need] not in permitted:
+            raise PermissionDenied(
+                {
+                    "approve": f"You may not approve promotions into {promotion.target.name}.",
+                    "override": "Only a release manager who manages the target can override.",
+                }.get(need, "Only the requester or a release manager can do that.")
+            )
     return promotion
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -31,8 +32,10 @@ from instances.models import (
     Promotion,
     PromotionFeature,
     PromotionStatus,
+    WindowOverride,
 )
 from instances.models.promotion import CANCELLABLE, RETRYABLE
+from instances.promotions import windows
 from instances.promotions.log import log
 from instances.promotions.tasks import run_promotion
 
@@ -292,11 +295,96 @@ def _transition(
     return bool(updated)
 
 
+# --------------------------------------------------------------------------- who may do what
+
+
+class Action(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    RETRY = "retry"
+    RESOLVE = "resolve"  # retry a conflicted promotion with resolved content
+    OVERRIDE = "override"  # push a queued promotion through its closed target
+
+
+# Who may do it, said to those who may not (the access helpers answer them with 403).
+_ONLY = {
+    Action.APPROVE: "Only release managers approve promotions.",
+    Action.REJECT: "Only release managers reject promotions.",
+    Action.CANCEL: "Only the requester or a release manager can cancel a promotion.",
+    Action.RETRY: "Only the requester or a release manager can retry a promotion.",
+    Action.RESOLVE: "Only the requester or a release manager can resolve a promotion.",
+    Action.OVERRIDE: "Only a release manager who manages the target can override.",
+}
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What one user may do to one promotion.
+
+    `permitted` is what who they are allows (release managers who may approve into the target
+    approve and reject; the requester and release managers who manage the target cancel,
+    retry and resolve; those managers also override a closed target): the access helpers
+    refuse the rest with 403. `refused` holds the permitted actions that the promotion's
+    state, or the rule that nobody decides on their own promotion, forbids now, each with its
+    reason. An action in neither is open now: `action in allowed`, and the page shows its
+    button.
+    """
+
+    permitted: frozenset[Action]
+    refused: dict[Action, str]
+
+    def __contains__(self, action: object) -> bool:
+        return action in self.permitted and action not in self.refused
+
+    def check(self, action: Action) -> None:
+        """Raise PromotionError with the reason unless `action` is open now."""
+        if action not in self.permitted:
+            raise PromotionError(_ONLY[action])
+        if action in self.refused:
+            raise PromotionError(self.refused[action])
+
+
+def allowed_actions(promotion: Promotion, user: User) -> Allowed:
+    """The one answer to "what may this user do to this promotion now", read by the rules
+    below, the access helpers and the promotion page."""
+    target = promotion.target
+    permitted: set[Action] = set()
+    if user.has_perm("instances.approve_promotion") and allows(user, target, Capability.APPROVE):
+        permitted |= {Action.APPROVE, Action.REJECT}
+    manages = user.has_perm("instances.change_promotion") and allows(
+        user, target, Capability.MANAGE
+    )
+    if manages or (user.pk == promotion.requested_by_id and allows(user, target, Capability.VIEW)):
+        permitted |= {Action.CANCEL, Action.RETRY, Action.RESOLVE}
+    if manages:
+        permitted.add(Action.OVERRIDE)
+    refused: dict[Action, str] = {}
+    number, status = f"Promotion #{promotion.pk}", promotion.get_status_display().lower()
+    if promotion.status != PromotionStatus.AWAITING_APPROVAL:
+        refused[Action.APPROVE] = f"{number} is {status}, not awaiting approval."
+        refused[Action.REJECT] = f"{number} is not awaiting approval."
+    elif user.pk == promotion.requested_by_id:
+        refused[Action.APPROVE] = "A promotion needs approval by someone other than its requester."
+        refused[Action.REJECT] = "Cancel your own promotion rather than rejecting it."
+    if promotion.status not in CANCELLABLE:
+        refused[Action.CANCEL] = f"{number} is {status}; only waiting promotions can be cancelled."
+    if promotion.status not in RETRYABLE:
+        refused[Action.RETRY] = f"{number} cannot be retried now."
+    if promotion.status != PromotionStatus.CONFLICTED or not promotion.conflicts:
+        refused[Action.RESOLVE] = f"{number} has no conflicts to resolve now."
+    if Action.OVERRIDE in permitted:
+        if promotion.status != PromotionStatus.QUEUED:
+            refused[Action.OVERRIDE] = f"{number} is not queued."
+        elif WindowOverride.objects.filter(promotion=promotion).exists():
+            refused[Action.OVERRIDE] = f"{number} already has an override."
+        elif windows.closure_of(target) is None:
+            refused[Action.OVERRIDE] = f"{target.name} is open; there is nothing to override."
+    return Allowed(frozenset(permitted), {a: r for a, r in refused.items() if a in permitted})
+
+
 def approve(promotion: Promotion, user: User, reason: str = "") -> None:
-    if not user.has_perm("instances.approve_promotion"):
-        raise PromotionError("Only release managers approve promotions.")
-    if user.pk == promotion.requested_by_id:
-        raise PromotionError("A promotion needs approval by someone other than its requester.")
+    allowed_actions(promotion, user).check(Action.APPROVE)
     with transaction.atomic():
         if not _transition(promotion, [PromotionStatus.AWAITING_APPROVAL], PromotionStatus.QUEUED):
             raise PromotionError(
@@ -311,8 +399,7 @@ def approve(promotion: Promotion, user: User, reason: str = "") -> None:
 
 
 def reject(promotion: Promotion, user: User, reason: str) -> None:
-    if not user.has_perm("instances.approve_promotion"):
-        raise PromotionError("Only release managers reject promotions.")
+    allowed_actions(promotion, user).check(Action.REJECT)
     if not reason.strip():
         raise PromotionError("Say why the promotion is rejected.")
     with transaction.atomic():
@@ -330,18 +417,8 @@ def reject(promotion: Promotion, user: User, reason: str) -> None:
         log(promotion, f"{user} rejected: {reason}", actor=user, level=LogLevel.WARNING)
 
 
-def may_act_on(promotion: Promotion, user: User) -> bool:
-    """The requester and release managers who manage the target may cancel or retry it."""
-    if user.pk == promotion.requested_by_id:
-        return allows(user, promotion.target, Capability.VIEW)
-    return user.has_perm("instances.change_promotion") and allows(
-        user, promotion.target, Capability.MANAGE
-    )
-
-
 def cancel(promotion: Promotion, user: User) -> None:
-    if not may_act_on(promotion, user):
-        raise PromotionError("Only the requester or a release manager can cancel a promotion.")
+    allowed_actions(promotion, user).check(Action.CANCEL)
     with transaction.atomic():
         if not _transition(
             promotion, CANCELLABLE, PromotionStatus.CANCELLED, finished_at=timezone.now()
@@ -359,8 +436,7 @@ def retry(promotion: Promotion, user: User, resolutions: dict[str, str] | None =
     Resolutions (path → resolved text) are kept on the promotion and written into its merge
     commit on the next run; the feature branches stay as they are.
     """
-    if not may_act_on(promotion, user):
-        raise PromotionError("Only the requester or a release manager can retry a promotion.")
+    allowed_actions(promotion, user).check(Action.RESOLVE if resolutions else Action.RETRY)
     fields: dict[str, object] = {
         "step": 0,
         "attempt": promotion.attempt + 1,

@@ -292,7 +292,7 @@ class OverrideError(ValueError):
 def override(promotion: Promotion, user: Any, justification: str) -> WindowOverride:
     """Push one queued promotion through its closed target: recorded, logged, notified."""
     from instances.environments.permissions import Capability, allows
-    from instances.promotions.rules import log
+    from instances.promotions.log import log
 
     justification = justification.strip()
     if not (

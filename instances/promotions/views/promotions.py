@@ -18,18 +18,19 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from instances.environments.permissions import allows, visible_instances, visible_promotions
-from instances.models import Capability, Promotion, PromotionStatus, Step, WindowOverride
+from instances.environments.permissions import visible_instances, visible_promotions
+from instances.models import Promotion, PromotionStatus, Step, WindowOverride
 from instances.models.promotion import WAITING
 from instances.promotions import windows
 from instances.promotions.access import get_promotion_for, require_promotion_perm
 from instances.promotions.forms import PromotionFilterForm, ResolutionForm
 from instances.promotions.queue import waiting_reason, waiting_reasons
 from instances.promotions.rules import (
+    Action,
     PromotionError,
+    allowed_actions,
     approve,
     cancel,
-    may_act_on,
     reject,
     retry,
 )
@@ -99,17 +100,10 @@ def _context(
         and promotion.conflicts
     ):
         resolution_form = ResolutionForm(conflicts=promotion.conflicts)
-    override = WindowOverride.objects.filter(promotion=promotion).select_related("user").first()
-    closed = (
-        promotion.status == PromotionStatus.QUEUED
-        and override is None
-        and windows.closure_of(promotion.target) is not None
-    )
     return {
-        "override": override,
-        "can_override": closed
-        and user.has_perm("instances.change_promotion")
-        and allows(user, promotion.target, Capability.MANAGE),
+        "override": WindowOverride.objects.filter(promotion=promotion)
+        .select_related("user")
+        .first(),
         "promotion": promotion,
         "items": promotion.items.select_related("feature"),
         "log": promotion.log.select_related("actor"),
@@ -117,10 +111,7 @@ def _context(
         "steps": _steps(promotion),
         "step_count": len(Step) - 1,
         "waiting": waiting_reason(promotion),
-        "can_approve": promotion.status == PromotionStatus.AWAITING_APPROVAL
-        and user.has_perm("instances.approve_promotion")
-        and user.pk != promotion.requested_by_id,
-        "can_act": may_act_on(promotion, user),
+        "actions": allowed_actions(promotion, user),
         "resolution_form": resolution_form,
         "deployments": promotion.deployments.order_by("id"),
     }
@@ -197,8 +188,10 @@ def promotion_retry(request: AuthedRequest, pk: int) -> HttpResponse:
 def promotion_resolve(request: AuthedRequest, pk: int) -> HttpResponse:
     """Retry a conflicted promotion with the resolved content of each conflicted path."""
     promotion = get_promotion_for(request, pk, need="act")
-    if promotion.status != PromotionStatus.CONFLICTED:
-        messages.error(request, f"Promotion #{promotion.pk} has no conflicts to resolve now.")
+    try:
+        allowed_actions(promotion, request.user).check(Action.RESOLVE)
+    except PromotionError as exc:
+        messages.error(request, " ".join(exc.messages))
         return redirect_after_post(request, promotion.get_absolute_url())
     form = ResolutionForm(request.POST, conflicts=promotion.conflicts)
     if not form.is_valid():

@@ -20,20 +20,13 @@ from tests.instances.promotions.helpers import (
     run,
     start,
 )
+from tests.personas import PERSONAS, READ, answers
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ["anonymous", "outsider", "developer", "release_manager", "admin"]
-READ = {"anonymous": 302, "outsider": 403, "developer": 200, "release_manager": 200, "admin": 200}
 # POSTs answer with a redirect back to the promotion page when allowed (a refusal from the
 # domain, such as "not awaiting approval", is a message there).
-APPROVE = {
-    "anonymous": 302,
-    "outsider": 403,
-    "developer": 403,
-    "release_manager": 302,
-    "admin": 302,
-}
+APPROVE = answers(302, developer=False)
 ACT = APPROVE  # on someone else's promotion: release managers only
 ACTIONS = ["promotion_approve", "promotion_reject", "promotion_cancel", "promotion_retry"]
 
