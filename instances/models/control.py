@@ -1,6 +1,6 @@
 """Release control on top of the two roles: who may do what on one instance (grants), how many
 approvals it needs and from whom (approval policy), and when it accepts promotions (windows and
-freezes). `instances.environments.permissions` and `instances.promotions.windows` read these;
+freezes). `instances.environments.permissions` and `instances.environments.windows` read these;
 nothing else decides.
 """
 
@@ -192,7 +192,7 @@ class DeploymentWindow(models.Model):
         return self.starts.astimezone(zone)
 
     def clean(self) -> None:
-        from instances.promotions.windows import WindowRuleError, parse_rule
+        from instances.models.recurrence import WindowRuleError, parse_rule
 
         if bool(self.instance_id) == bool(self.repository_id):
             raise ValidationError("Choose one instance or one repository.")

@@ -6,7 +6,7 @@ text all ask here, so they cannot disagree. The rule, per target instance:
 - A running promotion holds the target until it ends. While its lease is live its worker is at
   it and nothing else may start; once the lease has lapsed (or was never written) it is the
   next to run, resumed from the step it recorded, ahead of anything queued. A closed target
-  (a freeze, outside its windows: `promotions.windows`) does not stop what runs already.
+  (a freeze, outside its windows: `environments.windows`) does not stop what runs already.
 - Otherwise the queued promotion with the lowest id runs next; while the target is closed,
   only promotions with an emergency override are considered, in their order.
 """
@@ -21,9 +21,9 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from instances.environments import windows
 from instances.models import Instance, Promotion, PromotionStatus, WindowOverride
 from instances.models.leases import is_live
-from instances.promotions import windows
 
 ACTIVE = (PromotionStatus.RUNNING, PromotionStatus.QUEUED)
 

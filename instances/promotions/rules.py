@@ -21,6 +21,7 @@ from branching import workspace
 from branching.features import first_commit_time
 from branching.git import storage
 from branching.models import Collection, Feature
+from instances.environments import windows
 from instances.environments.permissions import Capability, allows
 from instances.models import (
     Approval,
@@ -35,7 +36,6 @@ from instances.models import (
     WindowOverride,
 )
 from instances.models.promotion import CANCELLABLE, RETRYABLE
-from instances.promotions import windows
 from instances.promotions.log import log
 from instances.promotions.tasks import run_promotion
 

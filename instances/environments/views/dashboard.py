@@ -13,12 +13,12 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from branching.models import Repository
+from instances.environments import windows
 from instances.environments.access import require_instance_perm
 from instances.environments.diagram import PURPOSE_COLOURS, diagram_for
 from instances.environments.live import pipeline_states
 from instances.environments.permissions import visible_instances, visible_promotions
 from instances.models import Instance, PromotionStatus, Purpose
-from instances.promotions import windows
 from releasemgr.http import AuthedRequest
 
 POLL_FIRST_SECONDS = 3

@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseStopPolling
 from instances.environments.permissions import visible_instances, visible_promotions
 from instances.models import Promotion, PromotionStatus, Step, WindowOverride
 from instances.models.promotion import WAITING
-from instances.promotions import windows
+from instances.promotions import overrides
 from instances.promotions.access import get_promotion_for, require_promotion_perm
 from instances.promotions.forms import PromotionFilterForm, ResolutionForm
 from instances.promotions.queue import waiting_reason, waiting_reasons
@@ -213,8 +213,8 @@ def promotion_override(request: AuthedRequest, pk: int) -> HttpResponse:
         messages.error(request, " ".join(str(e) for e in form.errors["justification"]))
         return redirect_after_post(request, promotion.get_absolute_url())
     try:
-        windows.override(promotion, request.user, form.cleaned_data["justification"])
-    except windows.OverrideError as exc:
+        overrides.override(promotion, request.user, form.cleaned_data["justification"])
+    except overrides.OverrideError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Promotion #{promotion.pk} goes through: override recorded.")

@@ -16,10 +16,11 @@ from django.views.decorators.http import require_POST
 
 from branching.access import get_repository_for
 from branching.models import Repository
+from instances.environments import windows
 from instances.environments.access import get_instance_for
 from instances.environments.permissions import capabilities_on
 from instances.models import Capability, DeploymentWindow, Freeze, Instance
-from instances.promotions import windows
+from instances.promotions import overrides
 from instances.promotions.window_forms import FreezeForm, WindowForm
 from releasemgr.http import AuthedRequest, redirect_after_post
 from releasemgr.models import AuditEvent
@@ -120,7 +121,7 @@ def window_delete(request: AuthedRequest, kind: str, pk: int, window_id: int) ->
     with transaction.atomic():
         AuditEvent.record(request.user, "window removed", scope, {"rule": window.rule})
         window.delete()
-    windows.redispatch(scope)
+    overrides.redispatch(scope)
     messages.success(request, f"Window “{window}” removed.")
     return redirect_after_post(request, _windows_url(scope))
 
@@ -149,7 +150,7 @@ def freeze_lift(request: AuthedRequest, kind: str, pk: int, freeze_id: int) -> H
     freeze = Freeze.objects.filter(pk=freeze_id, **_scope_filter(scope)).first()
     if freeze is None:
         raise Http404("No such freeze here.")
-    if not windows.lift(freeze, request.user):
+    if not overrides.lift(freeze, request.user):
         messages.error(request, "That freeze was already lifted.")
     else:
         messages.success(request, f"Freeze of {scope} lifted.")

@@ -182,7 +182,7 @@ def test_it_reads_the_same_number_of_queries_however_busy(client_for, lively, de
 
 @needs_dot
 def test_it_marks_a_frozen_instance_on_its_node(client_for, lively, release_manager):
-    from instances.promotions import windows
+    from instances.environments import windows
 
     windows.freeze(lively["prod"], release_manager, "Quarter close")
     body = client_for("developer").get(reverse("dashboard")).content.decode()

@@ -10,10 +10,13 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from instances.environments import windows
+from instances.environments.windows import closure_of
 from instances.models import DeploymentWindow, Freeze, PromotionStatus, WindowKind, WindowOverride
-from instances.promotions import engine, tasks, windows
-from instances.promotions.rules import request_promotion, waiting_reason
-from instances.promotions.windows import WindowRuleError, closure_of, parse_rule
+from instances.models.recurrence import WindowRuleError, parse_rule
+from instances.promotions import engine, overrides, tasks
+from instances.promotions.queue import waiting_reason
+from instances.promotions.rules import request_promotion
 from releasemgr.models import AuditEvent
 from tests.instances.promotions.helpers import commit_to, start
 
@@ -164,11 +167,11 @@ def test_an_override_needs_a_closed_instance_and_a_queued_promotion(
     git_pipeline, developer, release_manager
 ):
     [promotion, *_] = queue_five(git_pipeline, developer)
-    with pytest.raises(windows.OverrideError, match="is open"):
-        windows.override(promotion, release_manager, "Because it is urgent today")
+    with pytest.raises(overrides.OverrideError, match="is open"):
+        overrides.override(promotion, release_manager, "Because it is urgent today")
     windows.freeze(git_pipeline["alice"], release_manager, "Release", None)
-    with pytest.raises(windows.OverrideError, match="Only a release manager"):
-        windows.override(promotion, developer, "Because it is urgent today")
+    with pytest.raises(overrides.OverrideError, match="Only a release manager"):
+        overrides.override(promotion, developer, "Because it is urgent today")
 
 
 def test_a_window_opening_at_18_paris_releases_the_queue_then(

@@ -8,7 +8,9 @@ stays 18:00 in Paris across daylight-saving changes.
 
 Promotions into a closed instance stay queued: `instances.promotions.queue`, which the claim,
 the dispatcher and the "why it waits" text all ask, lets only overridden ones through while
-`closure_of` says the target is closed, and shows `Closure.text`.
+`closure_of` says the target is closed, and shows `Closure.text`. What acts on promotions
+(an emergency override, starting what waited once a freeze is lifted) is
+`instances.promotions.overrides`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import rrule
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -32,48 +34,15 @@ from instances.models import (
     DeploymentWindow,
     Freeze,
     Instance,
-    LogLevel,
-    Promotion,
-    PromotionStatus,
     WindowKind,
-    WindowOverride,
 )
+from instances.models.recurrence import parse_rule
 from releasemgr.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
 # How far ahead the next opening is looked for; beyond it the page says "not within a year".
 HORIZON = timedelta(days=400)
-_ALLOWED_FREQS = {"HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
-
-
-class WindowRuleError(ValueError):
-    """A recurrence rule that is not one RFC 5545 RRULE we can evaluate; the text says why."""
-
-
-def parse_rule(text: str, start: datetime) -> rrule:
-    """One RRULE (with or without the `RRULE:` prefix) from an aware wall-clock `start`."""
-    rule = text.strip().removeprefix("RRULE:")
-    if not rule:
-        raise WindowRuleError("Write a recurrence rule, e.g. FREQ=WEEKLY;BYDAY=MO,TU,WE,TH.")
-    if any(c in rule for c in "\r\n") or ":" in rule:
-        raise WindowRuleError(
-            "One RRULE only (no DTSTART, EXDATE or other lines): the start and the time zone "
-            "are fields of their own."
-        )
-    parts = dict(p.split("=", 1) for p in rule.upper().split(";") if "=" in p)
-    if parts.get("FREQ") not in _ALLOWED_FREQS:
-        raise WindowRuleError(
-            "FREQ must be one of " + ", ".join(sorted(_ALLOWED_FREQS)) + " (windows are at "
-            "least an hour apart)."
-        )
-    try:
-        parsed = rrulestr(rule, dtstart=start)
-    except (ValueError, TypeError) as exc:
-        raise WindowRuleError(f"Not a valid RFC 5545 recurrence rule: {exc}") from None
-    if not isinstance(parsed, rrule):
-        raise WindowRuleError("One RRULE only.")
-    return parsed
 
 
 @lru_cache(maxsize=1024)
@@ -233,25 +202,6 @@ def upcoming_opening(instance: Instance, at: datetime | None = None) -> datetime
 # --------------------------------------------------------------------------- freezes, overrides
 
 
-def _instances_of(scope: Instance | Repository) -> list[Instance]:
-    if isinstance(scope, Instance):
-        return [scope]
-    return list(Instance.objects.filter(repository=scope))
-
-
-def redispatch(scope: Instance | Repository) -> None:
-    """After a freeze is lifted or a window removed: start what waited, once committed."""
-    from instances.promotions.tasks import dispatch_target
-
-    ids = [i.pk for i in _instances_of(scope)]
-
-    def run() -> None:
-        for target_id in ids:
-            dispatch_target(target_id)
-
-    transaction.on_commit(run)
-
-
 def freeze(
     scope: Instance | Repository, user: Any, reason: str, ends_at: datetime | None = None
 ) -> Freeze:
@@ -271,7 +221,8 @@ def freeze(
 
 
 def lift(row: Freeze, user: Any) -> bool:
-    """Lift a freeze (False when someone already did); queued promotions may then start."""
+    """Lift a freeze (False when someone already did); `promotions.overrides.lift` also
+    starts the promotions that waited."""
     scope = row.instance or row.repository
     assert scope is not None
     with transaction.atomic():
@@ -281,68 +232,4 @@ def lift(row: Freeze, user: Any) -> bool:
         if not updated:
             return False
         AuditEvent.record(user, "freeze lifted", scope, {"reason": row.reason})
-        redispatch(scope)
     return True
-
-
-class OverrideError(ValueError):
-    """An override that cannot be given; the text says why."""
-
-
-def override(promotion: Promotion, user: Any, justification: str) -> WindowOverride:
-    """Push one queued promotion through its closed target: recorded, logged, notified."""
-    from instances.environments.permissions import Capability, allows
-    from instances.promotions.log import log
-
-    justification = justification.strip()
-    if not (
-        user.has_perm("instances.change_promotion")
-        and allows(user, promotion.target, Capability.MANAGE)
-    ):
-        raise OverrideError(
-            f"Only a release manager who manages {promotion.target.name} can override."
-        )
-    if len(justification) < 10:
-        raise OverrideError("An emergency override needs a written justification.")
-    with transaction.atomic():
-        locked = Promotion.objects.select_for_update().filter(pk=promotion.pk).first()
-        if locked is None or locked.status != PromotionStatus.QUEUED:
-            raise OverrideError(f"Promotion #{promotion.pk} is not queued.")
-        closure = closure_of(promotion.target)
-        if closure is None:
-            raise OverrideError(f"{promotion.target.name} is open; there is nothing to override.")
-        if WindowOverride.objects.filter(promotion=promotion).exists():
-            raise OverrideError(f"Promotion #{promotion.pk} already has an override.")
-        row = WindowOverride.objects.create(
-            promotion=promotion,
-            user=user,
-            justification=justification,
-            closed_because=closure.text,
-        )
-        log(
-            promotion,
-            f"Emergency override by {user}: {justification} (the instance was closed: "
-            f"{closure.text})",
-            actor=user,
-            level=LogLevel.WARNING,
-        )
-        AuditEvent.record(
-            user,
-            "emergency override",
-            promotion.target,
-            {"promotion": promotion.pk, "justification": justification, "closed": closure.text},
-        )
-        _notify_override(promotion, row)
-        redispatch(promotion.target)
-    return row
-
-
-def _notify_override(promotion: Promotion, row: WindowOverride) -> None:
-    """Tell people: the notifications hook when the project has one, the log otherwise."""
-    logger.warning(
-        "emergency override of promotion %s into %s by %s: %s",
-        promotion.pk,
-        promotion.target.name,
-        row.user,
-        row.justification,
-    )
