@@ -162,7 +162,9 @@ def run(
         outer_log(message)
 
     try:
-        org = sf.connect(deployment.org_connection, ca_bundle=settings.SALESFORCE_CA_BUNDLE or None)
+        org = sf.connect(
+            deployment.org_connection.credentials(), ca_bundle=settings.SALESFORCE_CA_BUNDLE or None
+        )
         if not deployment.sf_deploy_id:
             try:
                 _start(deployment, org, repo, note)

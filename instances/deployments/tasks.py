@@ -54,7 +54,9 @@ def cancel_deployment(deployment_id: int, user_id: int | None = None) -> CancelR
     if deployment.is_terminal or not deployment.sf_deploy_id:
         return CancelRequest.NOTHING_TO_CANCEL
     try:
-        org = sf.connect(deployment.org_connection, ca_bundle=settings.SALESFORCE_CA_BUNDLE or None)
+        org = sf.connect(
+            deployment.org_connection.credentials(), ca_bundle=settings.SALESFORCE_CA_BUNDLE or None
+        )
         sf.cancel_deploy(org, deployment.sf_deploy_id)
     except sf.SalesforceError as exc:
         Deployment.objects.filter(pk=deployment_id).update(

@@ -24,11 +24,13 @@ def test_org_connection(connection_id: int) -> ConnectionTest:
     if connection is None:
         return ConnectionTest.GONE
     try:
-        facts = sf.test_connection(connection, ca_bundle=settings.SALESFORCE_CA_BUNDLE or None)
+        facts = sf.test_connection(
+            connection.credentials(), ca_bundle=settings.SALESFORCE_CA_BUNDLE or None
+        )
     except sf.SalesforceError as exc:
         connection.last_check_error = exc.message
         connection.last_checked_at = timezone.now()
         connection.save(update_fields=["last_check_error", "last_checked_at"])
         return ConnectionTest.FAILED
-    connection.save(update_fields=facts.apply_to(connection))
+    connection.save(update_fields=connection.apply_facts(facts))
     return ConnectionTest.OK

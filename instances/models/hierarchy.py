@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 
 from branching.models import Repository
 from branching.refnames import validate_branch_name
+from instances.salesforce.credentials import AuthMethod, Credentials, OrgType
 from releasemgr.crypto import EncryptedField
+
+if TYPE_CHECKING:
+    from instances.salesforce.org import OrgFacts
 
 
 class Purpose(models.TextChoices):
@@ -22,13 +29,6 @@ class Purpose(models.TextChoices):
     STAGING = "staging", "Staging"
     PRODUCTION = "production", "Production"
     HOTFIX = "hotfix", "Hotfix"
-
-
-class OrgType(models.TextChoices):
-    PRODUCTION = "production", "Production"
-    SANDBOX = "sandbox", "Sandbox"
-    SCRATCH = "scratch", "Scratch org"
-    DEVELOPER = "developer", "Developer edition"
 
 
 class TestLevel(models.TextChoices):
@@ -208,13 +208,6 @@ class Instance(models.Model):
         return self.org_connections.filter(is_active=True).first()
 
 
-class AuthMethod(models.TextChoices):
-    PASSWORD = "password", "Username, password and security token"
-    JWT = "jwt", "OAuth 2.0 JWT bearer (connected app)"
-    SFDX_URL = "sfdx_url", "SFDX auth URL (refresh token)"
-    ACCESS_TOKEN = "access_token", "Access token and instance URL"
-
-
 # Which secrets each auth method needs; forms and validation both read this.
 REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
     AuthMethod.PASSWORD: ("password",),
@@ -301,6 +294,39 @@ class OrgConnection(models.Model):
     def __str__(self) -> str:
         who = self.username or self.get_auth_method_display()
         return f"{who} @ {self.login_url.removeprefix('https://')}"
+
+    def credentials(self) -> Credentials:
+        """What the Salesforce client needs to log in with this connection."""
+        return Credentials(
+            auth_method=self.auth_method,
+            login_url=self.login_url,
+            instance_url=self.instance_url,
+            username=self.username,
+            consumer_key=self.consumer_key,
+            password=self.password,
+            security_token=self.security_token,
+            private_key=self.private_key,
+            sfdx_auth_url=self.sfdx_auth_url,
+            access_token=self.access_token,
+        )
+
+    def apply_facts(self, facts: OrgFacts) -> list[str]:
+        """Copy what "Test connection" learnt onto the connection (not saved); return the
+        fields for `save(update_fields=…)`."""
+        self.org_id = facts.org_id
+        self.detected_org_type = facts.org_type
+        self.expires_on = facts.expires_on
+        self.api_limits = facts.limits
+        self.last_checked_at = timezone.now()
+        self.last_check_error = ""
+        return [
+            "org_id",
+            "detected_org_type",
+            "expires_on",
+            "api_limits",
+            "last_checked_at",
+            "last_check_error",
+        ]
 
     @property
     def check_pending(self) -> bool:

@@ -3,16 +3,18 @@
 Used by the promotion engine (step 4) and by "Test connection". Plain Python over
 simple-salesforce and requests; no Django views. See docs/salesforce.md.
 
-    org = connect(connection, ca_bundle=settings.SALESFORCE_CA_BUNDLE)
+    org = connect(connection.credentials(), ca_bundle=settings.SALESFORCE_CA_BUNDLE)
     deploy_id = start_deploy(org, zip_bytes, check_only=False, test_level=TestLevel.RUN_LOCAL_TESTS)
     status = wait(org, deploy_id, timeout=3600, poll=10, on_progress=print)
 """
 
 from instances.salesforce.auth import jwt_audience, parse_sfdx_auth_url
+from instances.salesforce.credentials import AuthMethod, Credentials, OrgType
 from instances.salesforce.deploy import (
     ComponentFailure,
     DeployState,
     DeployStatus,
+    DeployTimeout,
     TestFailure,
     TestLevel,
     cancel_deploy,
@@ -25,7 +27,6 @@ from instances.salesforce.errors import (
     ApiDisabled,
     ApiError,
     ConnectionIncomplete,
-    DeployTimeout,
     LoginFailed,
     OrgUnavailable,
     OrgUnreachable,
@@ -41,6 +42,9 @@ from instances.salesforce.session import API_VERSION, OrgSession, connect
 
 __all__ = [
     "API_VERSION",
+    "AuthMethod",
+    "Credentials",
+    "OrgType",
     "ApiDisabled",
     "ApiError",
     "ComponentFailure",

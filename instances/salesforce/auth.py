@@ -1,4 +1,4 @@
-"""Logging in: one authenticator per auth method, each turning an OrgConnection into a session.
+"""Logging in: one authenticator per auth method, each turning `Credentials` into a session.
 
 simple-salesforce does the SOAP partner login, but its `domain` parameter only ever builds
 `https://{domain}.salesforce.com`, which cannot name a host with a port (a test server, a
@@ -12,7 +12,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import jwt
@@ -20,7 +20,7 @@ import requests
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin
 
-from instances.models.hierarchy import AuthMethod
+from instances.salesforce.credentials import AuthMethod, Credentials
 from instances.salesforce.errors import (
     ApiDisabled,
     ConnectionIncomplete,
@@ -32,9 +32,6 @@ from instances.salesforce.errors import (
     redact,
 )
 from releasemgr.crypto import Secret
-
-if TYPE_CHECKING:
-    from instances.models import OrgConnection
 
 logger = logging.getLogger(__name__)
 
@@ -416,7 +413,7 @@ class AccessTokenAuth:
         return Grant(self._token, self.instance_url)
 
 
-def authenticator_for(connection: OrgConnection) -> Authenticator:
+def authenticator_for(connection: Credentials) -> Authenticator:
     """The authenticator for a connection, or ConnectionIncomplete naming what is missing."""
     method = connection.auth_method
     missing = [
@@ -450,7 +447,7 @@ def authenticator_for(connection: OrgConnection) -> Authenticator:
     return AccessTokenAuth(connection.instance_url, _secret(connection.access_token))
 
 
-def _needs(connection: OrgConnection) -> dict[str, list[tuple[str, object]]]:
+def _needs(connection: Credentials) -> dict[str, list[tuple[str, object]]]:
     return {
         AuthMethod.PASSWORD: [("username", connection.username), ("password", connection.password)],
         AuthMethod.JWT: [

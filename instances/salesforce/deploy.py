@@ -22,7 +22,6 @@ from xml.sax.saxutils import escape
 
 from instances.salesforce.errors import (
     ApiError,
-    DeployTimeout,
     QuickDeployRefused,
     SalesforceError,
 )
@@ -142,6 +141,17 @@ class DeployStatus:
 
 
 # --------------------------------------------------------------------------- calls
+
+
+class DeployTimeout(SalesforceError):
+    """The deployment did not finish in time. It may still be running in the org."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, deploy_id: str, last_status: DeployStatus | None) -> None:
+        super().__init__(message)
+        self.deploy_id = deploy_id
+        self.last_status = last_status
 
 
 def _bool(value: bool) -> str:

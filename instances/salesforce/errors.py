@@ -11,11 +11,7 @@ import html
 import json
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
-
-if TYPE_CHECKING:
-    from instances.salesforce.deploy import DeployStatus
 
 REDACTED = "[redacted]"
 
@@ -150,14 +146,3 @@ class ApiError(SalesforceError):
 
 class QuickDeployRefused(ApiError):
     """The validation cannot be quick-deployed (failed, too old, or run without tests)."""
-
-
-class DeployTimeout(SalesforceError):
-    """The deployment did not finish in time. It may still be running in the org."""
-
-    retryable = True
-
-    def __init__(self, message: str, *, deploy_id: str, last_status: DeployStatus | None) -> None:
-        super().__init__(message)
-        self.deploy_id = deploy_id
-        self.last_status = last_status

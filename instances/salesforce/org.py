@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
-from django.utils import timezone
 
-from instances.models.hierarchy import OrgType
+from instances.salesforce.credentials import Credentials, OrgType
 from instances.salesforce.errors import ApiError
 from instances.salesforce.session import API_VERSION, DEFAULT_TIMEOUT, OrgSession, connect
-
-if TYPE_CHECKING:
-    from instances.models import OrgConnection
 
 ORGANIZATION_SOQL = (
     "SELECT Id, Name, OrganizationType, IsSandbox, TrialExpirationDate, InstanceName, "
@@ -47,24 +43,6 @@ class OrgFacts:
     expires_on: dt.date | None  # scratch orgs (and trials) expire
     instance_url: str
     limits: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def apply_to(self, connection: OrgConnection) -> list[str]:
-        """Copy the facts onto the connection (not saved); return the fields for
-        `save(update_fields=…)`."""
-        connection.org_id = self.org_id
-        connection.detected_org_type = self.org_type
-        connection.expires_on = self.expires_on
-        connection.api_limits = self.limits
-        connection.last_checked_at = timezone.now()
-        connection.last_check_error = ""
-        return [
-            "org_id",
-            "detected_org_type",
-            "expires_on",
-            "api_limits",
-            "last_checked_at",
-            "last_check_error",
-        ]
 
 
 def org_type_of(record: dict[str, Any]) -> OrgType:
@@ -123,7 +101,7 @@ def org_facts(session: OrgSession) -> OrgFacts:
 
 
 def test_connection(
-    connection: OrgConnection,
+    connection: Credentials,
     *,
     ca_bundle: str | None = None,
     session: requests.Session | None = None,

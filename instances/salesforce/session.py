@@ -11,7 +11,7 @@ import contextlib
 import logging
 import xml.etree.ElementTree as ET  # noqa: S405 - parses answers from the org we connect to
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from xml.sax.saxutils import escape
 
 import requests
@@ -19,6 +19,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_exceptions
 
 from instances.salesforce.auth import Authenticator, Grant, authenticator_for, host_of
+from instances.salesforce.credentials import Credentials
 from instances.salesforce.errors import (
     ApiDisabled,
     ApiError,
@@ -32,9 +33,6 @@ from instances.salesforce.errors import (
     redact,
 )
 from releasemgr.crypto import Secret
-
-if TYPE_CHECKING:
-    from instances.models import OrgConnection
 
 logger = logging.getLogger(__name__)
 
@@ -349,7 +347,7 @@ def _root_cause(exc: BaseException) -> str:
 
 
 def connect(
-    connection: OrgConnection,
+    connection: Credentials,
     *,
     ca_bundle: str | None = None,
     session: requests.Session | None = None,

@@ -36,7 +36,7 @@ METHODS = list(CONNECTIONS)
 def test_it_connects_with_every_auth_method_and_reads_the_org(salesforce, method):
     connection = CONNECTIONS[method](salesforce)
 
-    facts = sf.test_connection(connection, ca_bundle=salesforce.ca_path)
+    facts = sf.test_connection(connection.credentials(), ca_bundle=salesforce.ca_path)
 
     assert facts.org_id == "00D5g000004ABCDEAZ"
     assert facts.name == "Acme Corporation"
@@ -50,8 +50,22 @@ def test_it_connects_with_every_auth_method_and_reads_the_org(salesforce, method
     assert query.headers["Authorization"] == f"Bearer {salesforce.issued_sessions[-1]}"
 
 
+def test_it_logs_in_from_plain_credentials_without_any_database_row(salesforce):
+    user = salesforce.users[USERNAME]
+    credentials = sf.Credentials(
+        auth_method=sf.AuthMethod.PASSWORD,
+        login_url=salesforce.url,
+        username=user.username,
+        password=user.password,
+        security_token=user.security_token,
+    )
+    assert user.password not in repr(credentials)
+    org = sf.connect(credentials, ca_bundle=salesforce.ca_path)
+    assert org.instance_url.startswith("https://")
+
+
 def test_it_logs_in_with_password_and_token_over_the_soap_partner_login(salesforce):
-    sf.connect(password_connection(salesforce), ca_bundle=salesforce.ca_path)
+    sf.connect(password_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
 
     (login,) = salesforce.calls("login")
     assert login.path == f"/services/Soap/u/{sf.API_VERSION}"
@@ -64,7 +78,8 @@ def test_it_logs_in_without_a_token_from_an_allow_listed_network(salesforce):
     salesforce.users[USERNAME].security_token = ""
 
     org = sf.connect(
-        password_connection(salesforce, security_token=""), ca_bundle=salesforce.ca_path
+        password_connection(salesforce, security_token="").credentials(),
+        ca_bundle=salesforce.ca_path,
     )
 
     assert org.logins == 1
@@ -72,7 +87,7 @@ def test_it_logs_in_without_a_token_from_an_allow_listed_network(salesforce):
 
 
 def test_it_signs_a_jwt_bearer_assertion_for_the_login_host(salesforce):
-    sf.connect(jwt_connection(salesforce), ca_bundle=salesforce.ca_path)
+    sf.connect(jwt_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
 
     (token_call,) = salesforce.calls("token")
     form = {k: v[0] for k, v in parse_qs(token_call.text).items()}
@@ -89,7 +104,7 @@ def test_it_signs_a_jwt_bearer_assertion_for_the_login_host(salesforce):
 
 
 def test_it_exchanges_the_sfdx_auth_url_refresh_token_at_its_instance(salesforce):
-    sf.connect(sfdx_connection(salesforce), ca_bundle=salesforce.ca_path)
+    sf.connect(sfdx_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
 
     (token_call,) = salesforce.calls("token")
     form = {k: v[0] for k, v in parse_qs(token_call.text).items()}
@@ -102,7 +117,7 @@ def test_it_exchanges_the_sfdx_auth_url_refresh_token_at_its_instance(salesforce
 
 
 def test_an_access_token_needs_no_login(salesforce):
-    org = sf.connect(token_connection(salesforce), ca_bundle=salesforce.ca_path)
+    org = sf.connect(token_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
 
     assert salesforce.requests == []
     assert org.instance_url == salesforce.url
@@ -148,7 +163,7 @@ def test_it_refuses_a_certificate_it_cannot_verify(salesforce, method):
     connection = CONNECTIONS[method](salesforce)
 
     with pytest.raises(sf.TlsVerificationFailed) as caught:
-        sf.test_connection(connection)  # no CA bundle: the stand-in's CA is unknown
+        sf.test_connection(connection.credentials())  # no CA bundle: the stand-in's CA is unknown
 
     assert "could not be verified" in caught.value.message
     assert "SALESFORCE_CA_BUNDLE" in caught.value.message
@@ -162,7 +177,9 @@ def test_the_ca_bundle_wins_over_the_environment(salesforce, monkeypatch, tmp_pa
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other))
     monkeypatch.setenv("CURL_CA_BUNDLE", str(other))
 
-    facts = sf.test_connection(password_connection(salesforce), ca_bundle=salesforce.ca_path)
+    facts = sf.test_connection(
+        password_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path
+    )
 
     assert facts.org_id
 
@@ -172,14 +189,14 @@ def test_a_callers_session_cannot_turn_verification_off(salesforce):
     insecure.verify = False
 
     with pytest.raises(sf.TlsVerificationFailed):
-        sf.connect(password_connection(salesforce), session=insecure)
+        sf.connect(password_connection(salesforce).credentials(), session=insecure)
 
 
 def test_a_callers_session_keeps_its_own_ca_bundle(salesforce):
     session = requests.Session()
     session.verify = salesforce.ca_path
 
-    org = sf.connect(password_connection(salesforce), session=session)
+    org = sf.connect(password_connection(salesforce).credentials(), session=session)
 
     assert org.logins == 1
 
@@ -197,7 +214,7 @@ def test_a_wrong_password_is_an_invalid_login(salesforce):
     connection = password_connection(salesforce, password="not-the-password")
 
     with pytest.raises(sf.LoginFailed) as caught:
-        sf.connect(connection, ca_bundle=salesforce.ca_path)
+        sf.connect(connection.credentials(), ca_bundle=salesforce.ca_path)
 
     assert caught.value.code == "INVALID_LOGIN"
     assert caught.value.message.startswith(
@@ -210,7 +227,7 @@ def test_a_jwt_signed_with_another_key_is_refused(salesforce):
     connection = jwt_connection(salesforce, private_key=make_key_pair().private_pem)
 
     with pytest.raises(sf.LoginFailed) as caught:
-        sf.connect(connection, ca_bundle=salesforce.ca_path)
+        sf.connect(connection.credentials(), ca_bundle=salesforce.ca_path)
 
     assert caught.value.code == "invalid_grant"
     assert "invalid assertion" in caught.value.message
@@ -220,7 +237,7 @@ def test_a_jwt_for_an_unapproved_user_says_how_to_approve_it(salesforce):
     connection = jwt_connection(salesforce, username="someone@else.example")
 
     with pytest.raises(sf.LoginFailed) as caught:
-        sf.connect(connection, ca_bundle=salesforce.ca_path)
+        sf.connect(connection.credentials(), ca_bundle=salesforce.ca_path)
 
     assert "user hasn't approved this consumer" in caught.value.message
     assert "pre-authorized" in caught.value.message
@@ -230,7 +247,7 @@ def test_a_jwt_with_the_wrong_consumer_key_is_refused(salesforce):
     connection = jwt_connection(salesforce, consumer_key="3MVGwrong")
 
     with pytest.raises(sf.LoginFailed) as caught:
-        sf.connect(connection, ca_bundle=salesforce.ca_path)
+        sf.connect(connection.credentials(), ca_bundle=salesforce.ca_path)
 
     assert caught.value.code == "invalid_client_id"
     assert "consumer key" in caught.value.message
@@ -242,7 +259,7 @@ def test_a_revoked_refresh_token_asks_for_a_new_sfdx_auth_url(salesforce):
     )
 
     with pytest.raises(sf.LoginFailed) as caught:
-        sf.connect(connection, ca_bundle=salesforce.ca_path)
+        sf.connect(connection.credentials(), ca_bundle=salesforce.ca_path)
 
     assert "expired access/refresh token" in caught.value.message
     assert "sf org display --verbose" in caught.value.message
@@ -261,14 +278,14 @@ def test_an_incomplete_connection_says_what_it_lacks(fields, missing):
     from instances.models import OrgConnection
 
     with pytest.raises(sf.ConnectionIncomplete, match=missing):
-        sf.connect(OrgConnection(**fields))
+        sf.connect(OrgConnection(**fields).credentials())
 
 
 def test_a_private_key_that_is_not_pem_is_refused_before_any_request(salesforce):
     connection = jwt_connection(salesforce, private_key="MIIEvQIBADANBgkqhkiG9w0BAQEFAASC")
 
     with pytest.raises(sf.ConnectionIncomplete) as caught:
-        sf.connect(connection, ca_bundle=salesforce.ca_path)
+        sf.connect(connection.credentials(), ca_bundle=salesforce.ca_path)
 
     assert "PEM" in caught.value.message
     assert "MIIEvQ" not in caught.value.message
@@ -280,7 +297,7 @@ def test_a_malformed_sfdx_auth_url_is_refused():
 
     connection = OrgConnection(auth_method="sfdx_url", sfdx_auth_url="https://not-force")
     with pytest.raises(sf.ConnectionIncomplete, match="force://"):
-        sf.connect(connection)
+        sf.connect(connection.credentials())
 
 
 @pytest.mark.parametrize("method", ["password", "jwt"])
@@ -288,14 +305,16 @@ def test_an_org_without_api_access_says_so(salesforce, method):
     salesforce.knobs.api_disabled = True
 
     with pytest.raises(sf.ApiDisabled) as caught:
-        sf.test_connection(CONNECTIONS[method](salesforce), ca_bundle=salesforce.ca_path)
+        sf.test_connection(
+            CONNECTIONS[method](salesforce).credentials(), ca_bundle=salesforce.ca_path
+        )
 
     assert caught.value.code == "API_DISABLED_FOR_ORG"
     assert "API Enabled" in caught.value.message
 
 
 def test_an_exhausted_request_limit_says_so(salesforce):
-    org = sf.connect(jwt_connection(salesforce), ca_bundle=salesforce.ca_path)
+    org = sf.connect(jwt_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
     salesforce.knobs.request_limit_exceeded = True
 
     with pytest.raises(sf.RequestLimitExceeded) as caught:
@@ -311,7 +330,7 @@ def test_an_exhausted_request_limit_refuses_the_soap_login_too(salesforce):
     salesforce.knobs.request_limit_exceeded = True
 
     with pytest.raises(sf.RequestLimitExceeded):
-        sf.connect(password_connection(salesforce), ca_bundle=salesforce.ca_path)
+        sf.connect(password_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -320,7 +339,9 @@ def test_a_server_error_means_the_org_is_unavailable(salesforce, method, status)
     salesforce.knobs.server_error = status
 
     with pytest.raises(sf.OrgUnavailable) as caught:
-        sf.test_connection(CONNECTIONS[method](salesforce), ca_bundle=salesforce.ca_path)
+        sf.test_connection(
+            CONNECTIONS[method](salesforce).credentials(), ca_bundle=salesforce.ca_path
+        )
 
     assert f"HTTP {status}" in caught.value.message
     assert "Try again later" in caught.value.message
@@ -341,7 +362,7 @@ def test_a_closed_port_means_the_org_is_unreachable():
     )
 
     with pytest.raises(sf.OrgUnreachable, match=f"Could not connect to 127.0.0.1:{port}"):
-        sf.connect(connection, timeout=5)
+        sf.connect(connection.credentials(), timeout=5)
 
 
 # --------------------------------------------------------------------------- expired sessions
@@ -349,7 +370,7 @@ def test_a_closed_port_means_the_org_is_unreachable():
 
 @pytest.mark.parametrize("method", ["password", "jwt", "sfdx_url"])
 def test_an_expired_session_is_renewed_once_and_the_call_repeated(salesforce, method):
-    org = sf.connect(CONNECTIONS[method](salesforce), ca_bundle=salesforce.ca_path)
+    org = sf.connect(CONNECTIONS[method](salesforce).credentials(), ca_bundle=salesforce.ca_path)
     salesforce.expire_sessions()
     login = "login" if method == "password" else "token"
 
@@ -361,7 +382,7 @@ def test_an_expired_session_is_renewed_once_and_the_call_repeated(salesforce, me
 
 
 def test_an_expired_access_token_cannot_be_renewed(salesforce):
-    org = sf.connect(token_connection(salesforce), ca_bundle=salesforce.ca_path)
+    org = sf.connect(token_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
     salesforce.expire_sessions()
 
     with pytest.raises(sf.SessionExpired) as caught:
@@ -373,7 +394,7 @@ def test_an_expired_access_token_cannot_be_renewed(salesforce):
 
 
 def test_a_session_refused_right_after_a_new_login_is_not_retried_forever(salesforce):
-    org = sf.connect(password_connection(salesforce), ca_bundle=salesforce.ca_path)
+    org = sf.connect(password_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
     salesforce.knobs.reject_sessions = True
 
     with pytest.raises(sf.SessionExpired, match="refused a fresh session"):
@@ -402,7 +423,9 @@ def test_it_tells_the_kind_of_org(salesforce, organization, org_type, expires_on
     for name, value in organization.items():
         setattr(salesforce.org, name, value)
 
-    facts = sf.test_connection(jwt_connection(salesforce), ca_bundle=salesforce.ca_path)
+    facts = sf.test_connection(
+        jwt_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path
+    )
 
     assert facts.org_type == org_type
     assert facts.expires_on == expires_on
@@ -410,9 +433,9 @@ def test_it_tells_the_kind_of_org(salesforce, organization, org_type, expires_on
 
 def test_the_facts_are_recorded_on_the_connection(salesforce):
     connection = jwt_connection(salesforce, last_check_error="old failure")
-    facts = sf.test_connection(connection, ca_bundle=salesforce.ca_path)
+    facts = sf.test_connection(connection.credentials(), ca_bundle=salesforce.ca_path)
 
-    fields = facts.apply_to(connection)
+    fields = connection.apply_facts(facts)
 
     assert connection.org_id == "00D5g000004ABCDEAZ"
     assert connection.detected_org_type == OrgType.PRODUCTION

@@ -18,7 +18,7 @@ MD = "{http://soap.sforce.com/2006/04/metadata}"
 
 @pytest.fixture
 def org(salesforce):
-    return sf.connect(password_connection(salesforce), ca_bundle=salesforce.ca_path)
+    return sf.connect(password_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
 
 
 def deploy_options(salesforce) -> list[tuple[str, str]]:
@@ -229,7 +229,7 @@ def test_a_deployment_that_never_finishes_times_out(salesforce, org):
 
 
 def test_a_session_that_expires_during_a_deployment_is_renewed(salesforce):
-    org = sf.connect(jwt_connection(salesforce), ca_bundle=salesforce.ca_path)
+    org = sf.connect(jwt_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
     salesforce.knobs.deploy_polls = 3
     deploy_id = sf.start_deploy(org, make_package(), check_only=False, test_level="NoTestRun")
 

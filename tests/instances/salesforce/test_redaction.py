@@ -134,17 +134,22 @@ def test_no_secret_is_shown_anywhere_even_when_the_org_echoes_them(salesforce, c
     # Refused logins, each quoting the credentials back. (Secrets stay off the lines that
     # tracebacks quote.)
     wrong = password_connection(salesforce, password=WRONG_PASSWORD)
-    attempt(lambda: sf.connect(wrong, ca_bundle=ca), shown)
+    attempt(lambda: sf.connect(wrong.credentials(), ca_bundle=ca), shown)
     attempt(
-        lambda: sf.connect(jwt_connection(salesforce, username="x@y.example"), ca_bundle=ca), shown
+        lambda: sf.connect(
+            jwt_connection(salesforce, username="x@y.example").credentials(), ca_bundle=ca
+        ),
+        shown,
     )
     revoked = sfdx_connection(salesforce, sfdx_auth_url=sfdx_auth_url(salesforce, REVOKED))
-    attempt(lambda: sf.connect(revoked, ca_bundle=ca), shown)
+    attempt(lambda: sf.connect(revoked.credentials(), ca_bundle=ca), shown)
 
     # Every auth method: log in, read the facts, let the session expire and renew it.
     sessions = []
     for method, make in CONNECTIONS.items():
-        org = attempt(lambda make=make: sf.connect(make(salesforce), ca_bundle=ca), shown)
+        org = attempt(
+            lambda make=make: sf.connect(make(salesforce).credentials(), ca_bundle=ca), shown
+        )
         assert isinstance(org, sf.OrgSession), method
         sessions.append(org)
         shown += [repr(org), repr(org.grant), repr(vars(org)), repr(vars(org.authenticator))]
@@ -181,7 +186,7 @@ def test_no_secret_is_shown_anywhere_even_when_the_org_echoes_them(salesforce, c
     attempt(lambda: sf.org_facts(org), shown)
 
     # TLS refused.
-    attempt(lambda: sf.connect(password_connection(salesforce)), shown)
+    attempt(lambda: sf.connect(password_connection(salesforce).credentials()), shown)
 
     everything = "\n".join([*shown, caplog.text])
     assert "[redacted]" in everything  # the echoes happened, and were caught
@@ -195,7 +200,7 @@ def test_an_access_token_is_not_in_the_expired_message(salesforce):
     connection = token_connection(salesforce)
     token = connection.access_token.reveal()
     salesforce.knobs.echo_credentials_in_errors = True
-    org = sf.connect(connection, ca_bundle=salesforce.ca_path)
+    org = sf.connect(connection.credentials(), ca_bundle=salesforce.ca_path)
     salesforce.expire_sessions()
 
     with pytest.raises(sf.SessionExpired) as caught:
