@@ -15,6 +15,7 @@ from django.utils import timezone
 from branching.models import Repository
 from branching.refnames import validate_branch_name
 from instances.salesforce.credentials import AuthMethod, Credentials, OrgType
+from instances.salesforce.deploy import TestLevel
 from releasemgr.crypto import EncryptedField
 
 if TYPE_CHECKING:
@@ -29,15 +30,6 @@ class Purpose(models.TextChoices):
     STAGING = "staging", "Staging"
     PRODUCTION = "production", "Production"
     HOTFIX = "hotfix", "Hotfix"
-
-
-class TestLevel(models.TextChoices):
-    __test__ = False  # not a pytest test class
-
-    NO_TEST_RUN = "NoTestRun", "No tests"
-    RUN_SPECIFIED_TESTS = "RunSpecifiedTests", "Specified tests (from the delta by default)"
-    RUN_LOCAL_TESTS = "RunLocalTests", "Local tests"
-    RUN_ALL_TESTS_IN_ORG = "RunAllTestsInOrg", "All tests in the org"
 
 
 class Instance(models.Model):

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from xml.sax.saxutils import escape
 
+from django.db import models
+
 from instances.salesforce.errors import (
     ApiError,
     QuickDeployRefused,
@@ -33,13 +35,15 @@ _NS = f"{{{METADATA_NS}}}"
 _TEST_CLASS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
 
 
-class TestLevel(StrEnum):
+class TestLevel(models.TextChoices):
+    """The Metadata API's test levels: the one list, which instances and forms choose from."""
+
     __test__ = False  # not a pytest test class
 
-    NO_TEST_RUN = "NoTestRun"
-    RUN_SPECIFIED_TESTS = "RunSpecifiedTests"
-    RUN_LOCAL_TESTS = "RunLocalTests"
-    RUN_ALL_TESTS_IN_ORG = "RunAllTestsInOrg"
+    NO_TEST_RUN = "NoTestRun", "No tests"
+    RUN_SPECIFIED_TESTS = "RunSpecifiedTests", "Specified tests (from the delta by default)"
+    RUN_LOCAL_TESTS = "RunLocalTests", "Local tests"
+    RUN_ALL_TESTS_IN_ORG = "RunAllTestsInOrg", "All tests in the org"
 
 
 class DeployState(StrEnum):
