@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 from dulwich.repo import Repo
 
 from branching.git.merge import MergeResult, merge_commits
@@ -200,3 +201,9 @@ class GitRepo:
                     assert self.blob(result.tree.decode(), rel) == self.blob(answer.tree, rel), rel
         assert result.tree.decode() == answer.tree
         return answer, result
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    """A git-built repository (git is the oracle; the code under test never runs it)."""
+    return GitRepo(tmp_path / "repo")

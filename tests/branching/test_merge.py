@@ -8,7 +8,6 @@ which pins the conflict markers byte for byte).  Plain pytest, no database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,51 +23,7 @@ from branching.git.merge import (
 from branching.git.textmerge import merge_text
 
 from .conftest import GitRepo, load_agreement_harness
-
-CLS = "force-app/main/default/classes"
-LWC = "force-app/main/default/lwc"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> GitRepo:
-    """A git-built repository (git is the oracle; the code under test never runs it)."""
-    return GitRepo(tmp_path / "repo")
-
-
-def apex(name: str, methods: int = 4, tag: str = "") -> str:
-    body = [f"public with sharing class {name} {{"]
-    for m in range(methods):
-        body += [
-            f"    public static Integer method{m}(Integer value) {{",
-            f"        System.debug('{name} {m} {tag}');",
-            f"        return value + {m};",
-            "    }",
-            "",
-        ]
-    return "\n".join(body) + "}\n"
-
-
-def fork(
-    repo: GitRepo,
-    base: dict[str, str],
-    ours: Callable[[GitRepo], None],
-    theirs: Callable[[GitRepo], None],
-) -> None:
-    """base on main, then branches ``ours`` and ``theirs`` each with one commit."""
-    for rel, content in base.items():
-        repo.write(rel, content)
-    repo.commit("base")
-    repo.branch("ours", "main")
-    ours(repo)
-    repo.commit("ours")
-    repo.branch("theirs", "main")
-    theirs(repo)
-    repo.commit("theirs")
-
-
-def lines(n: int, prefix: str = "line") -> str:
-    return "".join(f"{prefix} {i}\n" for i in range(n))
-
+from .merging import CLS, apex, fork, lines
 
 # --------------------------------------------------------------- text merges
 
@@ -167,140 +122,6 @@ def test_it_falls_back_to_myers_for_very_repetitive_files(repo: GitRepo) -> None
         lambda r: r.write("Admin.permissionset-meta.xml", "\n".join(theirs)),
     )
     repo.assert_agrees()
-
-
-# ----------------------------------------------------------------- renames
-
-
-def test_it_follows_exact_renames(repo: GitRepo) -> None:
-    body = apex("Foo", 6)
-    fork(
-        repo,
-        {f"{CLS}/Foo.cls": body},
-        lambda r: r.move(f"{CLS}/Foo.cls", f"{CLS}/core/Foo.cls"),
-        lambda r: r.write(f"{CLS}/Foo.cls", body.replace("method5", "method5Renamed")),
-    )
-    answer, _ = repo.assert_agrees()
-    assert answer.clean
-    assert "method5Renamed" in repo.blob(answer.tree, f"{CLS}/core/Foo.cls").decode()
-
-
-def test_it_follows_similarity_renames(repo: GitRepo) -> None:
-    body = apex("Bar", 8)
-    fork(
-        repo,
-        {f"{CLS}/Bar.cls": body},
-        lambda r: (
-            r.remove(f"{CLS}/Bar.cls"),
-            r.write(
-                f"{CLS}/BarService.cls",
-                body.replace("method0", "first").replace("class Bar", "class BarService"),
-            ),
-        ),
-        lambda r: r.write(f"{CLS}/Bar.cls", body.replace("return value + 7", "return value * 7")),
-    )
-    answer, _ = repo.assert_agrees()
-    assert answer.clean
-    merged = repo.blob(answer.tree, f"{CLS}/BarService.cls").decode()
-    assert "first" in merged and "value * 7" in merged
-
-
-def test_it_does_not_pair_files_below_the_similarity_threshold(repo: GitRepo) -> None:
-    fork(
-        repo,
-        {f"{CLS}/Old.cls": apex("Old", 3)},
-        lambda r: (r.remove(f"{CLS}/Old.cls"), r.write(f"{CLS}/New.cls", apex("Other", 9, "x"))),
-        lambda r: r.write(f"{CLS}/Old.cls", apex("Old", 3, "edited")),
-    )
-    _, result = repo.assert_agrees()
-    assert f"{CLS}/Old.cls" in result.conflicts  # modify/delete, not a rename
-
-
-def test_it_handles_rename_rename_one_to_two(repo: GitRepo) -> None:
-    fork(
-        repo,
-        {"a.txt": lines(20)},
-        lambda r: r.move("a.txt", "ours.txt"),
-        lambda r: r.move("a.txt", "theirs.txt"),
-    )
-    _, result = repo.assert_agrees()
-    assert set(result.conflicts) == {"a.txt", "ours.txt", "theirs.txt"}
-
-
-def test_it_handles_rename_rename_two_to_one(repo: GitRepo) -> None:
-    fork(
-        repo,
-        {"a.txt": lines(20, "a"), "b.txt": lines(20, "b")},
-        lambda r: r.move("a.txt", "c.txt"),
-        lambda r: r.move("b.txt", "c.txt"),
-    )
-    _, result = repo.assert_agrees()
-    assert result.conflicts == ("c.txt",)
-
-
-def test_it_handles_rename_delete(repo: GitRepo) -> None:
-    fork(
-        repo,
-        {"a.txt": lines(20)},
-        lambda r: r.move("a.txt", "b.txt"),
-        lambda r: r.remove("a.txt"),
-    )
-    _, result = repo.assert_agrees()
-    assert result.conflicts == ("b.txt",)
-
-
-def test_it_handles_rename_add_collision(repo: GitRepo) -> None:
-    fork(
-        repo,
-        {"a.txt": lines(20)},
-        lambda r: r.move("a.txt", "b.txt"),
-        lambda r: r.write("b.txt", lines(20, "other")),
-    )
-    repo.assert_agrees()
-
-
-def test_it_walks_trees_in_git_order_when_sources_compete(repo: GitRepo) -> None:
-    # Two identical deleted files compete for one exact-rename destination;
-    # git's traverse_trees() meets file "a-b" before directory "a", so "a-b"
-    # wins and "a/x" is left as a modify/delete conflict.
-    common = lines(20, "common")
-    fork(
-        repo,
-        {"a-b": common, "a/x": common, "keep": "k\n"},
-        lambda r: (r.remove("a-b"), r.remove("a"), r.write("z", common)),
-        lambda r: (r.write("a-b", common + "theirs\n"), r.write("a/x", "theirs\n" + common)),
-    )
-    _, result = repo.assert_agrees()
-    assert result.conflicts == ("a/x",)
-
-
-# ------------------------------------------------------ directory renames
-
-
-def test_it_moves_files_added_into_a_renamed_directory(repo: GitRepo) -> None:
-    bundle = {f"{LWC}/card/card.{ext}": f"// {ext}\n" * 5 for ext in ("js", "html", "css")}
-    fork(
-        repo,
-        bundle,
-        lambda r: [r.move(p, p.replace("/card/", "/accountCard/")) for p in bundle],
-        lambda r: r.write(f"{LWC}/card/utils.js", "export const x = 1;\n"),
-    )
-    answer, result = repo.assert_agrees()
-    # git's default (merge.directoryRenames=conflict): moved, but flagged
-    assert result.conflicts == (f"{LWC}/accountCard/utils.js",)
-    assert f"{LWC}/accountCard/utils.js" in repo.paths(answer.tree)
-
-
-def test_it_reports_an_unclear_directory_rename_split(repo: GitRepo) -> None:
-    files = {f"objects/Acct/fields/F{i}.xml": f"<f{i}/>\n" * 4 for i in range(4)}
-
-    def ours(r: GitRepo) -> None:
-        for i, p in enumerate(sorted(files)):
-            r.move(p, p.replace("Acct/", "A1/" if i % 2 else "A2/"))
-
-    fork(repo, files, ours, lambda r: r.write("objects/Acct/fields/New.xml", "<new/>\n"))
-    answer, result = repo.assert_agrees()
-    assert not answer.clean and not result.clean
 
 
 # ------------------------------------------- modes, symlinks, binaries, types
