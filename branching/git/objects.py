@@ -54,7 +54,7 @@ def encode_entry(entry: Entry) -> bytes:
 class TreeData:
     """One parsed tree: raw body, entries in tree order, and lazy lookup views."""
 
-    __slots__ = ("sha", "raw", "entries", "_set", "_dict")
+    __slots__ = ("sha", "raw", "entries", "_set", "_dict", "_offsets", "_index", "_keys")
 
     def __init__(self, sha: bytes, raw: bytes, entries: list[Entry]) -> None:
         self.sha = sha
@@ -62,6 +62,9 @@ class TreeData:
         self.entries = entries
         self._set: frozenset[Entry] | None = None
         self._dict: TreeEntries | None = None
+        self._offsets: list[int] | None = None
+        self._index: dict[bytes, int] | None = None
+        self._keys: list[bytes] | None = None
 
     def as_set(self) -> frozenset[Entry]:
         if self._set is None:
@@ -76,12 +79,35 @@ class TreeData:
     def offset(self, index: int) -> int:
         """Byte offset of ``entries[index]`` in ``raw`` (``len(raw)`` past the end).
 
-        A full entry (mode, name, NUL, binary id) cannot occur anywhere but
-        at its own position: names hold no NUL, and the 20 id bytes pin it.
+        The offsets of all entries come from one pass over ``raw`` (each entry ends 20 bytes
+        after its NUL), so splicing thousands of entries into a big directory is linear, not
+        a search of the whole tree per entry.
         """
-        if index >= len(self.entries):
-            return len(self.raw)
-        return self.raw.find(encode_entry(self.entries[index]))
+        offsets = self._offsets
+        if offsets is None:
+            raw = self.raw
+            offsets = []
+            pos = 0
+            end = len(raw)
+            find = raw.find
+            while pos < end:
+                offsets.append(pos)
+                pos = find(b"\0", pos) + 21
+            offsets.append(end)
+            self._offsets = offsets
+        return offsets[index] if index < len(self.entries) else len(self.raw)
+
+    def insertion_point(self, key: bytes) -> int:
+        """Where an entry whose `tree_key` is ``key`` goes among ``entries``."""
+        if self._keys is None:
+            self._keys = [tree_key(entry) for entry in self.entries]
+        return bisect_left(self._keys, key)
+
+    def index_of(self, name: bytes) -> int:
+        """The position of the entry called ``name`` in ``entries`` (-1 when there is none)."""
+        if self._index is None:
+            self._index = {entry[0]: i for i, entry in enumerate(self.entries)}
+        return self._index.get(name, -1)
 
 
 EMPTY_TREE_DATA = TreeData(EMPTY_TREE, b"", [])
@@ -213,15 +239,13 @@ class ObjectCache:
         pieces: list[tuple[int, int, bytes, int]] = []  # (offset, phase, key, end/-1)
         inserts: dict[tuple[int, bytes], bytes] = {}
         for entry in removed:
-            start = raw.find(encode_entry(entry))
-            if start < 0:
+            index = base.index_of(entry[0])
+            if index < 0 or base.entries[index] != entry:
                 raise ValueError(f"{entry!r} is not in tree {base.sha!r}")
-            pieces.append((start, 1, b"", start + len(encode_entry(entry))))
-        entries = base.entries
+            pieces.append((base.offset(index), 1, b"", base.offset(index + 1)))
         for entry in added:
             key = tree_key(entry)
-            index = bisect_left(entries, key, key=tree_key)
-            offset = base.offset(index)
+            offset = base.offset(base.insertion_point(key))
             pieces.append((offset, 0, key, -1))
             inserts[(offset, key)] = encode_entry(entry)
         pieces.sort()

@@ -149,15 +149,26 @@ class _Bulk:
     They are the entries of ``tree`` minus ``removed``; ``count`` of them.
     """
 
-    __slots__ = ("tree", "removed", "count", "_names")
+    __slots__ = ("tree", "removed", "count", "resolved", "_names", "_resolved_names")
 
     def __init__(self, tree: TreeData, removed: list[Entry], count: int) -> None:
         self.tree = tree
         self.removed = removed
         self.count = count
+        # Files present on all three sides and changed on one side only (or the same way on
+        # both): their result is known without an Info each (see `OrtMerge._traverse`).
+        self.resolved: list[Entry] = []
         self._names: set[bytes] | None = None
+        self._resolved_names: set[bytes] | None = None
 
     def contains(self, name: bytes) -> bool:
+        if self.resolved:
+            if self._resolved_names is None:
+                self._resolved_names = {e[0] for e in self.resolved}
+            if name in self._resolved_names:
+                return True
+        if not self.count:
+            return False
         if self._names is None:
             self._names = {e[0] for e in self.removed}
         return name in self.tree.as_dict() and name not in self._names
@@ -256,7 +267,7 @@ class OrtMerge:
 
     def _git_path_count(self) -> int:
         """``strmap_get_size(&opt->priv->paths)``: bulk entries are paths for git too."""
-        return len(self.paths) + sum(b.count for b in self.bulk.values())
+        return len(self.paths) + sum(b.count + len(b.resolved) for b in self.bulk.values())
 
     # ------------------------------------------------------------------ utils
 
@@ -324,8 +335,37 @@ class OrtMerge:
                 filemask = mask & ~dirmask
                 if filemask and filemask == self.dir_rename_mask:
                     self.dir_rename_mask = 7
+        # A file on all three sides that one side left as it was (or both changed the same
+        # way) resolves to the other side's version: collect_merge_info_callback() records it
+        # clean and touches nothing else (no rename pair, no directory state). Thousands of
+        # such files are what a long-lived branch brings, so they skip the per-path Info and
+        # are spliced into the directory when it is written, like the unchanged entries. The
+        # first one stays a real path, so the directory is "opened" by process_entries.
+        resolved: list[Entry] = []
+        first = True
         for name in names:
-            self._visit(dirpath, name, (d0.get(name), d1.get(name), d2.get(name)))
+            n0, n1, n2 = d0.get(name), d1.get(name), d2.get(name)
+            if (
+                n0 is not None
+                and n1 is not None
+                and n2 is not None
+                and n0[0] & S_IFMT != S_IFDIR
+                and n1[0] & S_IFMT != S_IFDIR
+                and n2[0] & S_IFMT != S_IFDIR
+                and (n1 in (n0, n2) or n2 == n0)
+            ):
+                if first:
+                    first = False
+                else:
+                    result = n2 if n1 == n0 else n1
+                    resolved.append((name, result[0], result[1]))
+                    continue
+            self._visit(dirpath, name, (n0, n1, n2))
+        if resolved:
+            bulk = self.bulk.get(dirpath)
+            if bulk is None:
+                bulk = self.bulk[dirpath] = _Bulk(t0, [], 0)
+            bulk.resolved = resolved
 
     def _visit(self, dirname: bytes, name: bytes, names: tuple) -> None:
         """``collect_merge_info_callback()``."""
@@ -932,9 +972,11 @@ class OrtMerge:
 
     def _write_dir(self, dirpath: bytes, entries: list[tuple[bytes, int, bytes]]) -> bytes:
         bulk = self.bulk.get(dirpath)
-        if bulk is None or not bulk.count:
+        if bulk is None:
             return self.obj.write_tree(list(entries))
-        return self.obj.write_tree_spliced(bulk.tree, bulk.removed, entries)
+        if not bulk.count:
+            return self.obj.write_tree([*entries, *bulk.resolved])
+        return self.obj.write_tree_spliced(bulk.tree, bulk.removed, [*entries, *bulk.resolved])
 
     def _write_completed_directory(self, new_dir: bytes) -> None:
         last = self._last_dir
@@ -947,7 +989,7 @@ class OrtMerge:
         dir_info = self.paths[last]
         offset = self._offsets[-1][1]
         bulk = self.bulk.get(last)
-        if offset == len(self._versions) and not (bulk and bulk.count):
+        if offset == len(self._versions) and not (bulk and (bulk.count or bulk.resolved)):
             dir_info.is_null = True
         else:
             dir_info.is_null = False
