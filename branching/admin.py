@@ -21,7 +21,14 @@ class RepositoryAdmin(admin.ModelAdmin):
     list_display = ["name", "main_branch", "is_long_term", "location", "source_format"]
     list_filter = ["is_long_term", "source_format"]
     search_fields = ["name", "remote_url", "storage", "main_branch"]
-    readonly_fields = ["storage_key", "created_at", "updated_at"]
+    readonly_fields = [
+        "storage_key",
+        "storage_bytes",
+        "housekept_at",
+        "housekeeping_summary",
+        "created_at",
+        "updated_at",
+    ]
 
 
 @admin.register(Feature)

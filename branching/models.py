@@ -95,6 +95,10 @@ class Repository(models.Model):
     # Derived from remote_url / storage on save; identifies the git storage so that the
     # "two instances never share a branch of one storage" constraint can be a database index.
     storage_key = models.CharField(max_length=600, editable=False, db_index=True)
+    # Written by the scheduled housekeeping (branching.tasks.housekeeping), shown on the page.
+    storage_bytes = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    housekept_at = models.DateTimeField(null=True, blank=True, editable=False)
+    housekeeping_summary = models.CharField(max_length=300, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from branching.models import Feature
 from instances.models import Direction, FeaturePresence, Instance
@@ -35,15 +35,16 @@ def common_targets(features: Sequence[Feature]) -> list[tuple[Instance, Route]]:
     return together
 
 
-def candidates_for(target: Instance) -> list[Feature]:
+def candidates_for(target: Instance) -> QuerySet[Feature]:
     """Features that could come into `target`: held by a child or the parent and not by the
-    target, or started from it (entering, or bringing newer commits in)."""
+    target, or started from it (entering, or bringing newer commits in). A query, so that the
+    request page can search it and show one page of it."""
     neighbours = list(target.children.values_list("pk", flat=True))
     if target.parent_id is not None:
         neighbours.append(target.parent_id)
     nearby = FeaturePresence.objects.filter(instance_id__in=neighbours).values("feature_id")
     here = FeaturePresence.objects.filter(instance=target).values("feature_id")
-    return list(
+    return (
         Feature.objects.filter(repository__storage_key=target.storage_key)
         .filter(Q(pk__in=nearby) & ~Q(pk__in=here) | Q(started_from=target))
         .select_related("repository")

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
@@ -26,6 +28,9 @@ from instances.promotions.rules import PromotionError, Route, dry_run, request_p
 from releasemgr.http import AuthedRequest, redirect_after_post
 
 TEMPLATE = "instances/promotions/promotion_form.html"
+# Candidate features shown at once when the page is opened for a target: the page costs what
+# it shows, however many features could come in (search narrows, pages go further).
+CANDIDATES_PER_PAGE = 50
 
 
 @dataclass
@@ -38,6 +43,9 @@ class Scope:
     collection: Collection | None = None
     target: Instance | None = None
     problems: list[str] = field(default_factory=list)
+    # Opened for a target alone: one page of its candidates, searched by key or title.
+    page: Page | None = None
+    search: str = ""
 
 
 def _pk(value: str, strict: bool) -> int | None:
@@ -82,7 +90,14 @@ def scope_for(query: QueryDict, user: Any, strict: bool = True) -> Scope | None:
     if not features:
         if target is None:
             return None
-        return Scope(candidates_for(target), [], [(target, None)], target=target)
+        search = (query.get("q") or "").strip()[:100]
+        candidates = candidates_for(target)
+        if search:
+            candidates = candidates.filter(Q(key__icontains=search) | Q(title__icontains=search))
+        page = Paginator(candidates, CANDIDATES_PER_PAGE).get_page(query.get("page"))
+        return Scope(
+            list(page.object_list), [], [(target, None)], target=target, page=page, search=search
+        )
     allowed_ids = set(allowed.values_list("pk", flat=True))
     offered: list[tuple[Instance, Route | None]] = [
         (i, r) for i, r in common_targets(features) if i.pk in allowed_ids
