@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import models
 from django.utils import timezone
 
@@ -78,7 +78,10 @@ class AuditEvent(models.Model):
         from releasemgr.tokens import token_name_for
 
         return cls.objects.create(
-            actor=actor if actor is not None and actor.is_authenticated else None,
+            # AUTH_USER_MODEL is Django's User; the parameter is typed as any signed-in user.
+            actor=cast(
+                "User | None", actor if actor is not None and actor.is_authenticated else None
+            ),
             action=action,
             target_type=target._meta.model_name or "",
             target_id=str(target.pk),
