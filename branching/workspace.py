@@ -73,8 +73,12 @@ def open_storage(repository: Repository) -> Repo:
     else:
         repo = storage.open_repo(path)
     if not graph_files(repo.object_store.path):
-        # A storage made before commit-graphs, or by hand: one full write, then layers.
-        update_graph(repo, storage.branch_heads(repo).values())
+        # A storage made before commit-graphs, or by hand: start the graph from the main
+        # branch (one ref lookup, no listing); other commits join it with the next fetch or
+        # branch move, and housekeeping folds in every branch.
+        head = storage.branch_head(repo, repository.main_branch)
+        if head is not None:
+            update_graph(repo, [head])
     return repo
 
 
