@@ -17,6 +17,7 @@ from django.db.models import Q
 from django_q.tasks import async_task
 
 from branching.models import Feature
+from instances.environments.permissions import Capability, instances_allowing, visible_instances
 from instances.models import (
     Deployment,
     FeaturePresence,
@@ -91,8 +92,20 @@ def may_hear(user: User, event: Event) -> bool:
     """Only people who may see the pipeline hear about it; approval requests go to approvers."""
     if not user.is_active or not user.has_perm("instances.view_promotion"):
         return False
+    # Nobody hears of an instance they may not see (instances.environments.permissions).
+    ids = set(event.instance_ids or [])
+    if ids and visible_instances(user).filter(pk__in=ids).count() != len(ids):
+        return False
     if event.kind == EventKind.APPROVAL_REQUESTED:
-        return user.has_perm("instances.approve_promotion") and user.pk != event.actor_id
+        target = event.instance_ids[0] if event.instance_ids else None
+        return (
+            user.has_perm("instances.approve_promotion")
+            and user.pk != event.actor_id
+            and (
+                target is None
+                or instances_allowing(user, Capability.APPROVE).filter(pk=target).exists()
+            )
+        )
     return True
 
 
@@ -270,4 +283,20 @@ def stale_spec(feature: Feature, head: str) -> Spec | None:
             "head": head,
             "stale_in": [p.instance.name for p in stale],
         },
+    )
+
+
+def override_spec(promotion: Promotion, user: User, justification: str) -> Spec:
+    """An emergency override pushed a promotion through a frozen or closed instance."""
+    target = promotion.target
+    return Spec(
+        key=f"override:{promotion.pk}",
+        kind=EventKind.EMERGENCY_OVERRIDE,
+        title=f"Emergency override: promotion #{promotion.pk} into {target.name} by {user}",
+        text=justification,
+        path=promotion.get_absolute_url(),
+        instance_ids=[target.pk] + ([promotion.source_id] if promotion.source_id else []),
+        owner_ids=sorted({item.feature.owner_id for item in promotion.items.all()}),
+        actor_id=user.pk,
+        data={"promotion": promotion.pk, "target": target.name, "justification": justification},
     )

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import User
 
+from instances.environments.permissions import visible_instances
 from instances.models import Instance
 from instances.notifications import safeurl
 from instances.notifications.models import Endpoint, EventKind, Scope, Subscription
@@ -26,9 +27,9 @@ class SubscriptionForm(forms.ModelForm):
         self.user = user
         instance_field = self.fields["instance"]
         assert isinstance(instance_field, forms.ModelChoiceField)
-        instance_field.queryset = Instance.objects.select_related("repository").order_by(
-            "repository__name", "name"
-        )
+        instance_field.queryset = visible_instances(
+            user, Instance.objects.select_related("repository")
+        ).order_by("repository__name", "name")
         instance_field.help_text = "For “One instance” only."
         endpoint_field = self.fields["endpoint"]
         assert isinstance(endpoint_field, forms.ModelChoiceField)

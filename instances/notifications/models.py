@@ -22,6 +22,7 @@ class EventKind(models.TextChoices):
     DEPLOYMENT_FAILED = "deployment_failed", "Deployment failed"
     BACK_PROMOTION_POSSIBLE = "back_promotion_possible", "Back promotions now possible"
     FEATURE_STALE = "feature_stale", "Feature became stale"
+    EMERGENCY_OVERRIDE = "emergency_override", "Emergency override of a freeze or window"
 
 
 class Scope(models.TextChoices):

@@ -98,7 +98,10 @@ def override(promotion: Promotion, user: Any, justification: str) -> WindowOverr
 
 
 def _notify_override(promotion: Promotion, row: WindowOverride) -> None:
-    """Tell people: the notifications hook when the project has one, the log otherwise."""
+    """Tell the subscribers of the instance (instances.notifications), and the server log."""
+    from instances.notifications.events import emit, override_spec
+
+    emit(override_spec(promotion, row.user, row.justification))
     logger.warning(
         "emergency override of promotion %s into %s by %s: %s",
         promotion.pk,

@@ -24,6 +24,7 @@ from django.utils import timezone
 from instances.environments import windows
 from instances.models import Instance, Promotion, PromotionStatus, WindowOverride
 from instances.models.leases import is_live
+from instances.promotions import approvals
 
 ACTIVE = (PromotionStatus.RUNNING, PromotionStatus.QUEUED)
 
@@ -100,9 +101,7 @@ def waiting_reasons(promotions: Sequence[Promotion]) -> dict[int, str]:
     reasons: dict[int, str] = {}
     for promotion in promotions:
         if promotion.status == PromotionStatus.AWAITING_APPROVAL:
-            reasons[promotion.pk] = (
-                f"Waiting for approval by a release manager other than {promotion.requested_by}."
-            )
+            reasons[promotion.pk] = approvals.describe_need(promotion)
     queued = [p for p in promotions if p.status == PromotionStatus.QUEUED]
     if not queued:
         return reasons

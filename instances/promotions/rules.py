@@ -36,6 +36,13 @@ from instances.models import (
     WindowOverride,
 )
 from instances.models.promotion import CANCELLABLE, RETRYABLE
+from instances.promotions.approvals import (
+    describe_need,
+    digest_of,
+    missing_approvals,
+    subject_of,
+    why_not_approver,
+)
 from instances.promotions.log import log
 from instances.promotions.tasks import run_promotion
 
@@ -275,7 +282,7 @@ def request_promotion(
         if needs_approval:
             log(
                 promotion,
-                f"{target.name} requires approval by a release manager other than {user}.",
+                f"{target.name} requires approval. {describe_need(promotion)}",
                 actor=user,
             )
         else:
@@ -367,6 +374,10 @@ def allowed_actions(promotion: Promotion, user: User) -> Allowed:
     elif user.pk == promotion.requested_by_id:
         refused[Action.APPROVE] = "A promotion needs approval by someone other than its requester."
         refused[Action.REJECT] = "Cancel your own promotion rather than rejecting it."
+    elif Action.APPROVE in permitted and (
+        why := why_not_approver(promotion, user, committers=False)
+    ):
+        refused[Action.APPROVE] = why  # the target's approval policy names someone else
     if promotion.status not in CANCELLABLE:
         refused[Action.CANCEL] = f"{number} is {status}; only waiting promotions can be cancelled."
     if promotion.status not in RETRYABLE:
@@ -384,18 +395,37 @@ def allowed_actions(promotion: Promotion, user: User) -> Allowed:
 
 
 def approve(promotion: Promotion, user: User, reason: str = "") -> None:
+    """Record an approval of exactly what the promotion holds now (its digest); queue the
+    promotion once the target's policy has every approval it asks for."""
     allowed_actions(promotion, user).check(Action.APPROVE)
+    if why := why_not_approver(promotion, user):  # the policy and the last committers
+        raise PromotionError(why)
     with transaction.atomic():
-        if not _transition(promotion, [PromotionStatus.AWAITING_APPROVAL], PromotionStatus.QUEUED):
-            raise PromotionError(
-                f"Promotion #{promotion.pk} is {promotion.get_status_display().lower()}, "
-                "not awaiting approval."
-            )
+        # The row lock orders two approvers acting at once: the second sees the first's.
+        locked = Promotion.objects.select_for_update().filter(pk=promotion.pk).first()
+        if locked is None or locked.status != PromotionStatus.AWAITING_APPROVAL:
+            status = locked.get_status_display().lower() if locked else "gone"
+            raise PromotionError(f"Promotion #{promotion.pk} is {status}, not awaiting approval.")
+        subject = subject_of(locked)
+        digest = digest_of(subject)
+        if locked.approvals.filter(user=user, decision=Decision.APPROVED, digest=digest).exists():
+            raise PromotionError("You have already approved exactly this.")
         Approval.objects.create(
-            promotion=promotion, user=user, decision=Decision.APPROVED, reason=reason
+            promotion=locked,
+            user=user,
+            decision=Decision.APPROVED,
+            reason=reason,
+            digest=digest,
+            subject=subject,
         )
-        log(promotion, f"{user} approved{': ' + reason if reason else ''}.", actor=user)
-        enqueue(promotion)
+        log(locked, f"{user} approved{': ' + reason if reason else ''}.", actor=user)
+        missing = missing_approvals(locked, digest)
+        if missing:
+            log(locked, describe_need(locked, missing), actor=user)
+        else:
+            _transition(locked, [PromotionStatus.AWAITING_APPROVAL], PromotionStatus.QUEUED)
+            enqueue(locked)
+    promotion.refresh_from_db()
 
 
 def reject(promotion: Promotion, user: User, reason: str) -> None:
@@ -449,18 +479,33 @@ def retry(promotion: Promotion, user: User, resolutions: dict[str, str] | None =
         "merged_head": "",
         "target_head_before": "",
     }
+    merged = dict(promotion.resolutions or {})
     if resolutions:
-        fields["resolutions"] = {**promotion.resolutions, **resolutions}
+        merged.update(resolutions)
+        fields["resolutions"] = merged
+        # Keep both sides of each resolved path, for the approver's diff.
+        sides = dict(promotion.resolved_conflicts or {})
+        for conflict in promotion.conflicts or []:
+            if conflict.get("path") in resolutions:
+                sides[conflict["path"]] = {
+                    "ours": conflict.get("ours"),
+                    "theirs": conflict.get("theirs"),
+                    "base": conflict.get("base"),
+                }
+        fields["resolved_conflicts"] = sides
     with transaction.atomic():
-        status = (
-            PromotionStatus.AWAITING_APPROVAL
-            if promotion.target.requires_approval
-            and not promotion.approvals.filter(decision=Decision.APPROVED).exists()
-            else PromotionStatus.QUEUED
-        )
+        # Approvals count only for exactly what they approved: new or changed resolutions
+        # send the promotion back for approval (docs/design.md, invariant 8).
+        digest = digest_of(subject_of(promotion, merged))
+        missing = missing_approvals(promotion, digest)
+        status = PromotionStatus.AWAITING_APPROVAL if missing else PromotionStatus.QUEUED
         if not _transition(promotion, RETRYABLE, status, **fields):
             raise PromotionError(f"Promotion #{promotion.pk} cannot be retried now.")
         note = f" with resolutions for {', '.join(sorted(resolutions))}" if resolutions else ""
         log(promotion, f"{user} queued the promotion again{note}.", actor=user)
         if status == PromotionStatus.QUEUED:
             enqueue(promotion)
+        else:
+            given = promotion.approvals.filter(decision=Decision.APPROVED).exists()
+            again = "What was approved changed: it needs approval again. " if given else ""
+            log(promotion, again + describe_need(promotion, missing), actor=user)

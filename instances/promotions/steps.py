@@ -22,6 +22,7 @@ from branching.git.remote import LOCAL_ONLY_PREFIX
 from branching.git.textmerge import is_binary
 from branching.models import Feature
 from instances.deployments import runner
+from instances.environments.permissions import Capability, allows
 from instances.models import (
     Decision,
     Deployment,
@@ -36,6 +37,7 @@ from instances.models import (
     TestLevel,
     leases,
 )
+from instances.promotions import approvals
 from instances.promotions.log import log
 
 
@@ -91,13 +93,11 @@ def check(run: Run, repo: storage.Repo) -> None:
     target = promotion.target
     if storage.branch_head(repo, target.branch) is None:
         raise PromotionFailed(f"{target.name}'s branch “{target.branch}” does not exist.")
-    if (
-        target.requires_approval
-        and not promotion.approvals.filter(decision=Decision.APPROVED)
-        .exclude(user_id=promotion.requested_by_id)
-        .exists()
-    ):
-        raise PromotionFailed(f"{target.name} requires an approval that was not given.")
+    if not allows(promotion.requested_by, target, Capability.PROMOTE):
+        raise PromotionFailed(
+            f"{promotion.requested_by} may no longer request promotions into {target.name}."
+        )
+    check_approvals(promotion)
     source = promotion.source
     for item in promotion.items.select_related("feature"):
         commit = item.commit
@@ -150,6 +150,23 @@ def _author(promotion: Promotion) -> str:
     return f"{name} <{email}>"
 
 
+def check_approvals(promotion: Promotion) -> None:
+    """The approvals given must cover exactly the commits and resolutions about to be merged
+    (their digest), not merely exist."""
+    target = promotion.target
+    if not target.requires_approval:
+        return
+    missing = approvals.missing_approvals(promotion)
+    if missing:
+        given = promotion.approvals.filter(decision=Decision.APPROVED).count()
+        cover = (
+            " The approvals given cover other commits or resolutions than these." if given else ""
+        )
+        raise PromotionFailed(
+            f"{target.name} requires {missing} more approval(s) of exactly what is merged." + cover
+        )
+
+
 def merge_features(run: Run, repo: storage.Repo) -> None:
     promotion = run.promotion
     name = promotion.temp_branch or _temp_name(promotion)
@@ -162,6 +179,7 @@ def merge_features(run: Run, repo: storage.Repo) -> None:
             if head
             else storage.create_branch(repo, name, base)
         )
+    check_approvals(promotion)  # again: a resumed run may not have checked
     context = workspace.context(promotion.target.repository)
     for item in promotion.items.select_related("feature").order_by("position", "id"):
         feature = item.feature

@@ -23,6 +23,7 @@ from instances.models import Promotion, PromotionStatus, Step, WindowOverride
 from instances.models.promotion import WAITING
 from instances.promotions import overrides
 from instances.promotions.access import get_promotion_for, require_promotion_perm
+from instances.promotions.approvals import resolution_diffs
 from instances.promotions.forms import PromotionFilterForm, ResolutionForm
 from instances.promotions.queue import waiting_reason, waiting_reasons
 from instances.promotions.rules import (
@@ -112,6 +113,7 @@ def _context(
         "step_count": len(Step) - 1,
         "waiting": waiting_reason(promotion),
         "actions": allowed_actions(promotion, user),
+        "resolution_diffs": resolution_diffs(promotion) if promotion.resolutions else [],
         "resolution_form": resolution_form,
         "deployments": promotion.deployments.order_by("id"),
     }

@@ -22,7 +22,7 @@ def awaiting(git_pipeline, personas) -> Promotion:
         started_from_id=git_pipeline["alice"].pk,
     )
     out = run("promote", "RM-1", "--to", "Dev Alice", "--as", "dan-dev")
-    assert "Waiting for approval by a release manager other than dan-dev." in out
+    assert "Waiting for approval by a release manager other than dan-dev" in out
     promotion = Promotion.objects.get()
     assert promotion.status == PromotionStatus.AWAITING_APPROVAL
     return promotion

@@ -111,6 +111,9 @@ def test_a_developer_without_a_grant_cannot_see_production_anywhere(
         reverse("feature_detail", args=["RM-7"]),
         reverse("promotion_list"),
         reverse("promotion_create") + "?feature=RM-7",
+        reverse("metrics"),
+        reverse("metrics_csv"),
+        reverse("subscription_list"),
     ]
     for url in pages:
         response = client.get(url)

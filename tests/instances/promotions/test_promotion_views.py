@@ -189,7 +189,7 @@ def test_it_runs_the_whole_flow_in_the_browser_pages(client_for, git_pipeline, d
     assert response["Location"] == promotion.get_absolute_url()
     page = dev.get(promotion.get_absolute_url()).content.decode()
     assert "Awaiting approval" in page
-    assert "Waiting for approval by a release manager other than dan-dev." in page
+    assert "Waiting for approval by a release manager other than dan-dev" in page
 
     rm = client_for("release_manager")
     rm.post(reverse("promotion_approve", args=[promotion.pk]), {"reason": "Looks good"})

@@ -303,3 +303,35 @@ def test_a_bad_window_is_a_form_error(client_for, pipeline):
     )
     assert response.status_code == 400
     assert "FREQ must be one of" in response.content.decode()
+
+
+def test_an_override_notifies_the_instances_subscribers_who_may_see_it(
+    git_pipeline, developer, release_manager
+):
+    from django.contrib.auth.models import Group
+
+    from instances.models import Capability, InstanceGrant
+    from instances.notifications.models import Delivery, Scope, Subscription
+    from releasemgr.roles import RELEASE_MANAGERS
+    from tests.conftest import make_user
+
+    alice = git_pipeline["alice"]
+    watcher = make_user("wendy-rm", RELEASE_MANAGERS, email="wendy@example.com")
+    outsider_dev = make_user("kept-out", "Developers", email="kept@example.com")
+    for user in (watcher, outsider_dev):
+        Subscription.objects.create(
+            user=user, scope=Scope.EVERYTHING, events=["emergency_override"], by_email=True
+        )
+    # Dev Alice seen only by release managers and by the requesting developer.
+    InstanceGrant.objects.create(
+        instance=alice, capability=Capability.VIEW, group=Group.objects.get(name=RELEASE_MANAGERS)
+    )
+    InstanceGrant.objects.create(instance=alice, capability=Capability.VIEW, user=developer)
+    [promotion, *_] = queue_five(git_pipeline, developer)
+    windows.freeze(alice, release_manager, "Audit", None)
+    overrides.override(promotion, release_manager, "Security fix, signed off by the CISO")
+    recipients = set(Delivery.objects.values_list("recipient", flat=True))
+    assert recipients == {"wendy@example.com"}
+    delivery = Delivery.objects.get()
+    assert "Emergency override" in delivery.event.title
+    assert delivery.event.text == "Security fix, signed off by the CISO"
