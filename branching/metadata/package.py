@@ -31,6 +31,9 @@ FORCEIGNORE = ".forceignore"
 PACKAGE_XML = "package.xml"
 DESTRUCTIVE_XML = "destructiveChanges.xml"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+# The Metadata API's deploy() limits: files in one package, and the size of its zip.
+MAX_FILES = 10_000
+MAX_ZIP_BYTES = 39 * 1024 * 1024
 
 
 class PackageError(ValueError):
@@ -116,7 +119,7 @@ def build_package_files(
             sources[path] = content
     sources.update(delta.pruned)
     files: dict[str, bytes] = {}
-    warnings = list(delta.warnings)
+    warnings = [*ignore.problems, *delta.warnings]
     if project.source_format == SourceFormat.METADATA:
         for path, content in sources.items():
             relative = _inside(path, directories)
@@ -169,6 +172,28 @@ def build_package(
     return package
 
 
+def check_deploy_limits(package: Package, zip_bytes: bytes) -> None:
+    """Refuse, before anything is sent, a package Salesforce's deploy() would refuse."""
+    advice = (
+        "Split the promotion: promote fewer features (or a smaller collection) at a time, "
+        "so that each deployment stays within Salesforce's limits."
+    )
+    if len(package.files) > MAX_FILES:
+        raise PackageError(
+            f"The package has {len(package.files):,} files; Salesforce deploys at most "
+            f"{MAX_FILES:,} files at once. {advice}"
+        )
+    if len(zip_bytes) > MAX_ZIP_BYTES:
+        raise PackageError(
+            f"The package zips to {len(zip_bytes) / 2**20:,.1f} MB; Salesforce deploys at most "
+            f"{MAX_ZIP_BYTES / 2**20:,.0f} MB zipped at once. {advice}"
+        )
+
+
 def build_package_zip(repo: Repo, from_rev: str, to_rev: str) -> bytes:
-    """The deploy-ready zip (package.xml at its root) for `from_rev..to_rev`."""
-    return build_package_files(repo, from_rev, to_rev).zip_bytes()
+    """The deploy-ready zip (package.xml at its root) for `from_rev..to_rev`, within the
+    deploy limits (else PackageError)."""
+    package = build_package_files(repo, from_rev, to_rev)
+    zip_bytes = package.zip_bytes()
+    check_deploy_limits(package, zip_bytes)
+    return zip_bytes

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from branching.git import storage
 from branching.metadata import EMPTY_TREE, build_package_files
+from branching.metadata.package import PackageError, check_deploy_limits
 from instances import salesforce as sf
 from instances.models import (
     Deployment,
@@ -77,13 +78,15 @@ def build_package(
 ) -> tuple[bytes, dict[str, Any]]:
     """The deploy-ready zip for the delta, and a summary (members per type, deletions)."""
     package = build_package_files(repo, from_commit or EMPTY_TREE, to_commit)
+    zip_bytes = package.zip_bytes()
+    check_deploy_limits(package, zip_bytes)
     summary = {
         "api_version": package.api_version,
         "members": {t: sorted(m) for t, m in package.delta.package.items()},
         "deleted": {t: sorted(m) for t, m in package.delta.destructive.items()},
         "warnings": list(package.warnings),
     }
-    return package.zip_bytes(), summary
+    return zip_bytes, summary
 
 
 def test_classes_in(zip_bytes: bytes) -> list[str]:
@@ -198,6 +201,17 @@ def run(
             poll=deploy_poll(),
             on_progress=progress,
         )
+    except PackageError as exc:
+        # Bad input in the repository (a deploy limit, a resource that is not an archive…):
+        # the deployment fails with the reason, nothing was sent to the org.
+        _append_log(deployment, str(exc))
+        _save(
+            deployment,
+            status=DeploymentStatus.FAILED,
+            error_message=str(exc),
+            finished_at=timezone.now(),
+        )
+        raise DeploymentFailed(deployment, str(exc)) from None
     except sf.SalesforceError as exc:
         _append_log(deployment, exc.message)
         _save(
@@ -229,6 +243,8 @@ def _start(
         )
         return
     package, summary = build_package(repo, deployment.from_commit, deployment.to_commit)
+    for warning in summary["warnings"]:
+        log(f"Package warning: {warning}")
     if not summary["members"] and not summary["deleted"]:
         raise NothingToDeploy()
     path = artifact_path(deployment)
