@@ -32,7 +32,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 D = "force-app/main/default/"
 NS = 'xmlns="http://soap.sforce.com/2006/04/metadata"'
 # The .forceignore of a typical project (trailheadapps' samples ship this shape).
-FORCEIGNORE = b"""# List files or directories below to ignore them when running force:source:push, pull
+FORCEIGNORE = b"""# files to leave out of deployments
 package.xml
 **/jsconfig.json
 **/.eslintrc.json
