@@ -6,9 +6,9 @@ import pytest
 from branching.features import start_feature
 from branching.git import storage
 from branching.metadata import package as package_module
-from instances import engine
 from instances.models import Deployment, DeploymentStatus, PromotionStatus
-from instances.promotions import request_promotion
+from instances.promotions import engine
+from instances.promotions.rules import request_promotion
 from tests.salesforce_standin.connections import password_connection
 
 pytest_plugins = ["tests.salesforce_standin.plugin"]
