@@ -8,13 +8,20 @@ moves, never at run time:
     .venv/bin/python benchmarks/generate_metadata_registry.py \
         /tmp/refs/node_modules/@salesforce/source-deploy-retrieve/lib/src/registry/metadataRegistry.json
 
-Which types are kept: every type SDR converts without a special strategy (a single XML file,
-or a content file plus its ``-meta.xml``), and the types whose strategies
-``branching.metadata`` implements (bundles, static resources, documents, experience bundles,
-folders, decomposed custom objects and object translations, custom labels). Types SDR
-converts with strategies we do not implement (decomposed permission sets, digital
-experiences, workflows kept whole but diffed element by element by sfdx-git-delta, …) are
-left out, so that their files are reported as unsupported rather than packaged wrongly.
+Every type of the registry is kept, with the strategy SDR converts it with (its `kind`):
+
+- ``file``: one XML file (the default adapter), children included when SDR keeps them inside
+  the parent's file (Workflow, SharingRules, AssignmentRules, MatchingRules, …);
+- ``content``: a content file plus its ``-meta.xml`` (matchingContentFile);
+- ``mixed``: content that is a file or a folder (mixedContent: StaticResource, Document,
+  ExperienceBundle);
+- ``bundle``: a folder of files (bundle and uiBundles: LWC, Aura, GenAiFunction,
+  GenAiPlannerBundle, LightningTypeBundle, …);
+- ``decomposed``: a folder of child files recomposed into one (CustomObject,
+  CustomObjectTranslation, Bot);
+- ``labels``: one file holding many children (CustomLabels, nonDecomposed);
+- ``folder``: the folder of an in-folder type (ReportFolder, EmailFolder, …);
+- ``digital``: a DigitalExperienceBundle and its DigitalExperience contents.
 """
 
 from __future__ import annotations
@@ -27,69 +34,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "branching" / "metadata" / "registry_data.py"
 
-# Types sfdx-git-delta handles with a handler we do not reproduce (its typeHandlerFactory.js):
-# they keep SDR's file layout but sgd diffs them element by element, so they stay out.
-SGD_SPECIAL = {
-    "AssignmentRules",
-    "AutoResponseRules",
-    "EscalationRules",
-    "MarketingAppExtension",
-    "MatchingRules",
-    "SharingRules",
-    "Workflow",
-    "Territory2Model",
-    "Territory2",
-    "Territory2Rule",
-    "Bot",
-    "GlobalValueSetTranslation",
-    "StandardValueSetTranslation",
-    "GenAiFunction",
-    "GenAiPlannerBundle",
-    "LightningTypeBundle",
-    "WaveTemplateBundle",
-    "DigitalExperienceBundle",
-}
-# Complex strategies implemented by branching.metadata.
-IMPLEMENTED = {
-    "LightningComponentBundle",
-    "AuraDefinitionBundle",
-    "StaticResource",
-    "Document",
-    "DocumentFolder",
-    "ExperienceBundle",
-    "EmailTemplate",
-    "EmailFolder",
-    "Report",
-    "ReportFolder",
-    "Dashboard",
-    "DashboardFolder",
-    "CustomObject",
-    "CustomObjectTranslation",
-    "CustomLabels",
-}
 
-
-def _kind(entry: dict) -> str | None:
+def _kind(entry: dict) -> str:
     strategies = entry.get("strategies") or {}
     adapter = strategies.get("adapter")
-    name = entry["name"]
-    if name in SGD_SPECIAL:
-        return None
-    if name in ("LightningComponentBundle", "AuraDefinitionBundle"):
+    if adapter in ("bundle", "uiBundles"):
         return "bundle"
-    if name == "CustomLabels":
-        return "labels"
-    if name in ("CustomObject", "CustomObjectTranslation"):
+    if adapter == "decomposed":
         return "decomposed"
+    if adapter == "digitalExperience":
+        return "digital"
+    if strategies.get("transformer") == "nonDecomposed":
+        return "labels"
     if adapter == "mixedContent":
         return "mixed"
     if entry.get("folderContentType"):
         return "folder"
     if adapter == "matchingContentFile":
         return "content"
-    if adapter in (None, "default") and not entry.get("children") and not strategies:
-        return "file"
-    return None
+    return "file"
 
 
 def _child(entry: dict) -> dict:
@@ -107,17 +70,11 @@ def generate(registry: dict) -> dict:
     types = registry["types"]
     out: dict[str, dict] = {}
     for entry in types.values():
-        kind = _kind(entry)
-        if kind is None:
-            continue
-        complex_kind = kind in ("bundle", "decomposed", "labels", "mixed", "folder")
-        if (complex_kind or entry.get("inFolder")) and entry["name"] not in IMPLEMENTED:
-            continue
         folder_type = entry.get("folderType")
         folder_content = entry.get("folderContentType")
         item = {
             "name": entry["name"],
-            "kind": kind,
+            "kind": _kind(entry),
             "directory": entry.get("directoryName", ""),
             "suffix": entry.get("suffix", ""),
             "strict_directory": bool(entry.get("strictDirectoryName")),

@@ -33,6 +33,7 @@ import argparse
 import io
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,7 @@ django.setup()
 
 from dulwich.repo import Repo  # noqa: E402
 
-from branching.metadata import EMPTY_TREE, build_package_files  # noqa: E402
+from branching.metadata import EMPTY_TREE, PackageError, build_package_files  # noqa: E402
 from branching.metadata.registry import REGISTRY  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "sfdx"
@@ -117,10 +118,12 @@ class Tally:
 class Report:
     pairs: int = 0
     package_by_type: dict[str, Tally] = field(default_factory=dict)
+    full_manifest_by_type: dict[str, Tally] = field(default_factory=dict)
     destructive_by_type: dict[str, Tally] = field(default_factory=dict)
     files_by_type: dict[str, Tally] = field(default_factory=dict)
     differences: list[str] = field(default_factory=list)
     reference_errors: list[str] = field(default_factory=list)
+    our_errors: list[str] = field(default_factory=list)
 
     def tally(self, table: dict[str, Tally], key: str, ok: bool) -> None:
         table.setdefault(key, Tally()).add(ok)
@@ -235,10 +238,16 @@ def compare_pair(
 ) -> None:
     start, end, label = pair
     with Repo(str(repo_dir)) as repo:
-        ours = build_package_files(repo, start, end)
-    project = json.loads((repo_dir / "sfdx-project.json").read_text())
-    sources = ",".join(d["path"] for d in project["packageDirectories"])
+        try:
+            ours = build_package_files(repo, start, end)
+        except PackageError as error:
+            report.our_errors.append(f"{label}: {error}")
+            return
     git(repo_dir, "checkout", "-q", "--force", end)
+    project = json.loads((repo_dir / "sfdx-project.json").read_text(encoding="utf-8-sig"))
+    sources = ",".join(
+        d["path"].strip().removeprefix("./").strip("/") for d in project["packageDirectories"]
+    )
     ignore = repo_dir / ".forceignore"
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch)
@@ -258,6 +267,10 @@ def compare_pair(
             ],
             capture_output=True,
             check=False,
+            # SDR applies sfdx-project.json replacements when it deploys (a zip) or when this
+            # is set; the project it reads them from is found from the working directory.
+            env={**os.environ, "SF_APPLY_REPLACEMENTS_ON_CONVERT": "true"},
+            cwd=repo_dir,
         )
         if proc.returncode != 0:
             report.reference_errors.append(f"{label}: {proc.stderr.decode()[-500:]}")
@@ -270,12 +283,15 @@ def compare_pair(
             (out / "delta/destructiveChanges/destructiveChanges.xml").read_bytes()
         )
         sdr_files = read_tree(out / "sdr")
-    sdr_files.pop("package.xml", None)
+    sdr_manifest = members(sdr_files.pop("package.xml", None))
     report.pairs += 1
     our_package = members(ours.files.get("package.xml"))
     our_destructive = members(ours.files.get("destructiveChanges.xml"))
     for table, mine, theirs, what in (
-        (report.package_by_type, our_package, sgd_package, "package.xml"),
+        (report.package_by_type, our_package, sgd_package, "package.xml")
+        if start != EMPTY_TREE
+        # A full package's manifest is SDR's (sf project convert source) for the whole project.
+        else (report.full_manifest_by_type, our_package, sdr_manifest, "full package.xml vs SDR"),
         (report.destructive_by_type, our_destructive, sgd_destructive, "destructiveChanges.xml"),
     ):
         for mdtype in sorted(set(mine) | set(theirs)):
@@ -312,12 +328,68 @@ def compare_pair(
                 )
 
 
+def project_pairs(repo_dir: Path, count: int, seed: int) -> list[tuple[str, str, str]]:
+    """Commit pairs drawn from a real project's first-parent history.
+
+    Only commits whose sfdx-project.json exists are used; each pair is a commit and its
+    parent (a pushed change, as CI sees it) or, for one pair in four, a span of up to 20
+    commits (a promotion of several features); the first pair is the full package of the
+    newest commit.
+    """
+    history = git(repo_dir, "rev-list", "--first-parent", "HEAD").split()
+    usable = []
+    for commit in history:
+        try:
+            git(repo_dir, "cat-file", "-e", f"{commit}:sfdx-project.json")
+        except subprocess.CalledProcessError:
+            break
+        usable.append(commit)
+    if not usable:
+        return []
+    project = json.loads(git(repo_dir, "show", f"{usable[0]}:sfdx-project.json").lstrip("\ufeff"))
+    directories = [
+        d["path"].strip().removeprefix("./").strip("/") for d in project["packageDirectories"]
+    ]
+    # Commits that change metadata: the ones a promotion would carry.
+    touching = set(
+        git(repo_dir, "log", "--first-parent", "--format=%H", usable[0], "--", *directories).split()
+    )
+    rng = random.Random(seed)
+    pairs = [(EMPTY_TREE, usable[0], f"full package at {usable[0][:10]}")]
+    candidates = [i for i in range(len(usable) - 1) if usable[i] in touching]
+    rng.shuffle(candidates)
+    for index in candidates[: max(0, count - 1)]:
+        span = rng.randint(2, 20) if rng.random() < 0.25 else 1
+        start = min(index + span, len(usable) - 1)
+        pairs.append((usable[start], usable[index], f"{usable[start][:10]}..{usable[index][:10]}"))
+    return pairs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fixture", action="append", help="only these fixtures")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--json", type=Path, help="write the numbers here too")
+    parser.add_argument(
+        "--project",
+        type=Path,
+        action="append",
+        default=[],
+        help="a real project's git repository (its history instead of the fixtures)",
+    )
+    parser.add_argument("--pairs", type=int, default=25, help="commit pairs per --project")
+    parser.add_argument("--seed", type=int, default=10)
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set for both builds (the variables sfdx-project.json replacements read)",
+    )
     args = parser.parse_args()
+    for assignment in args.env:
+        name, _, value = assignment.partition("=")
+        os.environ[name] = value
     refs = Path(os.environ.get("SFDX_REFS", "/tmp/refs"))  # noqa: S108 (a documented default)
     node = os.environ.get("NODE", "node")
     if not (refs / "node_modules" / "sfdx-git-delta").exists():
@@ -327,6 +399,14 @@ def main() -> int:
     fixtures = sorted(p for p in FIXTURES.iterdir() if (p / "history.json").exists())
     if args.fixture:
         fixtures = [p for p in fixtures if p.name in args.fixture]
+    if args.project:
+        fixtures = []
+    for source in args.project:
+        with tempfile.TemporaryDirectory() as scratch:
+            repo_dir = Path(scratch) / "project"
+            git(Path(scratch), "clone", "-q", "--no-checkout", str(source), str(repo_dir))
+            for pair in project_pairs(repo_dir, args.pairs, args.seed):
+                compare_pair(refs, node, repo_dir, pair, report, args.verbose)
     for fixture in fixtures:
         with tempfile.TemporaryDirectory() as scratch:
             repo_dir = Path(scratch) / fixture.name
@@ -337,6 +417,10 @@ def main() -> int:
     print(f"commit pairs compared: {report.pairs}")
     for title, table in (
         ("package.xml members per type (vs sgd)", report.package_by_type),
+        (
+            "full packages' package.xml members per type (vs SDR's manifest)",
+            report.full_manifest_by_type,
+        ),
         ("destructiveChanges.xml members per type (vs sgd)", report.destructive_by_type),
         ("converted files per type (vs SDR, byte for byte)", report.files_by_type),
     ):
@@ -345,6 +429,10 @@ def main() -> int:
         print(f"\n{title}: {agree}/{total}")
         for name, tally in sorted(table.items()):
             print(f"  {name:32} {tally}")
+    if report.our_errors:
+        print("\nour build stopped:")
+        for line in report.our_errors:
+            print("  " + line)
     if report.reference_errors:
         print("\nreference errors:")
         for line in report.reference_errors:
@@ -359,6 +447,7 @@ def main() -> int:
                 {
                     "pairs": report.pairs,
                     "package": {k: str(v) for k, v in report.package_by_type.items()},
+                    "full_manifest": {k: str(v) for k, v in report.full_manifest_by_type.items()},
                     "destructive": {k: str(v) for k, v in report.destructive_by_type.items()},
                     "files": {k: str(v) for k, v in report.files_by_type.items()},
                     "differences": report.differences,

@@ -36,6 +36,7 @@ from branching.metadata.registry import (
     BUNDLE,
     CONTENT,
     DECOMPOSED,
+    DIGITAL,
     FOLDER,
     LABELS,
     META_SUFFIX,
@@ -73,6 +74,24 @@ class Conversion:
     components: list[Component] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)  # files of no known component
 
+    def manifest_members(self) -> dict[str, set[str]]:
+        """Entries SDR's own manifest of a full conversion has beyond sgd's: the container of
+        the labels (`CustomLabels CustomLabels`) and each DigitalExperience of a bundle
+        (`site/Name.sfdc_cms__view/home`), as SDR splits them."""
+        found: dict[str, set[str]] = {}
+        for component in self.components:
+            if component.type.kind == LABELS:
+                found.setdefault(component.type.name, set()).add(component.type.name)
+            elif component.type.kind == DIGITAL and component.content:
+                prefix = component.content + "/"
+                for path in component.files:
+                    parts = path[len(prefix) :].split("/") if path.startswith(prefix) else []
+                    if len(parts) >= 3:
+                        found.setdefault("DigitalExperience", set()).add(
+                            f"{component.name}.{parts[0]}/{parts[1]}"
+                        )
+        return found
+
 
 def _folder_after(parts: list[str], directory: str) -> int:
     """Index of the last `directory` part, -1 when absent."""
@@ -95,6 +114,17 @@ def _suffix_index() -> dict[str, list[MetadataType]]:
 
 
 _BY_SUFFIX = _suffix_index()
+# Types resolved from their folder, not their suffix (SDR's strict directories with a
+# folder-shaped adapter): directory name → type.
+_STRICT: dict[str, MetadataType] = {
+    mdtype.directory: mdtype
+    for mdtype in REGISTRY.types.values()
+    if mdtype.directory
+    and (
+        mdtype.kind in (BUNDLE, DECOMPOSED, DIGITAL)
+        or mdtype.name in ("ExperienceBundle", "StaticResource")
+    )
+}
 
 
 def _type_for_meta(path: str, suffix: str) -> MetadataType | None:
@@ -113,19 +143,38 @@ def _type_for_meta(path: str, suffix: str) -> MetadataType | None:
 class _Resolver:
     """Groups source files into components, the way SDR's MetadataResolver does."""
 
-    def __init__(self, paths: list[str]) -> None:
-        self.paths = sorted(paths)
+    def __init__(self, paths: list[str], roots: tuple[str, ...] = ()) -> None:
+        self.roots = tuple(root.strip("/") + "/" for root in roots)
+        self.paths = sorted(paths, key=lambda path: (self._root(path), path))
         self.present = set(paths)
         self.by_folder: dict[str, list[str]] = {}
         for path in self.paths:
             self.by_folder.setdefault(posixpath.dirname(path), []).append(path)
-        self.components: dict[tuple[str, str], Component] = {}
+        self.components: dict[tuple[str, str, int], Component] = {}
         self.unresolved: list[str] = []
 
+    def _root(self, path: str) -> int:
+        for index, root in enumerate(self.roots):
+            if path.startswith(root):
+                return index
+        return len(self.roots)
+
     def component(
-        self, mdtype: MetadataType, name: str, *, xml: str | None = None, content: str | None = None
+        self,
+        mdtype: MetadataType,
+        name: str,
+        *,
+        xml: str | None = None,
+        content: str | None = None,
+        path: str = "",
     ) -> Component:
-        key = (mdtype.name, name)
+        # A component in several package directories is converted once per directory, in
+        # their order, so that the last one's files win, as in SDR (its converter writes
+        # each in turn); decomposed types and labels are merged across directories.
+        root = (
+            -1 if mdtype.kind in (DECOMPOSED, LABELS) else self._root(path or xml or content or "")
+        )
+        key = (mdtype.name, name, root)
         found = self.components.get(key)
         if found is None:
             found = self.components[key] = Component(mdtype, name)
@@ -143,37 +192,39 @@ class _Resolver:
 
     def _strict(self, path: str) -> bool:
         parts = path.split("/")
-        for mdtype in (
-            REGISTRY["LightningComponentBundle"],
-            REGISTRY["AuraDefinitionBundle"],
-            REGISTRY["ExperienceBundle"],
-            REGISTRY["StaticResource"],
-            REGISTRY["CustomObject"],
-            REGISTRY["CustomObjectTranslation"],
-        ):
-            index = _folder_after(parts[:-1], mdtype.directory)
-            if index < 0:
-                continue
-            rest = parts[index + 1 :]
-            root = "/".join(parts[: index + 1])
-            if mdtype.kind == BUNDLE:
-                if len(rest) < 2:
-                    return False
-                found = self.component(mdtype, rest[0], content=f"{root}/{rest[0]}")
-                found.files.append(path)
-                if (
-                    len(rest) == 2
-                    and rest[1] == f"{rest[0]}.js{META_SUFFIX}"
-                    or len(rest) == 2
-                    and rest[1].endswith(META_SUFFIX)
-                    and not found.xml
-                ):
-                    found.xml = path
-                return True
-            if mdtype.kind == DECOMPOSED:
-                return self._decomposed(mdtype, root, rest, path)
-            return self._mixed(mdtype, root, rest, path)
-        return False
+        index = len(parts) - 2
+        while index >= 0 and parts[index] not in _STRICT:
+            index -= 1
+        if index < 0:
+            return False
+        mdtype = _STRICT[parts[index]]
+        rest = parts[index + 1 :]
+        root = "/".join(parts[: index + 1])
+        if mdtype.kind == BUNDLE:
+            if len(rest) < 2:
+                return False
+            found = self.component(mdtype, rest[0], content=f"{root}/{rest[0]}")
+            found.files.append(path)
+            if (
+                len(rest) == 2
+                and rest[1] == f"{rest[0]}.js{META_SUFFIX}"
+                or len(rest) == 2
+                and rest[1].endswith(META_SUFFIX)
+                and not found.xml
+            ):
+                found.xml = path
+            return True
+        if mdtype.kind == DIGITAL:
+            # site/<Name>/…: one DigitalExperienceBundle, laid out as it is.
+            if len(rest) < 3:
+                return False
+            name = f"{rest[0]}/{rest[1]}"
+            found = self.component(mdtype, name, content=f"{root}/{name}")
+            found.files.append(path)
+            return True
+        if mdtype.kind == DECOMPOSED:
+            return self._decomposed(mdtype, root, rest, path)
+        return self._mixed(mdtype, root, rest, path)
 
     def _mixed(self, mdtype: MetadataType, root: str, rest: list[str], path: str) -> bool:
         if len(rest) > 1:  # inside a folder: the folder is the content
@@ -280,7 +331,7 @@ class _Resolver:
 def _relative(mdtype: MetadataType, path: str, full_name: str) -> str:
     """SDR's calculateRelativePath for the metadata format."""
     parts = path.split("/")
-    if not mdtype.suffix or mdtype.in_folder or mdtype.kind == FOLDER:
+    if not mdtype.suffix or mdtype.in_folder or mdtype.kind in (FOLDER, BUNDLE, DIGITAL):
         index = _folder_after(parts, mdtype.directory)
         return "/".join(parts[index:]) if index >= 0 else path
     return f"{mdtype.directory}/{parts[-1]}"
@@ -322,8 +373,14 @@ def _unique(document: dict[str, Any], unique_id: str) -> str:
 
 
 class Converter:
-    def __init__(self, files: Mapping[str, bytes], ignore: ForceIgnore | None = None) -> None:
+    def __init__(
+        self,
+        files: Mapping[str, bytes],
+        ignore: ForceIgnore | None = None,
+        package_dirs: tuple[str, ...] = (),
+    ) -> None:
         self.source = files
+        self.package_dirs = package_dirs
         self.kept: set[str] = set()
         self.sorted_kept: list[str] = []
         self.ignore = ignore or ForceIgnore()
@@ -333,7 +390,7 @@ class Converter:
         kept = [path for path in self.source if not self.sdr_ignore.ignores(path)]
         self.kept = set(kept)
         self.sorted_kept = sorted(kept)
-        resolver = _Resolver(kept)
+        resolver = _Resolver(kept, self.package_dirs)
         components = resolver.resolve()
         result = Conversion(components=components, unresolved=resolver.unresolved)
         labels: list[Component] = []
@@ -479,9 +536,14 @@ def _zip(files: Mapping[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def convert_source(files: Mapping[str, bytes], ignore: ForceIgnore | None = None) -> Conversion:
-    """Convert source-format files (repository path → bytes) to metadata format."""
-    return Converter(files, ignore).convert()
+def convert_source(
+    files: Mapping[str, bytes],
+    ignore: ForceIgnore | None = None,
+    package_dirs: tuple[str, ...] = (),
+) -> Conversion:
+    """Convert source-format files (repository path → bytes) to metadata format; a component
+    in several `package_dirs` is taken from the last one."""
+    return Converter(files, ignore, package_dirs).convert()
 
 
 __all__ = ["Component", "Conversion", "ConversionError", "convert_source"]

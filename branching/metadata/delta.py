@@ -81,7 +81,26 @@ _OBJECT_CHILDREN = _COMPOSED - {
     "Workflow",
     "SharingRules",
 }
-_IN_FILE_PRUNE_ONLY = {"Profile", "Translations"}
+# sgd's `pruneOnly` in-file types: a deletion is a deletion, and nothing inside is a member.
+_IN_FILE_PRUNE_ONLY = {
+    "Profile",
+    "Translations",
+    "GlobalValueSetTranslation",
+    "StandardValueSetTranslation",
+}
+# sgd's InFile types whose elements are members of their own, named `Root.element`.
+_IN_FILE_CONTAINERS = {
+    "Workflow",
+    "SharingRules",
+    "AssignmentRules",
+    "AutoResponseRules",
+    "EscalationRules",
+    "MatchingRules",
+    "MarketingAppExtension",
+}
+# Bundles sgd handles as resources (no check on the folder of the changed file) and as
+# LWC-like bundles (a file directly in the type's folder is not part of one).
+_SGD_IN_RESOURCE = {"GenAiPlannerBundle", "LightningTypeBundle", "WaveTemplateBundle"}
 # sgd's suffix for types SDR's registry leaves without one.
 _SGD_SUFFIX = {"ExperienceBundle": "site"}
 _REPORTING = {"Report", "Dashboard"}
@@ -353,7 +372,7 @@ class _Resource(_Standard):
     """sgd's InResourceHandler: static resources, experience bundles, LWC and Aura bundles."""
 
     def processable(self) -> bool:
-        if self.type.kind == BUNDLE:
+        if self.type.kind == BUNDLE and self.type.name not in _SGD_IN_RESOURCE:
             return self.parent_folder != self.type.directory
         return True
 
@@ -438,14 +457,18 @@ class _InFile(_Standard):
     def addition(self) -> None:
         self.compare_and_store(container=True)
 
+    def qualified(self, member: str) -> str:
+        """sgd's `_getQualifiedName`: `Account.MyRule` inside workflows/Account.workflow."""
+        return f"{_base(self.line).split('.')[0]}.{member}"
+
     def compare_and_store(self, container: bool) -> None:
         diff = infile.compare(self.work.read_old(self.line), self.work.read(self.line))
         for mdtype, members in diff.deleted.items():
             for member in members:
-                self.work.add(self.work.delta.destructive, mdtype, member)
+                self.work.add(self.work.delta.destructive, mdtype, self.qualified(member))
         for mdtype, members in diff.added.items():
             for member in members:
-                self.work.add(self.work.delta.package, mdtype, member)
+                self.work.add(self.work.delta.package, mdtype, self.qualified(member))
         if container and not diff.empty:
             self.fill(self.work.delta.package)
         if not diff.empty:
@@ -462,11 +485,56 @@ class _CustomLabels(_InFile):
     def processable(self) -> bool:
         return True
 
+    def qualified(self, member: str) -> str:
+        return member
+
     def addition(self) -> None:
         self.compare_and_store(container=False)
 
     def deletion(self) -> None:
         self.addition()
+
+
+class _InBundle(_Resource):
+    """sgd's InBundleHandler (DigitalExperienceBundle): members `site/Name`."""
+
+    def element_name(self) -> str:
+        directory = self.type.directory
+        index = self.parts.index(directory) if directory in self.parts else -1
+        name = "/".join(self.parts[index + 1 : index + 3])
+        name = name.replace(META_SUFFIX, "")
+        return re.sub(rf"\.{re.escape(self.suffix)}$", "", name) if self.suffix else name
+
+
+class _Bot(_Standard):
+    """sgd's BotHandler: a bot (`Bot X`) or one of its versions (`BotVersion X.v1`, which
+    brings its bot along)."""
+
+    def __init__(self, work: _Work, status: str, path: str, mdtype: MetadataType) -> None:
+        super().__init__(work, status, path, mdtype)
+        self.meta_file = True
+        self.line = path.replace(META_SUFFIX, "", 1)
+        self.ext = _base(self.line).split(".")[-1]
+
+    @property
+    def type_name(self) -> str:
+        return "BotVersion" if self.ext == "botVersion" else "Bot"
+
+    def processable(self) -> bool:
+        return self.ext in ("bot", "botVersion")
+
+    def element_name(self) -> str:
+        names = dict.fromkeys([self.parent_folder, _stem(_base(self.line))])
+        return ".".join(names)
+
+    def meta_path(self, source: str) -> str:
+        return source + META_SUFFIX
+
+    def addition(self) -> None:
+        super().addition()
+        self.work.add(self.work.delta.package, "Bot", self.parent_folder)
+        directory = posixpath.dirname(self.line)
+        self.copy_with_meta(f"{directory}/{self.parent_folder}.bot")
 
 
 _Handler = Callable[[_Work, str, str, MetadataType], _Standard]
@@ -494,6 +562,14 @@ def _handler_for(mdtype: MetadataType) -> tuple[_Handler, MetadataType]:
     }
     if mdtype.name in handlers:
         return handlers[mdtype.name], mdtype
+    if mdtype.name in _IN_FILE_CONTAINERS or mdtype.name in _IN_FILE_PRUNE_ONLY:
+        return _InFile, mdtype
+    if mdtype.name == "Bot" or mdtype.parent == "Bot":
+        return _Bot, REGISTRY["Bot"]
+    if mdtype.name == "DigitalExperienceBundle" or mdtype.parent == "DigitalExperienceBundle":
+        return _InBundle, REGISTRY["DigitalExperienceBundle"]
+    if mdtype.name in _SGD_IN_RESOURCE:
+        return _Resource, mdtype
     if mdtype.kind in (BUNDLE, MIXED):
         return _Resource, mdtype
     return _Standard, mdtype

@@ -15,12 +15,32 @@ from typing import Any
 from branching.metadata import xmljs
 
 # xmlTag → (member type, key element, excluded from package.xml): sgd's in-file attributes
-# (lib/metadata/v65.js, gathered by getInFileAttributes) for the tags of the types we handle
-# in file (CustomLabels, Profile, Translations, CustomObjectTranslation).
+# (lib/metadata/v65.js, gathered by getInFileAttributes into one map by tag, the later
+# definition of a tag winning) for the types sgd diffs in file: CustomLabels, Profile,
+# Translations, CustomObjectTranslation, Workflow, SharingRules, AssignmentRules,
+# AutoResponseRules, EscalationRules, MatchingRules, MarketingAppExtension and the value set
+# translations.
 ARRAY_KEY = "<array>"
 OBJECT_KEY = "<object>"
 IN_FILE_TAGS: dict[str, tuple[str, str, bool]] = {
     "labels": ("CustomLabel", "fullName", False),
+    "marketingAppExtActivities": ("MarketingAppExtActivity", "fullName", False),
+    "alerts": ("WorkflowAlert", "fullName", False),
+    "fieldUpdates": ("WorkflowFieldUpdate", "fullName", False),
+    "flowActions": ("WorkflowFlowAction", "fullName", False),
+    "outboundMessages": ("WorkflowOutboundMessage", "fullName", False),
+    "rules": ("WorkflowRule", "fullName", False),
+    "knowledgePublishes": ("WorkflowKnowledgePublish", "fullName", False),
+    "tasks": ("WorkflowTask", "fullName", False),
+    "send": ("WorkflowSend", "fullName", False),
+    "sharingCriteriaRules": ("SharingCriteriaRule", "fullName", False),
+    "sharingGuestRules": ("SharingGuestRule", "fullName", False),
+    "sharingOwnerRules": ("SharingOwnerRule", "fullName", False),
+    "sharingTerritoryRules": ("SharingTerritoryRule", "fullName", False),
+    "assignmentRule": ("AssignmentRule", "fullName", False),
+    "autoResponseRule": ("AutoResponseRule", "fullName", False),
+    "escalationRule": ("EscalationRule", "fullName", False),
+    "matchingRules": ("MatchingRule", "fullName", False),
     "valueTranslation": ("ValueTranslation", "masterLabel", True),
     "categoryGroupVisibilities": ("ProfileApplicationVisibility", "dataCategoryGroup", True),
     "applicationVisibilities": ("ProfileCategoryGroupVisibility", "application", True),

@@ -24,6 +24,8 @@ from branching.metadata.delta import Delta, compute_delta
 from branching.metadata.forceignore import ForceIgnore
 from branching.metadata.gitread import Snapshot, resolve_revision
 from branching.metadata.manifest import DEFAULT_API_VERSION, render
+from branching.metadata.registry import FOLDER, REGISTRY
+from branching.metadata.replacements import ReplacementError, Replacer
 from branching.models import SourceFormat
 from branching.sfdx import read_project
 
@@ -118,8 +120,15 @@ def build_package_files(
         if content is not None:
             sources[path] = content
     sources.update(delta.pruned)
+    if project.replacements and project.source_format == SourceFormat.SOURCE:
+        replacer = Replacer(project.replacements, lambda path: snapshot.read(path))
+        try:
+            sources = {path: replacer.apply(path, content) for path, content in sources.items()}
+        except ReplacementError as error:
+            raise PackageError(str(error)) from error
     files: dict[str, bytes] = {}
     warnings = [*ignore.problems, *delta.warnings]
+    extra: dict[str, set[str]] = {}
     if project.source_format == SourceFormat.METADATA:
         for path, content in sources.items():
             relative = _inside(path, directories)
@@ -127,15 +136,19 @@ def build_package_files(
                 files[relative] = content
     else:
         try:
-            conversion = convert_source(sources, ignore)
+            conversion = convert_source(sources, ignore, tuple(directories))
         except ConversionError as error:
             raise PackageError(str(error)) from error
         files.update(conversion.files)
+        extra = conversion.manifest_members()
         warnings.extend(
             f"{path}: not part of a component this package can convert."
             for path in conversion.unresolved
         )
-    files[PACKAGE_XML] = render(delta.package, version)
+    manifest = delta.package
+    if from_commit is None and project.source_format == SourceFormat.SOURCE:
+        manifest = _full_manifest(delta.package, extra)
+    files[PACKAGE_XML] = render(manifest, version)
     if delta.destructive:
         files[DESTRUCTIVE_XML] = render(delta.destructive, version)
     return Package(
@@ -147,6 +160,23 @@ def build_package_files(
         source_format=str(project.source_format),
         warnings=warnings,
     )
+
+
+def _full_manifest(members: dict[str, set[str]], extra: dict[str, set[str]]) -> dict[str, set[str]]:
+    """A full package's manifest is the one SDR writes for the whole project (`sf project
+    convert source`): sgd's members, plus the labels' container and the contents of digital
+    experience bundles, and folders listed under the type they hold, with a trailing slash
+    (`Report NPSP_Health_Check/Households/`, not `ReportFolder …`)."""
+    manifest: dict[str, set[str]] = {}
+    for name, found in members.items():
+        mdtype = REGISTRY.types.get(name)
+        if mdtype is not None and mdtype.kind == FOLDER and mdtype.folder_type:
+            manifest.setdefault(mdtype.folder_type, set()).update(f"{m}/" for m in found)
+        else:
+            manifest.setdefault(name, set()).update(found)
+    for name, found in extra.items():
+        manifest.setdefault(name, set()).update(found)
+    return manifest
 
 
 def _inside(path: str, directories: list[str]) -> str | None:

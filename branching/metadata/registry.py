@@ -26,6 +26,7 @@ BUNDLE = "bundle"  # a folder of files (LightningComponentBundle, AuraDefinition
 DECOMPOSED = "decomposed"  # a folder of child files recomposed into one (CustomObject)
 LABELS = "labels"  # one file holding many children (CustomLabels)
 FOLDER = "folder"  # a folder of an in-folder type (EmailFolder, ReportFolder, …)
+DIGITAL = "digital"  # a DigitalExperienceBundle and its DigitalExperience contents
 
 # sgd never trusts these suffixes alone (CustomApplication "app", CustomMetadata "md",
 # EmailServicesFunction "xml"): too many unrelated files end that way.
