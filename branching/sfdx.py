@@ -18,6 +18,7 @@ from dulwich.errors import FileFormatException
 from dulwich.repo import Repo
 
 from branching.git.storage import IdLike, hex_id, path_mode, read_blob
+from branching.metadata.replacements import Replacement, parse_replacements
 from branching.models import SourceFormat
 
 PROJECT_FILE = "sfdx-project.json"
@@ -44,6 +45,8 @@ class SfdxProject:
     package_directories: tuple[PackageDirectory, ...] = ()
     source_api_version: str = ""
     problems: tuple[str, ...] = field(default=())
+    # `replacements`: text substitutions SDR makes while it converts (see replacements.py)
+    replacements: tuple[Replacement, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -117,11 +120,14 @@ def _parse_project_file(repo: Repo, commit: IdLike, raw: bytes) -> SfdxProject:
             f'sourceApiVersion must be a version such as "62.0", not {json.dumps(version)}.'
         )
         version = ""
+    replacements, replacement_problems = parse_replacements(data.get("replacements"))
+    problems.extend(replacement_problems)
     return SfdxProject(
         source_format=SourceFormat.SOURCE,
         package_directories=tuple(directories),
         source_api_version=version,
         problems=tuple(problems),
+        replacements=replacements,
     )
 
 
