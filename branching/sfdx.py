@@ -47,6 +47,8 @@ class SfdxProject:
     problems: tuple[str, ...] = field(default=())
     # `replacements`: text substitutions SDR makes while it converts (see replacements.py)
     replacements: tuple[Replacement, ...] = ()
+    # `sourceBehaviorOptions`: SDR's opt-in decomposed layouts (decomposePermissionSetBeta2 …)
+    behavior_options: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -128,6 +130,11 @@ def _parse_project_file(repo: Repo, commit: IdLike, raw: bytes) -> SfdxProject:
         source_api_version=version,
         problems=tuple(problems),
         replacements=replacements,
+        behavior_options=tuple(
+            option
+            for option in data.get("sourceBehaviorOptions") or data.get("registryPresets") or []
+            if isinstance(option, str)
+        ),
     )
 
 

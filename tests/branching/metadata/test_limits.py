@@ -55,3 +55,20 @@ def test_it_refuses_a_zip_over_39_mb(history: History) -> None:
     assert "The package zips to 40.0 MB; Salesforce deploys at most 39 MB zipped" in str(
         error.value
     )
+
+
+def test_it_refuses_a_decomposed_layout_it_cannot_recompose(history: History) -> None:
+    history.commit(
+        {
+            "sfdx-project.json": b'{"packageDirectories": [{"path": "force-app", "default": true}],'
+            b' "sourceBehaviorOptions": ["decomposePermissionSetBeta2"]}',
+            f"{D}permissionsets/Sales/Sales.permissionset-meta.xml": xml("PermissionSet"),
+            f"{D}permissionsets/Sales/objectSettings/Account.objectSettings-meta.xml": xml(
+                "PermissionSet"
+            ),
+        }
+    )
+    with pytest.raises(PackageError) as error:
+        build_package_zip(history.repo, EMPTY_TREE, "main")
+    assert "“decomposePermissionSetBeta2”" in str(error.value)
+    assert "force-app/main/default/permissionsets/Sales/" in str(error.value)
