@@ -9,7 +9,14 @@ three ways and compares them:
   directories and `--ignore .forceignore` when the project has one);
 - **SDR**: `ComponentSet.fromSource(<sgd output>/<package dir>)` +
   `MetadataConverter().convert(cs, 'metadata', {type: 'directory', …})`, run on sgd's delta
-  output with the project's sfdx-project.json and .forceignore beside it (as a CI job does).
+  output with the project's sfdx-project.json and .forceignore beside it (as a CI job does);
+  for a full package (git's empty tree → a commit), on the checkout's package directories
+  themselves, i.e. SDR's full conversion, whose manifest is then the reference for
+  package.xml. Replacements are applied as a deployment applies them.
+
+Real projects: `--project PATH` (a git repository, e.g. a fetched public Salesforce DX
+project) replaces the fixtures by commit pairs drawn from its first-parent history (`--pairs`,
+`--seed`); `--env NAME=VALUE` sets the variables its replacements read.
 
 Compared: package.xml and destructiveChanges.xml members per type (against sgd), and every
 converted file byte for byte (against SDR); static resource zips are compared by their
@@ -87,7 +94,10 @@ for (const name of ['sfdx-project.json', '.forceignore']) {
   const found = path.join(repo, name);
   if (fs.existsSync(found)) fs.copyFileSync(found, path.join(config.output, name));
 }
-const roots = sources.split(',').map(s => path.join(config.output, s))
+// A full package is compared with SDR's conversion of the whole checkout (what
+// `sf project convert source` writes), a delta with SDR's conversion of sgd's output.
+const full = from === '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+const roots = sources.split(',').map(s => path.join(full ? repo : config.output, s))
   .filter(p => fs.existsSync(p));
 if (roots.length) {
   try {

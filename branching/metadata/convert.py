@@ -38,11 +38,14 @@ from branching.metadata.registry import (
     DECOMPOSED,
     DIGITAL,
     FOLDER,
+    LABEL_FILES,
     LABELS,
     META_SUFFIX,
     MIXED,
+    PERMSET,
     REGISTRY,
     MetadataType,
+    Registry,
 )
 
 ARCHIVE_TYPES = {"application/zip", "application/x-zip-compressed", "application/jar"}
@@ -105,32 +108,10 @@ def _first_dot_base(name: str) -> str:
     return name.split(".")[0]
 
 
-def _suffix_index() -> dict[str, list[MetadataType]]:
-    index: dict[str, list[MetadataType]] = {}
-    for mdtype in REGISTRY.types.values():
-        for suffix in {mdtype.suffix, mdtype.legacy_suffix} - {""}:
-            index.setdefault(suffix, []).append(mdtype)
-    return index
-
-
-_BY_SUFFIX = _suffix_index()
-# Types resolved from their folder, not their suffix (SDR's strict directories with a
-# folder-shaped adapter): directory name → type.
-_STRICT: dict[str, MetadataType] = {
-    mdtype.directory: mdtype
-    for mdtype in REGISTRY.types.values()
-    if mdtype.directory
-    and (
-        mdtype.kind in (BUNDLE, DECOMPOSED, DIGITAL)
-        or mdtype.name in ("ExperienceBundle", "StaticResource")
-    )
-}
-
-
-def _type_for_meta(path: str, suffix: str) -> MetadataType | None:
+def _type_for_meta(registry: Registry, path: str, suffix: str) -> MetadataType | None:
     """SDR: a `-meta.xml` file's type is given by its suffix (the directory disambiguates)."""
     parts = path.split("/")
-    candidates = _BY_SUFFIX.get(suffix, [])
+    candidates = registry.suffix_index.get(suffix, [])
     if not candidates:
         return None
     in_place = [t for t in candidates if t.directory in parts[:-1]]
@@ -143,7 +124,11 @@ def _type_for_meta(path: str, suffix: str) -> MetadataType | None:
 class _Resolver:
     """Groups source files into components, the way SDR's MetadataResolver does."""
 
-    def __init__(self, paths: list[str], roots: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, paths: list[str], roots: tuple[str, ...] = (), registry: Registry = REGISTRY
+    ) -> None:
+        self.registry = registry
+        self.strict = registry.strict_folders
         self.roots = tuple(root.strip("/") + "/" for root in roots)
         self.paths = sorted(paths, key=lambda path: (self._root(path), path))
         self.present = set(paths)
@@ -193,11 +178,11 @@ class _Resolver:
     def _strict(self, path: str) -> bool:
         parts = path.split("/")
         index = len(parts) - 2
-        while index >= 0 and parts[index] not in _STRICT:
+        while index >= 0 and parts[index] not in self.strict:
             index -= 1
         if index < 0:
             return False
-        mdtype = _STRICT[parts[index]]
+        mdtype = self.strict[parts[index]]
         rest = parts[index + 1 :]
         root = "/".join(parts[: index + 1])
         if mdtype.kind == BUNDLE:
@@ -222,7 +207,7 @@ class _Resolver:
             found = self.component(mdtype, name, content=f"{root}/{name}")
             found.files.append(path)
             return True
-        if mdtype.kind == DECOMPOSED:
+        if mdtype.kind in (DECOMPOSED, PERMSET):
             return self._decomposed(mdtype, root, rest, path)
         return self._mixed(mdtype, root, rest, path)
 
@@ -277,7 +262,7 @@ class _Resolver:
         if match is None:
             return self._content_file(path)
         name, suffix = match.group(1), match.group(2)
-        mdtype = _type_for_meta(path, suffix)
+        mdtype = _type_for_meta(self.registry, path, suffix)
         if mdtype is None:
             return False
         if mdtype.kind == LABELS:
@@ -378,9 +363,11 @@ class Converter:
         files: Mapping[str, bytes],
         ignore: ForceIgnore | None = None,
         package_dirs: tuple[str, ...] = (),
+        registry: Registry = REGISTRY,
     ) -> None:
         self.source = files
         self.package_dirs = package_dirs
+        self.registry = registry
         self.kept: set[str] = set()
         self.sorted_kept: list[str] = []
         self.ignore = ignore or ForceIgnore()
@@ -390,22 +377,29 @@ class Converter:
         kept = [path for path in self.source if not self.sdr_ignore.ignores(path)]
         self.kept = set(kept)
         self.sorted_kept = sorted(kept)
-        resolver = _Resolver(kept, self.package_dirs)
+        resolver = _Resolver(kept, self.package_dirs, self.registry)
         components = resolver.resolve()
         result = Conversion(components=components, unresolved=resolver.unresolved)
         labels: list[Component] = []
+        label_files: list[Component] = []
         for component in components:
             kind = component.type.kind
             if kind == LABELS:
                 labels.append(component)
             elif kind == DECOMPOSED:
                 self._decomposed(component, result)
+            elif kind == PERMSET:
+                self._permission_set(component, result)
+            elif kind == LABEL_FILES:
+                label_files.append(component)
             elif component.type.name == "StaticResource":
                 self._static_resource(component, result)
             else:
                 self._default(component, result)
         if labels:
             self._labels(labels, result)
+        if label_files:
+            self._label_files(label_files, result)
         return result
 
     def _read(self, path: str) -> bytes:
@@ -488,6 +482,42 @@ class Converter:
         body = _recompose_sorted(mdtype, parent_xml, children)
         result.files[f"{mdtype.directory}/{component.name}.{mdtype.suffix}"] = body
 
+    def _permission_set(self, component: Component, result: Conversion) -> None:
+        """SDR's DecomposedPermissionSetFinalizer (decomposePermissionSetBeta2): every child
+        file in the order SDR walks the folder (each folder's entries sorted), then the
+        parent; elements merged by name in order of first appearance, values concatenated."""
+        mdtype = component.type
+        paths = sorted((path for _, path in component.children), key=lambda p: p.split("/"))
+        if component.xml:
+            paths.append(component.xml)
+        merged: dict[str, list[Any]] = {}
+        for path in paths:
+            content = _unwrap(xmljs.parse(self._read(path)), mdtype.name)
+            for key, value in content.items():
+                if key.startswith("@_"):
+                    continue
+                merged.setdefault(key, []).extend(value if isinstance(value, list) else [value])
+        body = xmljs.sdr_document({mdtype.name: {"@_xmlns": xmljs.METADATA_NS, **merged}})
+        result.files[f"{mdtype.directory}/{component.name}.{mdtype.suffix}"] = body
+
+    def _label_files(self, components: list[Component], result: Conversion) -> None:
+        """SDR's DecomposedLabelsFinalizer (decomposeCustomLabelsBeta2): one file per label,
+        written back as one CustomLabels file, labels in ICU order of their full name."""
+        labels: dict[str, Any] = {}
+        for component in components:
+            if component.type.name != "CustomLabel" or not component.xml:
+                continue
+            labels[component.name] = _unwrap(xmljs.parse(self._read(component.xml)), "CustomLabel")
+        ordered = sorted(
+            (label for label in labels.values() if isinstance(label.get("fullName"), str)),
+            key=lambda label: collation_key(label["fullName"]),
+        )
+        parent = self.registry.types["CustomLabels"]
+        body = xmljs.sdr_document(
+            {"CustomLabels": {"@_xmlns": xmljs.METADATA_NS, "labels": ordered}}
+        )
+        result.files[f"{parent.directory}/CustomLabels.{parent.suffix}"] = body
+
     def _labels(self, components: list[Component], result: Conversion) -> None:
         mdtype = components[0].type
         child = mdtype.children[0]
@@ -540,10 +570,12 @@ def convert_source(
     files: Mapping[str, bytes],
     ignore: ForceIgnore | None = None,
     package_dirs: tuple[str, ...] = (),
+    registry: Registry = REGISTRY,
 ) -> Conversion:
     """Convert source-format files (repository path → bytes) to metadata format; a component
-    in several `package_dirs` is taken from the last one."""
-    return Converter(files, ignore, package_dirs).convert()
+    in several `package_dirs` is taken from the last one. `registry` carries the project's
+    `sourceBehaviorOptions` (registry.registry_for)."""
+    return Converter(files, ignore, package_dirs, registry).convert()
 
 
 __all__ = ["Component", "Conversion", "ConversionError", "convert_source"]

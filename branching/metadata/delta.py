@@ -482,6 +482,17 @@ class _InFile(_Standard):
 
 
 class _CustomLabels(_InFile):
+    """The labels file, or one `labels/X.label-meta.xml` of SDR's decomposed layout (sgd's
+    CustomLabelHandler: then a plain CustomLabel member)."""
+
+    @property
+    def type_name(self) -> str:
+        return "CustomLabel" if self.decomposed else self.type.name
+
+    @property
+    def decomposed(self) -> bool:
+        return self.ext == "label"
+
     def processable(self) -> bool:
         return True
 
@@ -489,10 +500,92 @@ class _CustomLabels(_InFile):
         return member
 
     def addition(self) -> None:
-        self.compare_and_store(container=False)
+        if self.decomposed:
+            _Standard.addition(self)
+        else:
+            self.compare_and_store(container=False)
 
     def deletion(self) -> None:
-        self.addition()
+        if self.decomposed:
+            _Standard.deletion(self)
+        else:
+            self.compare_and_store(container=False)
+
+
+class _ContainedDecomposed(_Standard):
+    """sgd's ContainedDecomposedHandler (PermissionSet): one file, or a folder of files in
+    SDR's decomposed layout (the member is the folder, and the whole folder is copied)."""
+
+    def __init__(self, work: _Work, status: str, path: str, mdtype: MetadataType) -> None:
+        super().__init__(work, status, path, mdtype)
+        base = _base(self.line)
+        parts = self.line.split("/")
+        # node's path.parse(line).name: the base without its last extension
+        self.is_decomposed = f".{mdtype.suffix}" not in base or parts[-2] == _stem(base)
+        if self.is_decomposed:
+            cut = -2 if len(parts) > 1 and parts[-2] == "objectSettings" else -1
+            self.holder = "/".join(parts[:cut])
+        else:
+            self.holder = self.line.replace(META_SUFFIX, "").replace(f".{mdtype.suffix}", "")
+
+    def processable(self) -> bool:
+        return True
+
+    def element_name(self) -> str:
+        return _base(self.holder)
+
+    def addition(self) -> None:
+        super().addition()
+        if self.is_decomposed:
+            self.work.copy(self.holder)
+
+    def deletion(self) -> None:
+        if self.is_decomposed and self.work.files_under(self.holder):
+            self.addition()
+        else:
+            super().deletion()
+
+
+# sgd's directory names for the children it handles as decomposed (lib/metadata/v65.js).
+_SGD_DECOMPOSED_DIRECTORIES = {
+    "WorkflowAlert": "workflowAlerts",
+    "WorkflowFieldUpdate": "workflowFieldUpdates",
+    "WorkflowFlowAction": "workflowFlowActions",
+    "WorkflowKnowledgePublish": "workflowKnowledgePublishs",
+    "WorkflowOutboundMessage": "workflowOutboundMessages",
+    "WorkflowRule": "workflowRules",
+    "WorkflowSend": "workflowSends",
+    "WorkflowTask": "workflowTasks",
+    "SharingCriteriaRule": "sharingCriteriaRules",
+    "SharingGuestRule": "sharingGuestRules",
+    "SharingOwnerRule": "sharingOwnerRules",
+    "SharingTerritoryRule": "sharingTerritoryRules",
+}
+
+
+class _Decomposed(_Standard):
+    """sgd's DecomposedHandler: a workflow or sharing rule child in SDR's decomposed layout
+    (`workflows/Account/workflowRules/X.workflowRule-meta.xml`): member `Account.X`, and the
+    parent's file travels with it."""
+
+    def __init__(self, work: _Work, status: str, path: str, mdtype: MetadataType) -> None:
+        super().__init__(work, status, path, mdtype)
+        directory = _SGD_DECOMPOSED_DIRECTORIES.get(mdtype.name, mdtype.directory)
+        self.index = self.parts.index(directory) if directory in self.parts else -1
+
+    def parent_name(self) -> str:
+        return self.parts[self.index - 1] if self.index > 0 else ""
+
+    def element_name(self) -> str:
+        return f"{self.parent_name()}.{super().element_name()}"
+
+    def addition(self) -> None:
+        super().addition()
+        parent_type = REGISTRY.types.get(self.type.parent)
+        if parent_type is None or self.index < 0:
+            return
+        folder = "/".join(self.parts[: self.index])
+        self.copy_with_meta(f"{folder}/{self.parent_name()}.{parent_type.suffix}{META_SUFFIX}")
 
 
 class _InBundle(_Resource):
@@ -564,6 +657,10 @@ def _handler_for(mdtype: MetadataType) -> tuple[_Handler, MetadataType]:
         return handlers[mdtype.name], mdtype
     if mdtype.name in _IN_FILE_CONTAINERS or mdtype.name in _IN_FILE_PRUNE_ONLY:
         return _InFile, mdtype
+    if mdtype.name == "PermissionSet" or mdtype.parent == "PermissionSet":
+        return _ContainedDecomposed, REGISTRY["PermissionSet"]
+    if mdtype.name in _SGD_DECOMPOSED_DIRECTORIES:
+        return _Decomposed, mdtype
     if mdtype.name == "Bot" or mdtype.parent == "Bot":
         return _Bot, REGISTRY["Bot"]
     if mdtype.name == "DigitalExperienceBundle" or mdtype.parent == "DigitalExperienceBundle":

@@ -24,7 +24,7 @@ from branching.metadata.delta import Delta, compute_delta
 from branching.metadata.forceignore import ForceIgnore
 from branching.metadata.gitread import Snapshot, resolve_revision
 from branching.metadata.manifest import DEFAULT_API_VERSION, render
-from branching.metadata.registry import FOLDER, REGISTRY
+from branching.metadata.registry import FOLDER, REGISTRY, registry_for
 from branching.metadata.replacements import ReplacementError, Replacer
 from branching.models import SourceFormat
 from branching.sfdx import read_project
@@ -33,14 +33,8 @@ FORCEIGNORE = ".forceignore"
 PACKAGE_XML = "package.xml"
 DESTRUCTIVE_XML = "destructiveChanges.xml"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-# SDR's opt-in decomposed layouts, not packaged yet: option → the folder it changes.
+# SDR's opt-in decomposed layouts not packaged yet: option → the folder it changes.
 _UNSUPPORTED_BEHAVIORS = {
-    "decomposePermissionSetBeta": "permissionsets",
-    "decomposePermissionSetBeta2": "permissionsets",
-    "decomposeCustomLabelsBeta": "labels",
-    "decomposeCustomLabelsBeta2": "labels",
-    "decomposeWorkflowBeta": "workflows",
-    "decomposeSharingRulesBeta": "sharingRules",
     "decomposeExternalServiceRegistrationBeta": "externalServiceRegistrations",
 }
 # The Metadata API's deploy() limits: files in one package, and the size of its zip.
@@ -147,7 +141,9 @@ def build_package_files(
                 files[relative] = content
     else:
         try:
-            conversion = convert_source(sources, ignore, tuple(directories))
+            conversion = convert_source(
+                sources, ignore, tuple(directories), registry_for(project.behavior_options)
+            )
         except ConversionError as error:
             raise PackageError(str(error)) from error
         files.update(conversion.files)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from branching.metadata.registry_data import CHILDREN, TYPES
+from branching.metadata.registry_data import CHILDREN, PRESETS, TYPES
 
 META_SUFFIX = "-meta.xml"
 
@@ -27,6 +27,9 @@ DECOMPOSED = "decomposed"  # a folder of child files recomposed into one (Custom
 LABELS = "labels"  # one file holding many children (CustomLabels)
 FOLDER = "folder"  # a folder of an in-folder type (EmailFolder, ReportFolder, …)
 DIGITAL = "digital"  # a DigitalExperienceBundle and its DigitalExperience contents
+PERMSET = "permset"  # a permission set decomposed into files (decomposePermissionSetBeta2)
+LABEL_FILES = "labelfiles"  # one file per label (decomposeCustomLabelsBeta2), not implemented
+PARTIAL = "partial"  # partially decomposed (external service registrations), not implemented
 
 # sgd never trusts these suffixes alone (CustomApplication "app", CustomMetadata "md",
 # EmailServicesFunction "xml"): too many unrelated files end that way.
@@ -73,23 +76,44 @@ class MetadataType:
 class Registry:
     """The types `branching.metadata` can package, indexed the ways lookups need."""
 
-    def __init__(self) -> None:
+    def __init__(self, presets: tuple[str, ...] = ()) -> None:
+        """The registry, with the types of the given `sourceBehaviorOptions` presets replacing
+        the registry's own (unknown option names are ignored, as SDR ignores them)."""
+        self.presets = tuple(p for p in presets if p in PRESETS)
+        rows = {row[0]: row for row in TYPES}
+        child_rows: dict[str, list[tuple[str, str, str, str, str, str, bool]]] = {}
+        for child_row in CHILDREN:
+            child_rows.setdefault(child_row[0], []).append(child_row)
+        for preset in self.presets:
+            preset_types, preset_children = PRESETS[preset]
+            for type_row in preset_types:
+                rows[type_row[0]] = type_row
+                child_rows[type_row[0]] = [c for c in preset_children if c[0] == type_row[0]]
         children: dict[str, list[MetadataType]] = {}
-        for parent, name, directory, suffix, unique_id, xml_element, addressable in CHILDREN:
-            child = MetadataType(
-                name=name,
-                kind=FILE,
-                directory=directory,
-                suffix=suffix,
-                parent=parent,
-                unique_id=unique_id,
-                xml_element=xml_element,
-                addressable=addressable,
-                legacy_suffix="indexe" if name == "Index" else "",
-            )
-            children.setdefault(parent, []).append(child)
+        for rows_of_parent in child_rows.values():
+            for (
+                parent,
+                name,
+                directory,
+                suffix,
+                unique_id,
+                xml_element,
+                addressable,
+            ) in rows_of_parent:
+                child = MetadataType(
+                    name=name,
+                    kind=FILE,
+                    directory=directory,
+                    suffix=suffix,
+                    parent=parent,
+                    unique_id=unique_id,
+                    xml_element=xml_element,
+                    addressable=addressable,
+                    legacy_suffix="indexe" if name == "Index" else "",
+                )
+                children.setdefault(parent, []).append(child)
         self.types: dict[str, MetadataType] = {}
-        for name, kind, directory, suffix, flags, folder, legacy in TYPES:
+        for name, kind, directory, suffix, flags, folder, legacy in rows.values():
             self.types[name] = MetadataType(
                 name=name,
                 kind=kind,
@@ -101,6 +125,28 @@ class Registry:
                 legacy_suffix=legacy,
                 children=tuple(children.get(name, ())),
             )
+
+    @cached_property
+    def suffix_index(self) -> dict[str, list[MetadataType]]:
+        """Suffix (and legacy suffix) → top-level types, for SDR's resolution of meta files."""
+        index: dict[str, list[MetadataType]] = {}
+        for mdtype in self.types.values():
+            for suffix in {mdtype.suffix, mdtype.legacy_suffix} - {""}:
+                index.setdefault(suffix, []).append(mdtype)
+        return index
+
+    @cached_property
+    def strict_folders(self) -> dict[str, MetadataType]:
+        """Types resolved from their folder rather than their suffix: directory → type."""
+        return {
+            mdtype.directory: mdtype
+            for mdtype in self.types.values()
+            if mdtype.directory
+            and (
+                mdtype.kind in (BUNDLE, DECOMPOSED, DIGITAL, PERMSET)
+                or mdtype.name in ("ExperienceBundle", "StaticResource")
+            )
+        }
 
     def __getitem__(self, name: str) -> MetadataType:
         return self.types[name]
@@ -160,3 +206,12 @@ class Registry:
 
 
 REGISTRY = Registry()
+_VARIANTS: dict[tuple[str, ...], Registry] = {(): REGISTRY}
+
+
+def registry_for(presets: tuple[str, ...]) -> Registry:
+    """The registry a project with these `sourceBehaviorOptions` is converted with."""
+    key = tuple(p for p in presets if p in PRESETS)
+    if key not in _VARIANTS:
+        _VARIANTS[key] = Registry(key)
+    return _VARIANTS[key]

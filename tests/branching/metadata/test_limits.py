@@ -61,14 +61,14 @@ def test_it_refuses_a_decomposed_layout_it_cannot_recompose(history: History) ->
     history.commit(
         {
             "sfdx-project.json": b'{"packageDirectories": [{"path": "force-app", "default": true}],'
-            b' "sourceBehaviorOptions": ["decomposePermissionSetBeta2"]}',
-            f"{D}permissionsets/Sales/Sales.permissionset-meta.xml": xml("PermissionSet"),
-            f"{D}permissionsets/Sales/objectSettings/Account.objectSettings-meta.xml": xml(
-                "PermissionSet"
+            b' "sourceBehaviorOptions": ["decomposeExternalServiceRegistrationBeta"]}',
+            f"{D}externalServiceRegistrations/Pets.externalServiceRegistration-meta.xml": xml(
+                "ExternalServiceRegistration"
             ),
+            f"{D}externalServiceRegistrations/Pets.yaml": b"openapi: 3.0.0\n",
         }
     )
     with pytest.raises(PackageError) as error:
         build_package_zip(history.repo, EMPTY_TREE, "main")
-    assert "“decomposePermissionSetBeta2”" in str(error.value)
-    assert "force-app/main/default/permissionsets/Sales/" in str(error.value)
+    assert "“decomposeExternalServiceRegistrationBeta”" in str(error.value)
+    assert "force-app/main/default/externalServiceRegistrations/Pets" in str(error.value)
