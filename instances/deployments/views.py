@@ -104,8 +104,14 @@ def deployment_create(request: AuthedRequest, pk: int) -> HttpResponse:
     connection = instance.org_connection
     form = StandaloneDeployForm(request.POST or None, instance=instance)
     if connection is None:
-        form.add_error(None, f"{instance.name} has no org connection to deploy to.")
-    elif request.method == "POST" and form.is_valid():
+        # Said on the page, and a POST changes nothing: there is no org to deploy to.
+        return render(
+            request,
+            "instances/deployments/deployment_form.html",
+            {"form": form, "instance": instance, "no_connection": True},
+            status=409 if request.method == "POST" else 200,
+        )
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             with workspace.open_storage(instance.repository) as repo:

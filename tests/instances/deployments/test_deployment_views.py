@@ -100,8 +100,19 @@ def test_it_needs_an_org_to_deploy_to(client_for, git_pipeline):
         reverse("deployment_create", args=[git_pipeline["uat"].pk]),
         {"revision": "uat", "kind": "deploy", "test_level": "NoTestRun"},
     )
+    assert response.status_code == 409
     assert "UAT has no org connection" in response.content.decode()
     assert not Deployment.objects.exists()
+
+
+def test_it_says_there_is_no_org_before_anything_is_posted(client_for, git_pipeline):
+    response = client_for("release_manager").get(
+        reverse("deployment_create", args=[git_pipeline["uat"].pk])
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "UAT has no org connection" in body and "Connect an org" in body
+    assert '<form method="post">' not in body
 
 
 def test_it_tests_a_connection_in_a_worker(client_for, org):
