@@ -8,10 +8,19 @@ simple-salesforce and requests; no Django views. See docs/salesforce.md.
     status = wait(org, deploy_id, timeout=3600, poll=10, on_progress=print)
 """
 
-from instances.salesforce.auth import jwt_audience, parse_sfdx_auth_url
+from instances.salesforce.auth import (
+    SOAP_LOGIN_LAST_VERSION,
+    SOAP_LOGIN_RETIRED_IN,
+    SOAP_LOGIN_RETIREMENT,
+    jwt_audience,
+    parse_sfdx_auth_url,
+)
 from instances.salesforce.credentials import AuthMethod, Credentials, OrgType
 from instances.salesforce.deploy import (
+    COVERAGE_REQUIRED,
+    CodeCoverage,
     ComponentFailure,
+    CoverageWarning,
     DeployState,
     DeployStatus,
     DeployTimeout,
@@ -27,6 +36,7 @@ from instances.salesforce.errors import (
     ApiDisabled,
     ApiError,
     ConnectionIncomplete,
+    JwtAccessTokenRefused,
     LoginFailed,
     OrgUnavailable,
     OrgUnreachable,
@@ -34,17 +44,40 @@ from instances.salesforce.errors import (
     RequestLimitExceeded,
     SalesforceError,
     SessionExpired,
+    SoapLoginUnavailable,
+    TestLevelRefused,
     TlsVerificationFailed,
     redact,
 )
+from instances.salesforce.levels import allowed_test_levels, check_test_level, default_test_level
 from instances.salesforce.org import OrgFacts, org_facts, test_connection
-from instances.salesforce.session import API_VERSION, OrgSession, connect
+from instances.salesforce.session import (
+    API_VERSION,
+    SOAP_JWT_TOKENS_FROM,
+    OrgSession,
+    connect,
+    is_jwt_token,
+)
 
 __all__ = [
     "API_VERSION",
     "AuthMethod",
     "Credentials",
     "OrgType",
+    "COVERAGE_REQUIRED",
+    "SOAP_JWT_TOKENS_FROM",
+    "SOAP_LOGIN_LAST_VERSION",
+    "SOAP_LOGIN_RETIRED_IN",
+    "SOAP_LOGIN_RETIREMENT",
+    "CodeCoverage",
+    "CoverageWarning",
+    "JwtAccessTokenRefused",
+    "SoapLoginUnavailable",
+    "TestLevelRefused",
+    "allowed_test_levels",
+    "check_test_level",
+    "default_test_level",
+    "is_jwt_token",
     "ApiDisabled",
     "ApiError",
     "ComponentFailure",

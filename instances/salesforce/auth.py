@@ -28,6 +28,7 @@ from instances.salesforce.errors import (
     OrgUnavailable,
     RequestLimitExceeded,
     SalesforceError,
+    SoapLoginUnavailable,
     clip,
     redact,
 )
@@ -42,6 +43,18 @@ JWT_LIFETIME_SECONDS = 180  # Salesforce accepts at most 3 minutes.
 OAUTH_ERRORS = {"invalid_grant", "invalid_client_id", "invalid_client", "unsupported_grant_type"}
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SFDX_DEFAULT_CLIENT_ID = "PlatformCLI"
+CLIENT_CREDENTIALS_GRANT = "client_credentials"
+
+# SOAP login() (password auth) is not available from API 65.0 on, and Salesforce retires it
+# from every version in its Summer '27 release (SOAP API End-of-Life Policy).
+SOAP_LOGIN_LAST_VERSION = "64.0"
+SOAP_LOGIN_RETIRED_IN = "Summer '27"
+SOAP_LOGIN_RETIREMENT = (
+    f"Password login uses SOAP login(), which Salesforce retires in its {SOAP_LOGIN_RETIRED_IN} "
+    f"release (June 2027) and no longer offers from API 65.0; new orgs have it turned off. "
+    "Switch to JWT bearer (a connected app with a certificate), an SFDX auth URL (a refresh "
+    "token from the web-server flow, as `sf org login web` makes) or client credentials."
+)
 
 _SANDBOX_HOST = re.compile(
     r"^(test|cs\d+)\.salesforce\.com$|\.(sandbox|scratch)\.my\.salesforce\.com$|--"
@@ -150,6 +163,12 @@ def login_refused(
             "(Settings → Reset My Security Token in Salesforce).",
             code=code,
         )
+    if code == "INVALID_OPERATION" and "login" in detail.lower():
+        return SoapLoginUnavailable(
+            f"Salesforce refused the SOAP login() for {who} (INVALID_OPERATION).{said} "
+            f"{SOAP_LOGIN_RETIREMENT}",
+            code=code,
+        )
     if code == "API_DISABLED_FOR_ORG":
         return ApiDisabled(
             f"The org behind {host} does not allow API access (API_DISABLED_FOR_ORG). Its "
@@ -186,12 +205,21 @@ def _hint(detail: str) -> str:
             " The refresh token expired or was revoked: run `sf org display --verbose` again "
             "and enter the new SFDX auth URL."
         )
+    if "no client credentials user enabled" in text:
+        return (
+            " Enable the client credentials flow in the connected app's policies and choose "
+            "its Run As user."
+        )
     if "client identifier invalid" in text or "client credentials" in text:
         return " Check the connected app's consumer key (and secret)."
     return ""
 
 
 # --------------------------------------------------------------------------- the four methods
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def _secret(value: object) -> str:
@@ -218,13 +246,15 @@ class PasswordAuth:
         return f"{self.username} at {host_of(self.login_url)}"
 
     def login(self, http: requests.Session, api_version: str) -> Grant:
+        # The session works at any version; the login call itself must use one that has it.
+        soap_version = min(api_version, SOAP_LOGIN_LAST_VERSION, key=_version_key)
         try:
             session_id, instance = SalesforceLogin(
                 username=self.username,
                 password=self._password.reveal(),
                 # None (not "") selects the login without a token, for allow-listed networks.
                 security_token=self._token.reveal() or None,
-                sf_version=api_version,
+                sf_version=soap_version,
                 session=http,
                 domain=salesforce_domain(self.login_url),
                 scratch_url=self.login_url,
@@ -325,6 +355,44 @@ class JwtAuth(_TokenAuth):
         assertion = self.assertion()
         self._assertion = Secret(assertion)
         return self._exchange(http, {"grant_type": JWT_GRANT, "assertion": assertion})
+
+
+class ClientCredentialsAuth(_TokenAuth):
+    """OAuth 2.0 client credentials: the connected app's key and secret, no user password;
+    the org runs the calls as the app's "Run As" user. Salesforce takes this grant only at
+    the org's My Domain, never at login.salesforce.com or test.salesforce.com."""
+
+    method = "client_credentials"
+    can_renew = True
+
+    def __init__(self, login_url: str, consumer_key: str, client_secret: str) -> None:
+        self.token_host = origin(login_url)
+        host = urlsplit(self.token_host).hostname or ""
+        if host in ("login.salesforce.com", "test.salesforce.com"):
+            raise ConnectionIncomplete(
+                "The client credentials flow needs the org's My Domain as the login host "
+                "(https://acme.my.salesforce.com), not login.salesforce.com or "
+                "test.salesforce.com."
+            )
+        self.consumer_key = consumer_key
+        self._client_secret = Secret(client_secret)
+        self.who = f"the connected app's Run As user at {host_of(self.token_host)}"
+
+    def secrets(self) -> list[str]:
+        return [self._client_secret.reveal()]
+
+    def describe(self) -> str:
+        return f"client credentials at {host_of(self.token_host)}"
+
+    def login(self, http: requests.Session, api_version: str) -> Grant:
+        return self._exchange(
+            http,
+            {
+                "grant_type": CLIENT_CREDENTIALS_GRANT,
+                "client_id": self.consumer_key,
+                "client_secret": self._client_secret.reveal(),
+            },
+        )
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from instances.salesforce.session import METADATA_NS, OrgSession
 logger = logging.getLogger(__name__)
 
 _NS = f"{{{METADATA_NS}}}"
+COVERAGE_REQUIRED = 75  # per cent of each class (RunSpecifiedTests) or of the org, production
 _TEST_CLASS = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
 
 
@@ -76,6 +77,45 @@ class ComponentFailure:
 
 
 @dataclass(frozen=True)
+class CodeCoverage:
+    """A CodeCoverageResult: how many of an Apex class's or trigger's lines the tests ran."""
+
+    name: str
+    kind: str  # Class or Trigger
+    locations: int
+    not_covered: int
+    namespace: str = ""
+
+    @property
+    def percent(self) -> int:
+        """Covered lines in whole per cent, rounded down as Salesforce rounds."""
+        if not self.locations:
+            return 100
+        return (100 * (self.locations - self.not_covered)) // self.locations
+
+    @property
+    def below_requirement(self) -> bool:
+        return self.locations > 0 and self.percent < COVERAGE_REQUIRED
+
+    def __str__(self) -> str:
+        covered = self.locations - self.not_covered
+        return f"{self.name}: {self.percent}% ({covered}/{self.locations} lines)"
+
+
+@dataclass(frozen=True)
+class CoverageWarning:
+    """A CodeCoverageWarning: why the org refuses the coverage. `name` is empty for the
+    org-wide average."""
+
+    name: str
+    message: str
+    namespace: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.message}" if self.name else self.message
+
+
+@dataclass(frozen=True)
 class TestFailure:
     """A RunTestFailure: one Apex test method that failed."""
 
@@ -111,11 +151,68 @@ class DeployStatus:
     test_errors: int
     component_failures: tuple[ComponentFailure, ...] = ()
     test_failures: tuple[TestFailure, ...] = ()
-    coverage_warnings: tuple[str, ...] = ()
+    coverage_warnings: tuple[CoverageWarning, ...] = ()
+    coverage: tuple[CodeCoverage, ...] = ()
+    # DeployMessages with problemType Warning, from the failures (ignoreWarnings off: they
+    # fail the deployment) and from the successes (ignoreWarnings on).
+    warnings: tuple[ComponentFailure, ...] = ()
+    canceled_by: str = ""
 
     @property
     def succeeded(self) -> bool:
+        """Succeeded only: SucceededPartial (rollbackOnError off) left components out."""
         return self.done and self.status == DeployState.SUCCEEDED
+
+    @property
+    def low_coverage(self) -> tuple[CodeCoverage, ...]:
+        """Classes and triggers the tests cover below Salesforce's 75 %."""
+        return tuple(c for c in self.coverage if c.below_requirement)
+
+    @property
+    def failed_on_coverage(self) -> bool:
+        """Failed with no component error and no test failure: the coverage was the reason."""
+        return (
+            self.done
+            and self.status == DeployState.FAILED
+            and not self.component_failures
+            and not self.test_failures
+            and bool(self.coverage_warnings)
+        )
+
+    def failure_reason(self) -> str:
+        """One line on why a finished deployment did not succeed ("" when it did)."""
+        if self.succeeded or not self.done:
+            return ""
+        if self.status == DeployState.CANCELED:
+            by = f" by {self.canceled_by}" if self.canceled_by else ""
+            return f"Canceled{by}."
+        parts = []
+        errors = [f for f in self.component_failures if f.problem_type != "Warning"]
+        warned = [f for f in self.component_failures if f.problem_type == "Warning"]
+        if errors:
+            parts.append(f"{len(errors)} component error{'s' * (len(errors) != 1)}")
+        if warned:
+            parts.append(
+                f"{len(warned)} warning{'s' * (len(warned) != 1)} treated as errors "
+                "(ignoreWarnings is off)"
+            )
+        if self.test_failures:
+            count = len(self.test_failures)
+            parts.append(f"{count} test failure{'s' * (count != 1)}")
+        if self.coverage_warnings:
+            low = ", ".join(str(c) for c in self.low_coverage)
+            parts.append(
+                "code coverage below Salesforce's requirement"
+                + (f" ({low})" if low else "")
+                + ": "
+                + "; ".join(str(w) for w in self.coverage_warnings)
+            )
+        if self.status == DeployState.SUCCEEDED_PARTIAL:
+            parts.insert(0, "only partly deployed (rollbackOnError was off)")
+        if not parts:
+            parts.append(self.error_message or f"the org reported {self.status}")
+        text = "; ".join(parts)
+        return text[0].upper() + text[1:] + "."
 
     def progress(self) -> str:
         """One line for a progress log: "InProgress: 12/40 components, 3/10 tests"."""
@@ -138,9 +235,12 @@ class DeployStatus:
         lines = [f"{verb} {self.id} {self.status.lower()}: {self.progress().partition(': ')[2]}."]
         if self.error_message:
             lines.append(self.error_message)
+        if self.failed_on_coverage:
+            lines.append(self.failure_reason())
         lines += [f"• {failure}" for failure in self.component_failures]
         lines += [f"• Test {failure}" for failure in self.test_failures]
         lines += [f"• Coverage: {warning}" for warning in self.coverage_warnings]
+        lines += [f"• Coverage: {c}" for c in self.low_coverage]
         return "\n".join(lines)
 
 
@@ -327,21 +427,37 @@ def _optional_int(element: ET.Element, name: str) -> int | None:
         return None
 
 
+def _message(message: ET.Element, clean: Callable[[str], str]) -> ComponentFailure:
+    return ComponentFailure(
+        component_type=_text(message, "componentType"),
+        full_name=_text(message, "fullName"),
+        file_name=_text(message, "fileName"),
+        line=_optional_int(message, "lineNumber"),
+        column=_optional_int(message, "columnNumber"),
+        problem=clean(_text(message, "problem")),
+        problem_type=_text(message, "problemType") or "Error",
+    )
+
+
 def parse_deploy_result(
     result: ET.Element, clean: Callable[[str], str] = lambda text: text
 ) -> DeployStatus:
-    """A DeployResult element as a DeployStatus; `clean` redacts text the org sent."""
+    """A DeployResult element as a DeployStatus; `clean` redacts text the org sent.
+
+    Counts are not trusted over lists: real orgs report component failures with
+    numberComponentErrors=0, and leave nillable fields as `xsi:nil` (read as empty).
+    """
     component_failures = tuple(
-        ComponentFailure(
-            component_type=_text(failure, "componentType"),
-            full_name=_text(failure, "fullName"),
-            file_name=_text(failure, "fileName"),
-            line=_optional_int(failure, "lineNumber"),
-            column=_optional_int(failure, "columnNumber"),
-            problem=clean(_text(failure, "problem")),
-            problem_type=_text(failure, "problemType"),
-        )
+        _message(failure, clean)
         for failure in result.iterfind(f"{_NS}details/{_NS}componentFailures")
+    )
+    warnings = tuple(f for f in component_failures if f.problem_type == "Warning") + tuple(
+        message
+        for message in (
+            _message(success, clean)
+            for success in result.iterfind(f"{_NS}details/{_NS}componentSuccesses")
+        )
+        if message.problem and message.problem_type == "Warning"
     )
     test_failures = tuple(
         TestFailure(
@@ -353,10 +469,26 @@ def parse_deploy_result(
         )
         for failure in result.iterfind(f"{_NS}details/{_NS}runTestResult/{_NS}failures")
     )
+    tests = f"{_NS}details/{_NS}runTestResult/"
     coverage_warnings = tuple(
-        clean(_text(warning, "message"))
-        for warning in result.iterfind(f"{_NS}details/{_NS}runTestResult/{_NS}codeCoverageWarnings")
+        CoverageWarning(
+            name=_text(warning, "name"),
+            message=clean(_text(warning, "message")),
+            namespace=_text(warning, "namespace"),
+        )
+        for warning in result.iterfind(f"{tests}{_NS}codeCoverageWarnings")
     )
+    coverage = tuple(
+        CodeCoverage(
+            name=_text(entry, "name"),
+            kind=_text(entry, "type") or "Class",
+            locations=_int(entry, "numLocations"),
+            not_covered=_int(entry, "numLocationsNotCovered"),
+            namespace=_text(entry, "namespace"),
+        )
+        for entry in result.iterfind(f"{tests}{_NS}codeCoverage")
+    )
+    errors = sum(1 for f in component_failures if f.problem_type != "Warning")
     return DeployStatus(
         id=_text(result, "id"),
         done=_text(result, "done") == "true",
@@ -368,11 +500,14 @@ def parse_deploy_result(
         error_status_code=_text(result, "errorStatusCode"),
         components_deployed=_int(result, "numberComponentsDeployed"),
         components_total=_int(result, "numberComponentsTotal"),
-        component_errors=_int(result, "numberComponentErrors"),
+        component_errors=max(_int(result, "numberComponentErrors"), errors),
         tests_completed=_int(result, "numberTestsCompleted"),
         tests_total=_int(result, "numberTestsTotal"),
         test_errors=_int(result, "numberTestErrors"),
         component_failures=component_failures,
         test_failures=test_failures,
         coverage_warnings=coverage_warnings,
+        coverage=coverage,
+        warnings=warnings,
+        canceled_by=clean(_text(result, "canceledByName")),
     )

@@ -114,6 +114,23 @@ class SessionExpired(SalesforceError):
     """
 
 
+class JwtAccessTokenRefused(SessionExpired):
+    """The connected app issues JWT-based access tokens, which Salesforce's SOAP APIs (the
+    Metadata API) refuse below API 68.0 with INVALID_SESSION_ID. Logging in again only yields
+    another such token, so the client says what to change instead."""
+
+
+class SoapLoginUnavailable(LoginFailed):
+    """SOAP `login()` is gone from API 65.0, retired from every version in Summer '27, and off
+    by default in new orgs: the connection needs an OAuth flow."""
+
+
+class TestLevelRefused(SalesforceError):
+    """A production org refuses NoTestRun (and needs tests for Apex)."""
+
+    __test__ = False
+
+
 class ApiDisabled(SalesforceError):
     """The org (its edition) or the user (its profile) may not use the API."""
 

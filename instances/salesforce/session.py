@@ -7,7 +7,9 @@ call once; a second refusal is the user's problem and says so.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import logging
 import xml.etree.ElementTree as ET  # noqa: S405 - parses answers from the org we connect to
 from collections.abc import Callable, Iterator
@@ -23,11 +25,13 @@ from instances.salesforce.credentials import Credentials
 from instances.salesforce.errors import (
     ApiDisabled,
     ApiError,
+    JwtAccessTokenRefused,
     OrgUnavailable,
     OrgUnreachable,
     RequestLimitExceeded,
     SalesforceError,
     SessionExpired,
+    TestLevelRefused,
     TlsVerificationFailed,
     clip,
     redact,
@@ -39,11 +43,31 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 API_VERSION = "62.0"
+# The first API version whose SOAP APIs accept JWT-based access tokens.
+SOAP_JWT_TOKENS_FROM = "68.0"
 DEFAULT_TIMEOUT = 60.0  # seconds for one HTTP request; a deployment's wait is separate
 CLIENT_NAME = "releasemgr"
 
 SOAPENV = "http://schemas.xmlsoap.org/soap/envelope/"
 METADATA_NS = "http://soap.sforce.com/2006/04/metadata"
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def is_jwt_token(token: str) -> bool:
+    """A JWT-based access token (header.payload.signature, the header JSON), as connected
+    apps and External Client Apps issue with "Issue JSON Web Token (JWT)-based access
+    tokens" on; classic session ids look like `00D…!…`."""
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        return False
+    try:
+        header = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4))
+        return isinstance(json.loads(header), dict)
+    except (ValueError, UnicodeDecodeError):
+        return False
 
 
 class _OrgHttp(requests.Session):
@@ -159,6 +183,8 @@ class OrgSession:
         self.grant  # noqa: B018 - log in first if needed
         try:
             return operation()
+        except JwtAccessTokenRefused:
+            raise  # a new login would bring another JWT
         except SessionExpired:
             if not self.authenticator.can_renew:
                 raise SessionExpired(
@@ -275,9 +301,32 @@ class OrgSession:
                     headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": operation},
                     timeout=self.timeout,
                 )
-            return self._soap_result(response, operation)
+            try:
+                return self._soap_result(response, operation)
+            except SessionExpired:
+                if self._refuses_jwt_token():
+                    raise self._jwt_token_refused(operation) from None
+                raise
 
         return self.call(attempt, what=f"Metadata API {operation}")
+
+    def _refuses_jwt_token(self) -> bool:
+        token = self._grant.access_token.reveal() if self._grant else ""
+        return is_jwt_token(token) and version_tuple(self.api_version) < version_tuple(
+            SOAP_JWT_TOKENS_FROM
+        )
+
+    def _jwt_token_refused(self, operation: str) -> JwtAccessTokenRefused:
+        return JwtAccessTokenRefused(
+            f"Salesforce refused the Metadata API {operation} for {self.host} with "
+            f"INVALID_SESSION_ID because the access token is a JWT: the connected app (or "
+            f"External Client App) issues JWT-based access tokens, and Salesforce's SOAP APIs "
+            f"accept those only from API {SOAP_JWT_TOKENS_FROM} (this client speaks "
+            f"{self.api_version}). In the app's OAuth settings, turn off “Issue JSON Web Token "
+            "(JWT)-based access tokens for named users”, then Test connection again. Logging "
+            "in again would only yield another JWT, so releasemgr did not.",
+            code="INVALID_SESSION_ID",
+        )
 
     def _soap_result(self, response: requests.Response, operation: str) -> ET.Element:
         what = f"Metadata API {operation}"
@@ -310,6 +359,14 @@ class OrgSession:
         said = f" Salesforce said: {message}" if message else ""
         if code == "INVALID_SESSION_ID":
             return SessionExpired(f"The session for {self.host} expired.{said}", code=code)
+        if code == "INVALID_OPERATION" and "NoTestRun" in message:
+            return TestLevelRefused(
+                f"{self.host} is a production org and refused the {what} without tests "
+                f"(INVALID_OPERATION).{said} Production orgs need RunLocalTests, "
+                "RunAllTestsInOrg or RunSpecifiedTests: set the instance's org type to "
+                "production and choose one of those test levels.",
+                code=code,
+            )
         if code == "REQUEST_LIMIT_EXCEEDED":
             return RequestLimitExceeded(
                 f"{self.host} has used up its API requests for the last 24 hours "

@@ -25,20 +25,31 @@ def _xml(value: Any) -> str:
     return escape(str(value))
 
 
+class Raw(str):
+    """Already-built XML, nested as is."""
+
+
+class _Nil:
+    """A nillable element with no value: `<name xsi:nil="true"/>`, as real orgs send it."""
+
+
+NIL = _Nil()
+
+
 def elements(fields: dict[str, Any]) -> str:
-    """`<name>value</name>` for each field, in order; None is left out, lists repeat."""
+    """`<name>value</name>` for each field, in order; None is left out, lists repeat, NIL is
+    `xsi:nil`."""
     parts = []
     for name, value in fields.items():
         if value is None:
             continue
         for item in value if isinstance(value, list) else [value]:
+            if item is NIL:
+                parts.append(f'<{name} xsi:nil="true"/>')
+                continue
             inner = item if isinstance(item, Raw) else _xml(item)
             parts.append(f"<{name}>{inner}</{name}>")
     return "".join(parts)
-
-
-class Raw(str):
-    """Already-built XML, nested as is."""
 
 
 def envelope(body: str, namespaces: str = "") -> bytes:
@@ -136,65 +147,124 @@ def unavailable_page(status: int) -> bytes:
     ).encode()
 
 
-def deploy_result(deployment: Any, now: str) -> str:
-    """A DeployResult with details, fields in the WSDL's order."""
-    d = deployment
-    component_failures = [
+def _message(message: dict[str, Any], now: str, *, success: bool) -> Raw:
+    """A DeployMessage, fields in the WSDL's order."""
+    return Raw(
+        elements(
+            {
+                "changed": message.get("changed", False),
+                "columnNumber": message.get("columnNumber"),
+                "componentType": message.get("componentType", ""),
+                "created": message.get("created", False),
+                "createdDate": now,
+                "deleted": message.get("deleted", False),
+                "fileName": message.get("fileName", ""),
+                "fullName": message.get("fullName", ""),
+                "id": message.get("id"),
+                "lineNumber": message.get("lineNumber"),
+                "problem": message.get("problem"),
+                "problemType": message.get("problemType") if message.get("problem") else None,
+                "success": success,
+            }
+        )
+    )
+
+
+def _run_test_result(d: Any) -> str:
+    """A RunTestsResult, fields in the WSDL's order. Real orgs send one on every finished
+    deployment, with zeros when no test ran."""
+    coverage = [
         Raw(
             elements(
                 {
-                    "changed": False,
-                    "columnNumber": failure.get("columnNumber"),
-                    "componentType": failure.get("componentType", ""),
-                    "created": False,
-                    "createdDate": now,
-                    "deleted": False,
-                    "fileName": failure.get("fileName", ""),
-                    "fullName": failure.get("fullName", ""),
-                    "lineNumber": failure.get("lineNumber"),
-                    "problem": failure.get("problem", ""),
-                    "problemType": failure.get("problemType", "Error"),
-                    "success": False,
+                    "id": c["id"],
+                    "name": c["name"],
+                    "namespace": NIL,
+                    "numLocations": c["numLocations"],
+                    "numLocationsNotCovered": c["numLocationsNotCovered"],
+                    "type": c["type"],
                 }
             )
         )
-        for failure in d.component_failures
+        for c in d.coverage
     ]
-    test_failures = [
+    warnings = [
+        Raw(
+            elements(
+                {
+                    "id": w["id"],
+                    "message": w["message"],
+                    "name": w["name"] if w.get("name") else NIL,
+                    "namespace": NIL if w.get("name") else "",
+                }
+            )
+        )
+        for w in d.coverage_warnings
+    ]
+    failures = [
         Raw(
             elements(
                 {
                     "id": "01p5g00000ABCDEAA1",
-                    "message": failure.get("message", ""),
-                    "methodName": failure.get("methodName", ""),
-                    "name": failure.get("name", ""),
-                    "namespace": None,
-                    "packageName": failure.get("name", ""),
-                    "stackTrace": failure.get("stackTrace", ""),
+                    "message": f.get("message", ""),
+                    "methodName": f.get("methodName") or NIL,
+                    "name": f.get("name", ""),
+                    "namespace": NIL,
+                    "packageName": f.get("name", ""),
+                    "stackTrace": f.get("stackTrace") or NIL,
                     "time": 12.0,
                     "type": "Class",
                 }
             )
         )
-        for failure in d.test_failures
+        for f in d.test_failures
     ]
-    run_test_result = elements(
-        {
-            "failures": test_failures or None,
-            "numFailures": len(d.test_failures),
-            "numTestsRun": d.tests_completed,
-            "totalTime": 42.0,
-        }
-    )
-    details = elements(
-        {
-            "componentFailures": component_failures or None,
-            "runTestResult": Raw(run_test_result) if d.tests_total else None,
-        }
-    )
+    successes = [
+        Raw(
+            elements(
+                {
+                    "id": "01p5g00000ABCDFAA1",
+                    "methodName": s["methodName"],
+                    "name": s["name"],
+                    "namespace": NIL,
+                    "time": 9.0,
+                }
+            )
+        )
+        for s in d.test_successes
+    ]
+    ran = len(d.test_failures) + len(d.test_successes)
     return elements(
         {
-            "canceledBy": "0055g00000ABCDEAA1" if d.status == "Canceled" else None,
+            "codeCoverage": coverage or None,
+            "codeCoverageWarnings": warnings or None,
+            "failures": failures or None,
+            "numFailures": len(d.test_failures),
+            "numTestsRun": ran,
+            "successes": successes or None,
+            "totalTime": 21.0 * ran,
+        }
+    )
+
+
+def deploy_result(deployment: Any, now: str, *, count_component_errors: bool = True) -> str:
+    """A DeployResult with details, fields in the WSDL's order."""
+    d = deployment
+    details = elements(
+        {
+            "componentFailures": [_message(f, now, success=False) for f in d.component_failures]
+            or None,
+            "componentSuccesses": [_message(s, now, success=True) for s in d.component_successes]
+            or None,
+            "runTestResult": Raw(_run_test_result(d)) if d.done or d.tests_total else None,
+        }
+    )
+    canceled = d.status == "Canceled"
+    errors = [f for f in d.component_failures if f.get("problemType", "Error") == "Error"]
+    return elements(
+        {
+            "canceledBy": "0055g00000ABCDEAA1" if canceled else None,
+            "canceledByName": d.canceled_by_name or None if canceled else None,
             "checkOnly": d.check_only,
             "completedDate": now if d.done else None,
             "createdBy": "0055g00000ABCDEAA1",
@@ -206,7 +276,7 @@ def deploy_result(deployment: Any, now: str) -> str:
             "id": d.id,
             "ignoreWarnings": d.ignore_warnings,
             "lastModifiedDate": now,
-            "numberComponentErrors": len(d.component_failures),
+            "numberComponentErrors": len(errors) if count_component_errors else 0,
             "numberComponentsDeployed": d.components_deployed,
             "numberComponentsTotal": d.components_total,
             "numberTestErrors": len(d.test_failures),
@@ -217,6 +287,6 @@ def deploy_result(deployment: Any, now: str) -> str:
             "startDate": d.created,
             "stateDetail": d.state_detail or None,
             "status": d.status,
-            "success": d.status == "Succeeded",
+            "success": d.status in ("Succeeded", "SucceededPartial"),
         }
     )

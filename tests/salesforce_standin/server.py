@@ -1,12 +1,14 @@
-"""A Salesforce org on loopback, over real HTTPS: the partner SOAP login, the OAuth token
-endpoint (JWT bearer and refresh token), REST query and limits, and the Metadata API's deploy
-calls. Knobs make it fail the way real orgs fail."""
+"""A Salesforce org on loopback, over real HTTPS: the partner SOAP login, OAuth (the
+authorize page and the token endpoint: JWT bearer, refresh token, authorization code with
+PKCE, client credentials, username-password), REST query and limits, and the Metadata API's
+deploy calls. Knobs make it fail the way real orgs fail."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import re
 import secrets
@@ -15,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 from xml.etree import ElementTree as ET
 
 import jwt
@@ -31,6 +33,7 @@ from tests.salesforce_standin.state import (
     User,
 )
 
+SOAP_LOGIN_LAST_VERSION = 64.0  # login() is not available from API 65.0 on
 API_PATH = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<resource>[^?]*)$")
 SOAP_PATH = re.compile(r"^/services/Soap/(?P<kind>[um])/(?P<version>\d+\.\d)(/.*)?$")
 
@@ -56,6 +59,8 @@ class SalesforceStandIn(MetadataApi):
         self.jwt_public_key = ""
         self.jwt_private_key = ""  # the matching key, for tests to sign with
         self.refresh_tokens = {"5Aep861standin.refresh.token": "ci@acme.example"}
+        self.redirect_uri = "http://localhost:1717/OauthRedirect"  # the connected app's callback
+        self.authorization_codes: dict[str, tuple[str, str, str]] = {}  # code -> user, uri, PKCE
         self.sessions: dict[str, str] = {}  # live session id → username
         self.issued_sessions: list[str] = []  # every session id ever handed out
         self.requests: list[Received] = []
@@ -84,11 +89,25 @@ class SalesforceStandIn(MetadataApi):
     # ------------------------------------------------------------------ sessions
 
     def new_session(self, username: str) -> str:
-        session_id = f"{self.org.org_id[:15]}!AQ{secrets.token_urlsafe(72).replace('-', '')}"
+        if self.knobs.jwt_access_tokens:
+            session_id = self._jwt_access_token(username)
+        else:
+            session_id = f"{self.org.org_id[:15]}!AQ{secrets.token_urlsafe(72).replace('-', '')}"
         with self.lock:
             self.sessions[session_id] = username
             self.issued_sessions.append(session_id)
         return session_id
+
+    def _jwt_access_token(self, username: str) -> str:
+        """A JWT-based access token, as connected apps with that setting issue them."""
+        claims = {
+            "iss": self.url,
+            "sub": f"uid:{self.users[username].user_id}",
+            "aud": "https://api.salesforce.com",
+            "jti": secrets.token_hex(8),
+            "exp": int(dt.datetime.now(dt.UTC).timestamp()) + 7200,
+        }
+        return jwt.encode(claims, secrets.token_hex(32), algorithm="HS256")
 
     def valid(self, session_id: str) -> bool:
         with self.lock:
@@ -97,6 +116,18 @@ class SalesforceStandIn(MetadataApi):
     # ------------------------------------------------------------------ SOAP login
 
     def login(self, body: bytes, api_version: str) -> bytes:
+        if float(api_version) > SOAP_LOGIN_LAST_VERSION:
+            raise SoapFault(
+                "INVALID_OPERATION",
+                f"The SOAP Login operation is not available in the API version specified "
+                f"({api_version}). Refer to the documentation for supported versions.",
+            )
+        if self.knobs.soap_login_disabled:
+            raise SoapFault(
+                "INVALID_OPERATION",
+                "SOAP API login() is disabled by default in this org. Contact the org "
+                "administrator to enable SOAP API login().",
+            )
         root = ET.fromstring(body)  # noqa: S314 - our own test's request
         username = root.findtext(f".//{{{r.PARTNER_NS}}}username") or ""
         password = root.findtext(f".//{{{r.PARTNER_NS}}}password") or ""
@@ -120,6 +151,12 @@ class SalesforceStandIn(MetadataApi):
             return self._jwt_grant(form.get("assertion", ""))
         if grant == "refresh_token":
             return self._refresh_grant(form)
+        if grant == "authorization_code":
+            return self._code_grant(form)
+        if grant == "client_credentials":
+            return self._client_credentials_grant(form)
+        if grant == "password":
+            return self._password_grant(form)
         return 400, {
             "error": "unsupported_grant_type",
             "error_description": "grant type not supported",
@@ -193,6 +230,74 @@ class SalesforceStandIn(MetadataApi):
             }
         return self._granted(username)
 
+    def _client(self, form: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+        """The connected app's id and secret, or the OAuth error for them."""
+        if form.get("client_id") != self.consumer_key:
+            return 400, {
+                "error": "invalid_client_id",
+                "error_description": "client identifier invalid",
+            }
+        if form.get("client_secret", "") != self.client_secret:
+            return 400, {
+                "error": "invalid_client",
+                "error_description": "invalid client credentials",
+            }
+        return None
+
+    def authorize(self, query: dict[str, str]) -> str:
+        """The authorize page, the user logged in and consenting: where the browser goes next
+        (the callback with a code, or with the error)."""
+        redirect_uri = query.get("redirect_uri", "")
+        if query.get("client_id") != self.consumer_key or redirect_uri != self.redirect_uri:
+            return f"{redirect_uri or self.redirect_uri}?error=invalid_client_id"
+        code = "aPrx" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.authorization_codes[code] = (
+                next(iter(self.users)),
+                redirect_uri,
+                query.get("code_challenge", ""),
+            )
+        state = f"&state={quote(query['state'])}" if query.get("state") else ""
+        return f"{redirect_uri}?code={quote(code)}{state}"
+
+    def _code_grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if refused := self._client(form):
+            return refused
+        with self.lock:
+            issued = self.authorization_codes.pop(form.get("code", ""), None)
+        if issued is None:
+            return _oauth_error("invalid_grant", "invalid authorization code")
+        username, redirect_uri, challenge = issued
+        if form.get("redirect_uri") != redirect_uri:
+            return _oauth_error("redirect_uri_mismatch", "redirect_uri must match configuration")
+        if challenge:
+            verifier = form.get("code_verifier", "").encode()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
+            if digest.decode() != challenge:
+                return _oauth_error("invalid_grant", "invalid code verifier")
+        status, answer = self._granted(username)
+        refresh_token = "5Aep861" + secrets.token_urlsafe(40)
+        with self.lock:
+            self.refresh_tokens[refresh_token] = username
+        answer["refresh_token"] = refresh_token
+        return status, answer
+
+    def _client_credentials_grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if refused := self._client(form):
+            return refused
+        user = self.knobs.client_credentials_user
+        if user is None:
+            return _oauth_error("invalid_grant", "no client credentials user enabled")
+        return self._granted(user, with_scope=True)
+
+    def _password_grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if refused := self._client(form):
+            return refused
+        user = self.users.get(form.get("username", ""))
+        if user is None or form.get("password") != user.password + user.security_token:
+            return _oauth_error("invalid_grant", "authentication failure")
+        return self._granted(user.username)
+
     # ------------------------------------------------------------------ REST
 
     def rest(self, resource: str, query: dict[str, list[str]]) -> Any:
@@ -236,10 +341,25 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         self._dispatch()
 
+    def _body(self) -> bytes:
+        """The request body, sent with a Content-Length or chunked (as Node's fetch sends
+        jsforce's login and token POSTs)."""
+        if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+        chunks = []
+        while True:
+            size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)  # the CRLF after each chunk
+
     def _dispatch(self) -> None:
         standin = self.server.standin
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._body()
         split = urlsplit(self.path)
         operation = self._operation(split.path, body)
         with standin.lock:
@@ -257,7 +377,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(knobs.server_error, r.unavailable_page(knobs.server_error), "text/html")
             return
         try:
-            if split.path == "/services/oauth2/token" and self.command == "POST":
+            if split.path == "/services/oauth2/authorize" and self.command == "GET":
+                query = {k: v[0] for k, v in parse_qs(split.query).items()}
+                self._redirect(standin.authorize(query))
+            elif split.path == "/services/oauth2/token" and self.command == "POST":
                 form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
                 status, answer = standin.token(form)
                 if status != 200:
@@ -267,7 +390,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if soap["kind"] == "u":
                     self._xml(200, standin.login(body, soap["version"]))
                 else:
-                    self._xml(200, standin.metadata(body))
+                    self._xml(200, standin.metadata(body, soap["version"]))
             elif api := API_PATH.match(split.path):
                 self._rest(api["resource"].rstrip("/"), parse_qs(split.query))
             else:
@@ -280,10 +403,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _operation(self, path: str, body: bytes) -> str:
         if path == "/services/oauth2/token":
             return "token"
+        if path == "/services/oauth2/authorize":
+            return "authorize"
         if path.startswith("/services/Soap/u/"):
             return "login"
         if path.startswith("/services/Soap/m/"):
-            match = re.search(rb"<(?:\w+:)?Body>\s*<(?:\w+:)?(\w+)", body)
+            # The Body may declare the default namespace (<soapenv:Body xmlns="…">).
+            match = re.search(rb"<(?:\w+:)?Body\b[^>]*>\s*<(?:\w+:)?(\w+)", body)
             return match[1].decode() if match else "metadata"
         api = API_PATH.match(path)
         return api["resource"].rstrip("/") if api else path
@@ -304,6 +430,12 @@ class _Handler(BaseHTTPRequestHandler):
         error = r.rest_error(code)
         error[0]["message"] += self._echo
         return error
+
+    def _redirect(self, location: str) -> None:
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _json(self, status: int, payload: Any) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json;charset=UTF-8")

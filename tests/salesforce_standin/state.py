@@ -45,9 +45,22 @@ class Knobs:
     # The worst case for redaction: every error message quotes the request's credentials
     # (body and Authorization header), as some proxies and misconfigured gateways do.
     echo_credentials_in_errors: bool = False
+    # The org's "Allow SOAP API login()" setting: off by default in new orgs, and the call
+    # itself is gone from API 65.0 whatever the setting says.
+    soap_login_disabled: bool = False
+    # The connected app's "Issue JSON Web Token (JWT)-based access tokens": the SOAP APIs
+    # refuse such tokens below API 68.0 (INVALID_SESSION_ID), REST accepts them.
+    jwt_access_tokens: bool = False
+    # The client credentials flow's "Run As" user (None: the flow is not enabled).
+    client_credentials_user: str | None = "ci@acme.example"
     deploy_polls: int = 2  # checkDeployStatus answers "in progress" this many times first
     deploy_never_finishes: bool = False
     deploy_outcome: str = "succeeded"  # or "component_errors", "test_failures"
+    # Real orgs sometimes report componentFailures with numberComponentErrors=0.
+    count_component_errors: bool = True
+    # Code coverage per Apex class or trigger: name -> (numLocations, numLocationsNotCovered).
+    # Classes not named here are covered 18 of 20 lines (90 %).
+    coverage: dict[str, tuple[int, int]] = field(default_factory=dict)
     component_failures: list[dict[str, Any]] = field(
         default_factory=lambda: [dict(f) for f in DEFAULT_COMPONENT_FAILURES]
     )
@@ -63,7 +76,7 @@ class Organization:
     org_id: str = "00D5g000004ABCDEAZ"
     name: str = "Acme Corporation"
     organization_type: str = "Enterprise Edition"
-    is_sandbox: bool = False
+    is_sandbox: bool = True  # most orgs in a pipeline are; a test makes it production
     trial_expiration: str | None = None  # e.g. "2027-01-15T23:59:59.000+0000" (scratch orgs)
     instance_name: str = "NA224"
     namespace_prefix: str | None = None
@@ -79,6 +92,20 @@ class Organization:
             "SingleEmail": {"Max": 5000, "Remaining": 5000},
         }
     )
+    # What the org holds (type -> names): deletions of anything else are warnings.
+    components: dict[str, set[str]] = field(
+        default_factory=lambda: {"ApexClass": {"InvoiceService", "LegacyService"}}
+    )
+
+    @property
+    def is_production(self) -> bool:
+        """Production rules (tests required, NoTestRun refused, 75 % coverage) apply to
+        every org that is not a sandbox, a scratch org, a Developer Edition or a trial."""
+        return not (
+            self.is_sandbox
+            or self.organization_type == "Developer Edition"
+            or self.trial_expiration
+        )
 
 
 @dataclass
@@ -103,6 +130,11 @@ class Received:
     def text(self) -> str:
         return self.body.decode(errors="replace")
 
+    def header(self, name: str) -> str:
+        """A header by name, whatever its case (Node's fetch sends them lower-cased)."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), "")
+
 
 @dataclass
 class Deployment:
@@ -115,8 +147,11 @@ class Deployment:
     rollback_on_error: bool
     created: str
     quick_of: str = ""  # the validation a quick deploy deploys
+    members: dict[str, list[str]] = field(default_factory=dict)  # package.xml
+    destructive: dict[str, list[str]] = field(default_factory=dict)  # destructiveChanges*.xml
     polls: int = 0
     cancel_requested: bool = False
+    canceled_by_name: str = ""
     # Filled in by each status check:
     status: str = "Pending"
     done: bool = False
@@ -127,7 +162,11 @@ class Deployment:
     tests_total: int = 0
     tests_completed: int = 0
     component_failures: list[dict[str, Any]] = field(default_factory=list)
+    component_successes: list[dict[str, Any]] = field(default_factory=list)
     test_failures: list[dict[str, Any]] = field(default_factory=list)
+    test_successes: list[dict[str, Any]] = field(default_factory=list)
+    coverage: list[dict[str, Any]] = field(default_factory=list)
+    coverage_warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 class SoapFault(Exception):

@@ -40,7 +40,7 @@ def test_it_connects_with_every_auth_method_and_reads_the_org(salesforce, method
 
     assert facts.org_id == "00D5g000004ABCDEAZ"
     assert facts.name == "Acme Corporation"
-    assert facts.org_type == OrgType.PRODUCTION
+    assert facts.org_type == OrgType.SANDBOX
     assert facts.instance_url == salesforce.url
     assert facts.limits["DailyApiRequests"] == {"Max": 15000, "Remaining": 14873}
     assert set(facts.limits) >= {"DataStorageMB", "FileStorageMB", "DailyAsyncApexExecutions"}
@@ -416,7 +416,7 @@ def test_a_session_refused_right_after_a_new_login_is_not_retried_forever(salesf
             OrgType.SCRATCH,
             dt.date(2027, 1, 15),
         ),
-        ({"organization_type": "Developer Edition"}, OrgType.DEVELOPER, None),
+        ({"is_sandbox": False, "organization_type": "Developer Edition"}, OrgType.DEVELOPER, None),
     ],
 )
 def test_it_tells_the_kind_of_org(salesforce, organization, org_type, expires_on):
@@ -432,6 +432,7 @@ def test_it_tells_the_kind_of_org(salesforce, organization, org_type, expires_on
 
 
 def test_the_facts_are_recorded_on_the_connection(salesforce):
+    salesforce.org.is_sandbox = False
     connection = jwt_connection(salesforce, last_check_error="old failure")
     facts = sf.test_connection(connection.credentials(), ca_bundle=salesforce.ca_path)
 
