@@ -58,3 +58,7 @@ class StandaloneDeployForm(TestClassesMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["revision"].initial = instance.branch
         self.fields["test_level"].initial = instance.test_level
+        field = self.fields["test_level"]
+        assert isinstance(field, forms.ChoiceField)
+        # A production org refuses NoTestRun: it is not offered.
+        field.choices = [c for c in TestLevel.choices if c[0] in instance.allowed_test_levels]

@@ -27,6 +27,7 @@ from instances.models import (
     DeploymentStatus,
     Instance,
     OrgConnection,
+    OrgType,
     TestLevel,
 )
 
@@ -242,6 +243,8 @@ def _start(
             f"{deploy_id}."
         )
         return
+    # Refused here, before the org is asked: a production org refuses NoTestRun.
+    sf.check_test_level(org_type_of(deployment), deployment.test_level)
     package, summary = build_package(repo, deployment.from_commit, deployment.to_commit)
     for warning in summary["warnings"]:
         log(f"Package warning: {warning}")
@@ -266,12 +269,27 @@ def _start(
         status=DeploymentStatus.STARTING,
     )
     check_only = deployment.kind == DeploymentKind.VALIDATE
+    ignore_warnings = deployment.instance.ignores_warnings(deletes=bool(summary["deleted"]))
+    _save(deployment, ignore_warnings=ignore_warnings)
     deploy_id = sf.start_deploy(
-        org, package, check_only=check_only, test_level=deployment.test_level, run_tests=run_tests
+        org,
+        package,
+        check_only=check_only,
+        test_level=deployment.test_level,
+        run_tests=run_tests,
+        ignore_warnings=ignore_warnings,
     )
     _save(deployment, sf_deploy_id=deploy_id, status=DeploymentStatus.IN_PROGRESS)
     verb = "Validation" if check_only else "Deployment"
-    log(f"{verb} {deploy_id} started ({deployment.get_test_level_display().lower()}).")
+    warnings = ", warnings ignored" if ignore_warnings else ""
+    log(f"{verb} {deploy_id} started ({deployment.get_test_level_display().lower()}{warnings}).")
+
+
+def org_type_of(deployment: Deployment) -> str:
+    """Production when the instance says so or the org itself did at Test connection."""
+    if deployment.instance.is_production:
+        return OrgType.PRODUCTION
+    return deployment.org_connection.detected_org_type or deployment.instance.org_type
 
 
 def _finish(deployment: Deployment, final: sf.DeployStatus) -> None:
@@ -307,5 +325,27 @@ def _finish(deployment: Deployment, final: sf.DeployStatus) -> None:
             }
             for f in final.test_failures
         ],
+        warnings=[
+            {
+                "type": w.component_type,
+                "name": w.full_name,
+                "file": w.file_name,
+                "problem": w.problem,
+            }
+            for w in final.warnings
+        ],
+        coverage=[
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "locations": c.locations,
+                "not_covered": c.not_covered,
+                "percent": c.percent,
+                "low": c.below_requirement,
+            }
+            for c in sorted(final.coverage, key=lambda c: (c.percent, c.name))
+        ],
+        coverage_warnings=[{"name": w.name, "message": w.message} for w in final.coverage_warnings],
+        failure_reason=final.failure_reason(),
         finished_at=timezone.now(),
     )

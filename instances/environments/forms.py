@@ -12,13 +12,25 @@ from instances.models import (
     OrgConnection,
     Purpose,
 )
+from instances.salesforce import SOAP_LOGIN_RETIRED_IN, SOAP_LOGIN_RETIREMENT
 from releasemgr.forms import WriteOnlySecretsMixin
 
 
 class InstanceForm(forms.ModelForm):
     class Meta:
         model = Instance
-        fields = ["name", "purpose", "org_type", "repository", "branch", "parent", "description"]
+        fields = [
+            "name",
+            "purpose",
+            "org_type",
+            "repository",
+            "branch",
+            "parent",
+            "description",
+            "test_level",
+            "validate_first",
+            "ignore_warnings",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -32,6 +44,16 @@ class InstanceForm(forms.ModelForm):
         parent_field.label_from_instance = lambda obj: (  # type: ignore[method-assign]
             f"{obj.name} — {obj.branch} ({obj.repository.name})"
         )
+        # Left out (an older client, a script): the instance's current settings, or the
+        # defaults per org type (Instance.clean picks the local tests for production).
+        for name in ("test_level", "ignore_warnings"):
+            self.fields[name].required = False
+
+    def clean_test_level(self) -> str:
+        return self.cleaned_data.get("test_level") or self.instance.test_level
+
+    def clean_ignore_warnings(self) -> str:
+        return self.cleaned_data.get("ignore_warnings") or self.instance.ignore_warnings
 
 
 class ReparentForm(forms.ModelForm):
@@ -79,6 +101,7 @@ class OrgConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):
             "security_token",
             "consumer_key",
             "private_key",
+            "client_secret",
             "sfdx_auth_url",
             "instance_url",
             "access_token",
@@ -87,9 +110,15 @@ class OrgConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["login_url"].widget = forms.TextInput(attrs={"list": "login-hosts"})
-        self.fields["auth_method"].initial = AuthMethod.PASSWORD
+        self.fields["auth_method"].initial = AuthMethod.JWT
+        self.fields["auth_method"].help_text = (
+            "Username and password use SOAP login(), which Salesforce retires in its "
+            f"{SOAP_LOGIN_RETIRED_IN} release; prefer JWT bearer, an SFDX auth URL or client "
+            "credentials."
+        )
 
     login_hosts = LOGIN_HOSTS
+    soap_login_retirement = SOAP_LOGIN_RETIREMENT
 
     def secret_needed(self, name: str, cleaned: dict[str, Any]) -> bool:
         return name in SECRETS_OF_METHOD.get(cleaned.get("auth_method", ""), ())

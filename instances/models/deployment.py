@@ -77,6 +77,18 @@ class Deployment(models.Model):
     test_errors = models.PositiveIntegerField(default=0)
     component_failures = models.JSONField(default=list, blank=True)
     test_failures = models.JSONField(default=list, blank=True)
+    ignore_warnings = models.BooleanField(
+        default=False, help_text="Sent as ignoreWarnings: warnings did not fail the deployment."
+    )
+    # DeployMessages with problemType Warning: [{type, name, file, problem}].
+    warnings = models.JSONField(default=list, blank=True)
+    # Code coverage of the Apex classes and triggers deployed: [{name, kind, locations,
+    # not_covered, percent}], and the org's coverage warnings: [{name, message}].
+    coverage = models.JSONField(default=list, blank=True)
+    coverage_warnings = models.JSONField(default=list, blank=True)
+    failure_reason = models.TextField(
+        blank=True, help_text="Why the org did not deploy it, in one line."
+    )
     error_message = models.TextField(blank=True)
     artifact = models.CharField(
         max_length=500, blank=True, help_text="The package zip, relative to DATA_DIR."

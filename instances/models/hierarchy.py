@@ -32,6 +32,15 @@ class Purpose(models.TextChoices):
     HOTFIX = "hotfix", "Hotfix"
 
 
+class IgnoreWarnings(models.TextChoices):
+    """Whether a deployment sends ignoreWarnings: a warning (deleting a component the org
+    lacks, say) otherwise fails the whole deployment."""
+
+    DESTRUCTIVE = "destructive", "When the package deletes components"
+    ALWAYS = "always", "Always"
+    NEVER = "never", "Never"
+
+
 class Instance(models.Model):
     """An environment: one org (over time, possibly several) and the branch that mirrors it."""
 
@@ -59,8 +68,18 @@ class Instance(models.Model):
         max_length=20,
         choices=TestLevel.choices,
         default=TestLevel.NO_TEST_RUN,
-        help_text="Apex tests run by deployments to this instance's org; production orgs "
-        "need at least the tests the delta touches.",
+        help_text="Apex tests run by deployments to this instance's org. Production orgs "
+        "refuse “No tests”: a new production instance runs the local tests unless you choose "
+        "others.",
+    )
+    ignore_warnings = models.CharField(
+        "ignore warnings",
+        max_length=20,
+        choices=IgnoreWarnings.choices,
+        default=IgnoreWarnings.DESTRUCTIVE,
+        help_text="Deploy despite warnings (such as deleting a component the org does not "
+        "have); the warnings are shown on the deployment. Otherwise a warning fails the "
+        "deployment.",
     )
     validate_first = models.BooleanField(
         default=False,
@@ -107,6 +126,9 @@ class Instance(models.Model):
         return self.name
 
     def save(self, *args: object, **kwargs: object) -> None:
+        if self._state.adding and self.is_production and self.test_level == TestLevel.NO_TEST_RUN:
+            # The default per org type: production orgs refuse NoTestRun.
+            self.test_level = TestLevel.RUN_LOCAL_TESTS
         self.storage_key = self.repository.storage_key
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
@@ -150,6 +172,13 @@ class Instance(models.Model):
                     f"“{parent}” is below this instance in the hierarchy; making it the parent "
                     "would create a cycle."
                 )
+        if self.pk is None and self.is_production and self.test_level == TestLevel.NO_TEST_RUN:
+            self.test_level = TestLevel.RUN_LOCAL_TESTS  # the production default, as in save()
+        if self.test_level not in self.allowed_test_levels:
+            errors["test_level"] = (
+                "Production orgs refuse deployments without tests: choose local tests, all "
+                "tests, or specified tests."
+            )
         if self.pk is not None and self.is_scratch and self.children.exists():
             errors["org_type"] = (
                 "This instance has children; a scratch-org instance cannot have children."
@@ -186,6 +215,19 @@ class Instance(models.Model):
             node = links.get(node)
         return False
 
+    @property
+    def allowed_test_levels(self) -> tuple[str, ...]:
+        """The levels this instance's org accepts (production refuses NoTestRun)."""
+        from instances.salesforce import allowed_test_levels  # the client imports models
+
+        return tuple(allowed_test_levels(OrgType.PRODUCTION if self.is_production else ""))
+
+    def ignores_warnings(self, *, deletes: bool) -> bool:
+        """Whether a deployment (that deletes components, or not) sends ignoreWarnings."""
+        if self.ignore_warnings == IgnoreWarnings.ALWAYS:
+            return True
+        return self.ignore_warnings == IgnoreWarnings.DESTRUCTIVE and deletes
+
     def ancestors(self) -> list[Instance]:
         """Parent, grandparent, … up to the root (the path a feature travels)."""
         chain: list[Instance] = []
@@ -205,15 +247,24 @@ REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
     AuthMethod.PASSWORD: ("password",),
     AuthMethod.JWT: ("private_key",),
     AuthMethod.SFDX_URL: ("sfdx_auth_url",),
+    AuthMethod.CLIENT_CREDENTIALS: ("client_secret",),
     AuthMethod.ACCESS_TOKEN: ("access_token",),
 }
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     AuthMethod.PASSWORD: ("username",),
     AuthMethod.JWT: ("username", "consumer_key"),
     AuthMethod.SFDX_URL: (),
+    AuthMethod.CLIENT_CREDENTIALS: ("consumer_key",),
     AuthMethod.ACCESS_TOKEN: ("instance_url",),
 }
-SECRET_FIELDS = ("password", "security_token", "private_key", "sfdx_auth_url", "access_token")
+SECRET_FIELDS = (
+    "password",
+    "security_token",
+    "private_key",
+    "client_secret",
+    "sfdx_auth_url",
+    "access_token",
+)
 # The secrets each auth method uses (the required ones and the optional security token).
 SECRETS_OF_METHOD: dict[str, tuple[str, ...]] = {
     **REQUIRED_SECRETS,
@@ -256,6 +307,7 @@ class OrgConnection(models.Model):
     password = EncryptedField(blank=True)
     security_token = EncryptedField(blank=True)
     private_key = EncryptedField("private key (PEM)", blank=True)
+    client_secret = EncryptedField("connected app consumer secret", blank=True)
     sfdx_auth_url = EncryptedField("SFDX auth URL", blank=True)
     access_token = EncryptedField(blank=True)
     # Read from the org by "Test connection".
@@ -298,6 +350,7 @@ class OrgConnection(models.Model):
             password=self.password,
             security_token=self.security_token,
             private_key=self.private_key,
+            client_secret=self.client_secret,
             sfdx_auth_url=self.sfdx_auth_url,
             access_token=self.access_token,
         )
@@ -345,5 +398,24 @@ class OrgConnection(models.Model):
         ):
             errors["sfdx_auth_url"] = "An SFDX auth URL starts with force:// (from `sf org "
             "display --verbose`)."
+        if self.auth_method == AuthMethod.CLIENT_CREDENTIALS and self.login_url.rstrip("/") in (
+            LOGIN_HOSTS
+        ):
+            errors["login_url"] = (
+                "The client credentials flow works only at the org's My Domain "
+                "(https://acme.my.salesforce.com), not at login.salesforce.com or "
+                "test.salesforce.com."
+            )
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def uses_soap_login(self) -> bool:
+        """Password auth: SOAP login(), which Salesforce retires (docs/salesforce.md)."""
+        return self.auth_method == AuthMethod.PASSWORD
+
+    @property
+    def soap_login_warning(self) -> str:
+        from instances.salesforce import SOAP_LOGIN_RETIREMENT  # the client imports models
+
+        return SOAP_LOGIN_RETIREMENT if self.uses_soap_login else ""

@@ -84,6 +84,12 @@ class PromotionRequestForm(TestClassesMixin, forms.Form):
                 data["route"] = route_to(ordered, target)
             except PromotionError as exc:
                 self.add_error("target", exc.messages)
+        level = data.get("test_level")
+        if target is not None and level and level not in target.allowed_test_levels:
+            self.add_error(
+                "test_level",
+                f"{target.name} is production: its org refuses deployments without tests.",
+            )
         return data
 
     def report_conflicts(self, conflicts: dict[str, list[str]]) -> None:

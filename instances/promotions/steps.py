@@ -337,8 +337,12 @@ def deploy(run: Run, repo: storage.Repo) -> None:
                 deployment(DeploymentKind.DEPLOY), repo, heartbeat=run.heartbeat, log=run.log
             )
     except runner.DeploymentFailed as exc:
+        # The reason first (a coverage failure has no other), then the org's details.
+        reason = exc.deployment.failure_reason
+        details = "\n".join(line for line in str(exc).splitlines() if line != reason)
         raise PromotionFailed(
-            f"The deployment to {target.name}'s org did not succeed: {exc}"
+            f"The deployment to {target.name}'s org did not succeed"
+            + (f": {reason}\n{details}" if reason else f": {details}")
         ) from None
     run.log(
         f"Deployed to {target.name}'s org ({final.sf_deploy_id}).",

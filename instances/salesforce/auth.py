@@ -362,7 +362,7 @@ class ClientCredentialsAuth(_TokenAuth):
     the org runs the calls as the app's "Run As" user. Salesforce takes this grant only at
     the org's My Domain, never at login.salesforce.com or test.salesforce.com."""
 
-    method = "client_credentials"
+    method = AuthMethod.CLIENT_CREDENTIALS
     can_renew = True
 
     def __init__(self, login_url: str, consumer_key: str, client_secret: str) -> None:
@@ -512,6 +512,10 @@ def authenticator_for(connection: Credentials) -> Authenticator:
         )
     if method == AuthMethod.SFDX_URL:
         return SfdxUrlAuth(_secret(connection.sfdx_auth_url))
+    if method == AuthMethod.CLIENT_CREDENTIALS:
+        return ClientCredentialsAuth(
+            connection.login_url, connection.consumer_key, _secret(connection.client_secret)
+        )
     return AccessTokenAuth(connection.instance_url, _secret(connection.access_token))
 
 
@@ -524,6 +528,10 @@ def _needs(connection: Credentials) -> dict[str, list[tuple[str, object]]]:
             ("private key", connection.private_key),
         ],
         AuthMethod.SFDX_URL: [("SFDX auth URL", connection.sfdx_auth_url)],
+        AuthMethod.CLIENT_CREDENTIALS: [
+            ("consumer key", connection.consumer_key),
+            ("consumer secret", connection.client_secret),
+        ],
         AuthMethod.ACCESS_TOKEN: [
             ("instance URL", connection.instance_url),
             ("access token", connection.access_token),

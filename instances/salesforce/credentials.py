@@ -15,10 +15,13 @@ from releasemgr.crypto import Secret
 
 
 class AuthMethod(models.TextChoices):
-    PASSWORD = "password", "Username, password and security token"
+    """The flows that outlive SOAP login() first; password login last (docs/salesforce.md)."""
+
     JWT = "jwt", "OAuth 2.0 JWT bearer (connected app)"
     SFDX_URL = "sfdx_url", "SFDX auth URL (refresh token)"
+    CLIENT_CREDENTIALS = "client_credentials", "OAuth 2.0 client credentials (connected app)"
     ACCESS_TOKEN = "access_token", "Access token and instance URL"
+    PASSWORD = "password", "Username, password and security token (SOAP login, retiring)"
 
 
 class OrgType(models.TextChoices):
@@ -40,6 +43,7 @@ class Credentials:
     password: Secret | str = ""
     security_token: Secret | str = ""
     private_key: Secret | str = ""
+    client_secret: Secret | str = ""
     sfdx_auth_url: Secret | str = ""
     access_token: Secret | str = ""
 

@@ -46,6 +46,16 @@ def sfdx_connection(standin: SalesforceStandIn, **fields: Any) -> OrgConnection:
     return OrgConnection(**(values | fields))
 
 
+def client_credentials_connection(standin: SalesforceStandIn, **fields: Any) -> OrgConnection:
+    values = {
+        "auth_method": AuthMethod.CLIENT_CREDENTIALS,
+        "login_url": standin.url,
+        "consumer_key": standin.consumer_key,
+        "client_secret": standin.client_secret,
+    }
+    return OrgConnection(**(values | fields))
+
+
 def token_connection(standin: SalesforceStandIn, **fields: Any) -> OrgConnection:
     values = {
         "auth_method": AuthMethod.ACCESS_TOKEN,
@@ -59,5 +69,6 @@ CONNECTIONS = {
     "password": password_connection,
     "jwt": jwt_connection,
     "sfdx_url": sfdx_connection,
+    "client_credentials": client_credentials_connection,
     "access_token": token_connection,
 }

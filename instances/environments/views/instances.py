@@ -3,7 +3,7 @@ re-parent, delete."""
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, Q
+from django.db.models import Exists, OuterRef, ProtectedError, Q
 from django.forms import ModelForm
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -21,17 +21,28 @@ from instances.environments.access import (
 from instances.environments.forms import InstanceFilterForm, InstanceForm, ReparentForm
 from instances.environments.permissions import capabilities_on, visible_instances
 from instances.environments.presence import instance_features, read_branch_heads, recent_promotions
-from instances.models import Capability, Instance
+from instances.models import AuthMethod, Capability, Instance, OrgConnection
 from releasemgr.http import AuthedRequest, redirect_after_post
 from releasemgr.models import AuditEvent
+
+
+def password_login_exists() -> Exists:
+    """Whether the instance's active connection still logs in with SOAP login()."""
+    return Exists(
+        OrgConnection.objects.filter(
+            instance=OuterRef("pk"), is_active=True, auth_method=AuthMethod.PASSWORD
+        )
+    )
 
 
 def instance_list(request: AuthedRequest) -> HttpResponse:
     require_instance_perm(request, "view")
     filters = InstanceFilterForm(request.GET or None)
-    instances = visible_instances(
-        request.user, Instance.objects.select_related("repository", "parent")
-    ).order_by("repository__name", "name")
+    instances = (
+        visible_instances(request.user, Instance.objects.select_related("repository", "parent"))
+        .annotate(on_password_login=password_login_exists())
+        .order_by("repository__name", "name")
+    )
     if filters.is_valid():
         if filters.cleaned_data["repository"]:
             instances = instances.filter(repository=filters.cleaned_data["repository"])

@@ -13,7 +13,11 @@ import pytest
 import requests
 
 from instances import salesforce as sf
-from tests.salesforce_standin.connections import jwt_connection, password_connection
+from tests.salesforce_standin.connections import (
+    client_credentials_connection,
+    jwt_connection,
+    password_connection,
+)
 from tests.salesforce_standin.packages import make_package
 
 pytest_plugins = ["tests.salesforce_standin.plugin"]
@@ -476,3 +480,33 @@ def test_the_authorize_page_hands_out_a_code_for_the_web_server_flow(salesforce)
     assert answer.status_code == 302 and parse_qs(location.query)["state"] == ["s1"]
     assert salesforce.valid(token["access_token"])
     assert token["refresh_token"] in salesforce.refresh_tokens
+
+
+def test_the_client_credentials_flow_logs_in_as_the_run_as_user(salesforce):
+    org = sf.connect(client_credentials_connection(salesforce), ca_bundle=salesforce.ca_path)
+
+    assert sf.org_facts(org).org_id == salesforce.org.org_id
+    (token,) = salesforce.calls("token")
+    assert parse_qs(token.text) == {
+        "grant_type": ["client_credentials"],
+        "client_id": [salesforce.consumer_key],
+        "client_secret": [salesforce.client_secret],
+    }
+
+
+def test_the_client_credentials_flow_off_says_how_to_turn_it_on(salesforce):
+    salesforce.knobs.client_credentials_user = None
+
+    with pytest.raises(sf.LoginFailed) as caught:
+        sf.connect(client_credentials_connection(salesforce), ca_bundle=salesforce.ca_path)
+
+    assert "Run As user" in caught.value.message
+    assert salesforce.client_secret not in caught.value.message
+
+
+@pytest.mark.parametrize("host", ["https://login.salesforce.com", "https://test.salesforce.com"])
+def test_the_client_credentials_flow_needs_a_my_domain(salesforce, host):
+    with pytest.raises(sf.ConnectionIncomplete, match="My Domain"):
+        sf.connect(client_credentials_connection(salesforce, login_url=host))
+
+    assert salesforce.requests == []
