@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgres test-browser lint typecheck check deps dot ssh chromium bench clean
+.PHONY: run test test-postgres test-browser lint typecheck check deps dot ssh npm chromium bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ ssh:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client >/dev/null 2>&1 || \
 	  { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server openssh-client >/dev/null 2>&1; }; }
 
+# npm: the interoperability tests install jsforce and Node 22 from the npm registry with it.
+npm:
+	@command -v npm >/dev/null 2>&1 || { \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null 2>&1; } || \
+	  echo "Could not install npm; the jsforce interoperability tests will skip."; }
+
 run: deps dot
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty
@@ -58,11 +65,11 @@ check: deps
 	SECRET_KEY=check STATIC_MANIFEST=0 ENCRYPTION_KEYS=x5Xh0JqfYfJ2zY1ywZ9bqC3mT7uWl0xk3n2u6l4q2mA= \
 	  $(PY) manage.py makemigrations --check --dry-run
 
-test: deps dot ssh lint typecheck check
+test: deps dot ssh npm lint typecheck check
 	$(VENV)/bin/pytest -m "not browser" $(PYTEST_ARGS)
 
 # The same suite on PostgreSQL (DATABASE_URL defaults to the local server).
-test-postgres: deps dot ssh
+test-postgres: deps dot ssh npm
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/releasemgr} \
 	  $(VENV)/bin/pytest -m "not browser" $(PYTEST_ARGS)
 

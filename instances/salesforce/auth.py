@@ -50,8 +50,9 @@ CLIENT_CREDENTIALS_GRANT = "client_credentials"
 SOAP_LOGIN_LAST_VERSION = "64.0"
 SOAP_LOGIN_RETIRED_IN = "Summer '27"
 SOAP_LOGIN_RETIREMENT = (
-    f"Password login uses SOAP login(), which Salesforce retires in its {SOAP_LOGIN_RETIRED_IN} "
-    f"release (June 2027) and no longer offers from API 65.0; new orgs have it turned off. "
+    "Password login uses SOAP login(), which Salesforce retires in its "
+    f"{SOAP_LOGIN_RETIRED_IN} release (expected in June 2027) and no longer offers from API "
+    "65.0; new orgs have it turned off. "
     "Switch to JWT bearer (a connected app with a certificate), an SFDX auth URL (a refresh "
     "token from the web-server flow, as `sf org login web` makes) or client credentials."
 )

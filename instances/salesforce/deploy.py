@@ -212,7 +212,8 @@ class DeployStatus:
         if not parts:
             parts.append(self.error_message or f"the org reported {self.status}")
         text = "; ".join(parts)
-        return text[0].upper() + text[1:] + "."
+        text = text[0].upper() + text[1:]
+        return text if text.endswith(".") else text + "."
 
     def progress(self) -> str:
         """One line for a progress log: "InProgress: 12/40 components, 3/10 tests"."""

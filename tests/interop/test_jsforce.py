@@ -436,3 +436,37 @@ def test_the_product_and_jsforce_send_the_wsdl_s_requests(jsforce_env, salesforc
     wsdl_options = [f"{{{MD}}}{part}" for part in WSDL["DeployOptions"] if part != "runTests"]
     assert shape(our_options) == shape(their_options) == wsdl_options
     assert [e.text for e in our_options] == [e.text for e in their_options]
+
+
+def test_the_product_and_jsforce_send_the_same_oauth_forms(jsforce_env, salesforce):
+    from urllib.parse import parse_qs
+
+    from tests.salesforce_standin.connections import jwt_connection, sfdx_connection
+
+    def forms() -> list[dict[str, list[str]]]:
+        return [parse_qs(call.text) for call in salesforce.calls("token")]
+
+    sf.connect(jwt_connection(salesforce), ca_bundle=salesforce.ca_path)
+    sf.connect(sfdx_connection(salesforce), ca_bundle=salesforce.ca_path)
+    ours = forms()
+    jsforce(jsforce_env, salesforce, method="jwt", action="read")
+    jsforce(jsforce_env, salesforce, method="refresh_token", action="read")
+    theirs = forms()[2:]
+
+    # JWT bearer: the grant and the assertion, nothing else, on both sides.
+    assert set(ours[0]) == set(theirs[0]) == {"grant_type", "assertion"}
+    assert ours[0]["grant_type"] == theirs[0]["grant_type"]
+    # Refresh token: the same four fields.
+    assert (
+        set(ours[1])
+        == set(theirs[1])
+        == {
+            "grant_type",
+            "refresh_token",
+            "client_id",
+            "client_secret",
+        }
+    )
+    # Both as application/x-www-form-urlencoded.
+    for call in salesforce.calls("token"):
+        assert call.header("Content-Type").startswith("application/x-www-form-urlencoded")

@@ -235,7 +235,7 @@ def test_a_coverage_failure_has_a_reason_with_the_classes(salesforce, org):
     assert status.failure_reason() == (
         "Code coverage below Salesforce's requirement (InvoiceService: 50% (10/20 lines)): "
         "Average test coverage across all Apex Classes and Triggers is 50%, at least 75% "
-        "test coverage is required.."
+        "test coverage is required."
     )
     assert status.summary().splitlines()[1] == status.failure_reason()
 
