@@ -335,7 +335,7 @@ def shape(element: ET.Element) -> list[str]:
 
 
 def product_calls(salesforce) -> dict[str, Any]:
-    org = sf.connect(password_connection(salesforce), ca_bundle=salesforce.ca_path)
+    org = sf.connect(password_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
     validation = sf.start_deploy(org, make_package(), check_only=True, test_level="RunLocalTests")
     sf.wait(org, validation, timeout=10, poll=0.01)
     sf.quick_deploy(org, validation)
@@ -446,8 +446,8 @@ def test_the_product_and_jsforce_send_the_same_oauth_forms(jsforce_env, salesfor
     def forms() -> list[dict[str, list[str]]]:
         return [parse_qs(call.text) for call in salesforce.calls("token")]
 
-    sf.connect(jwt_connection(salesforce), ca_bundle=salesforce.ca_path)
-    sf.connect(sfdx_connection(salesforce), ca_bundle=salesforce.ca_path)
+    sf.connect(jwt_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
+    sf.connect(sfdx_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
     ours = forms()
     jsforce(jsforce_env, salesforce, method="jwt", action="read")
     jsforce(jsforce_env, salesforce, method="refresh_token", action="read")

@@ -29,7 +29,7 @@ XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
 @pytest.fixture
 def org(salesforce):
-    return sf.connect(password_connection(salesforce), ca_bundle=salesforce.ca_path)
+    return sf.connect(password_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
 
 
 def finish(org, deploy_id):
@@ -150,7 +150,9 @@ def test_the_org_has_no_soap_login_from_api_65(salesforce, version):
 
 def test_password_login_stays_on_a_version_that_has_it(salesforce):
     org = sf.connect(
-        password_connection(salesforce), ca_bundle=salesforce.ca_path, api_version="66.0"
+        password_connection(salesforce).credentials(),
+        ca_bundle=salesforce.ca_path,
+        api_version="66.0",
     )
 
     finish(org, sf.start_deploy(org, make_package(), check_only=False, test_level="NoTestRun"))
@@ -164,7 +166,7 @@ def test_an_org_with_soap_login_turned_off_says_what_to_use_instead(salesforce):
     salesforce.knobs.soap_login_disabled = True
 
     with pytest.raises(sf.SoapLoginUnavailable) as caught:
-        sf.connect(password_connection(salesforce), ca_bundle=salesforce.ca_path)
+        sf.connect(password_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
 
     message = caught.value.message
     assert "SOAP API login() is disabled by default in this org" in message
@@ -278,7 +280,7 @@ def test_a_sandbox_reports_coverage_without_enforcing_it(salesforce, org):
 
 def test_jwt_access_tokens_are_refused_by_the_metadata_api_below_68(salesforce):
     salesforce.knobs.jwt_access_tokens = True
-    org = sf.connect(jwt_connection(salesforce), ca_bundle=salesforce.ca_path)
+    org = sf.connect(jwt_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
     assert sf.is_jwt_token(org.grant.access_token.reveal())
     assert sf.org_facts(org).org_id  # REST takes them
 
@@ -296,7 +298,9 @@ def test_jwt_access_tokens_are_refused_by_the_metadata_api_below_68(salesforce):
 
 def test_jwt_access_tokens_work_from_api_68(salesforce):
     salesforce.knobs.jwt_access_tokens = True
-    org = sf.connect(jwt_connection(salesforce), ca_bundle=salesforce.ca_path, api_version="68.0")
+    org = sf.connect(
+        jwt_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path, api_version="68.0"
+    )
 
     status = finish(
         org, sf.start_deploy(org, make_package(), check_only=False, test_level="NoTestRun")
@@ -483,7 +487,9 @@ def test_the_authorize_page_hands_out_a_code_for_the_web_server_flow(salesforce)
 
 
 def test_the_client_credentials_flow_logs_in_as_the_run_as_user(salesforce):
-    org = sf.connect(client_credentials_connection(salesforce), ca_bundle=salesforce.ca_path)
+    org = sf.connect(
+        client_credentials_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path
+    )
 
     assert sf.org_facts(org).org_id == salesforce.org.org_id
     (token,) = salesforce.calls("token")
@@ -498,7 +504,9 @@ def test_the_client_credentials_flow_off_says_how_to_turn_it_on(salesforce):
     salesforce.knobs.client_credentials_user = None
 
     with pytest.raises(sf.LoginFailed) as caught:
-        sf.connect(client_credentials_connection(salesforce), ca_bundle=salesforce.ca_path)
+        sf.connect(
+            client_credentials_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path
+        )
 
     assert "Run As user" in caught.value.message
     assert salesforce.client_secret not in caught.value.message
@@ -507,6 +515,6 @@ def test_the_client_credentials_flow_off_says_how_to_turn_it_on(salesforce):
 @pytest.mark.parametrize("host", ["https://login.salesforce.com", "https://test.salesforce.com"])
 def test_the_client_credentials_flow_needs_a_my_domain(salesforce, host):
     with pytest.raises(sf.ConnectionIncomplete, match="My Domain"):
-        sf.connect(client_credentials_connection(salesforce, login_url=host))
+        sf.connect(client_credentials_connection(salesforce, login_url=host).credentials())
 
     assert salesforce.requests == []
