@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 
+from branching.git.transport import RemoteRefused, display_url, parse_remote_url
 from branching.models import Collection, Feature, Repository
 from releasemgr.forms import WriteOnlySecretsMixin
 
@@ -10,6 +11,24 @@ class RepositoryForm(WriteOnlySecretsMixin, forms.ModelForm):
     secret_fields = ("remote_secret",)
     # Where the secret goes and whose it is: a change here drops the stored secret.
     secrets_bound_to = ("remote_url", "remote_username")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stored = getattr(self.instance, "remote_url", "")
+        if stored:  # a URL stored with credentials is shown without them
+            self.initial["remote_url"] = display_url(stored)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        url = cleaned.get("remote_url") or ""
+        secret = cleaned.get("remote_secret")
+        if url and secret and _is_ssh(url):
+            self.add_error(
+                "remote_secret",
+                "ssh remotes sign in with the server's key (GIT_SSH_KEY_FILE), not a password; "
+                "leave the secret empty, or use an https:// URL.",
+            )
+        return cleaned
 
     class Meta:
         model = Repository
@@ -25,6 +44,13 @@ class RepositoryForm(WriteOnlySecretsMixin, forms.ModelForm):
             "source_format",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+def _is_ssh(url: str) -> bool:
+    try:
+        return parse_remote_url(url).scheme == "ssh"
+    except RemoteRefused:
+        return False  # the URL's own validator says what is wrong with it
 
 
 class CollectionForm(forms.ModelForm):

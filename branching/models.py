@@ -16,21 +16,26 @@ from django.db import models
 from django.urls import reverse
 from django.utils.text import slugify
 
+from branching.git.transport import RemotePolicy, display_url, url_problem
 from branching.refnames import validate_branch_name
 from releasemgr.crypto import EncryptedField
 
-_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:(?!//).+$")
-_URL_SCHEMES = ("file://", "git://", "http://", "https://", "ssh://")
+
+def remote_policy() -> RemotePolicy:
+    """Where this server may connect for git, from the settings (see branching/git/transport)."""
+    return RemotePolicy(
+        local_root=str(settings.GIT_LOCAL_ROOT or ""),
+        allow_insecure=settings.GIT_ALLOW_INSECURE_TRANSPORTS,
+        allow_private=settings.GIT_ALLOW_PRIVATE_ADDRESSES,
+        connect_timeout=settings.NETWORK_CONNECT_TIMEOUT,
+        read_timeout=settings.NETWORK_READ_TIMEOUT,
+    )
 
 
 def validate_remote_url(url: str) -> None:
-    if url.startswith(_URL_SCHEMES) or _SCP_LIKE.match(url):
-        if any(ord(ch) < 0x20 for ch in url) or " " in url:
-            raise ValidationError("A remote URL cannot contain spaces or control characters.")
-        return
-    raise ValidationError(
-        "Give a URL git can fetch: https://, ssh://, git://, file:// or user@host:path."
-    )
+    problem = url_problem(url, remote_policy())
+    if problem:
+        raise ValidationError(problem, code="remote_url")
 
 
 def normalize_remote(url: str) -> str:
@@ -137,7 +142,9 @@ class Repository(models.Model):
 
     @property
     def location(self) -> str:
-        return self.remote_url or f"local storage “{self.storage or slugify(self.name)}”"
+        if self.remote_url:
+            return display_url(self.remote_url)  # never with credentials
+        return f"local storage “{self.storage or slugify(self.name)}”"
 
     def clean(self) -> None:
         if not self.remote_url and not (self.storage or slugify(self.name)):

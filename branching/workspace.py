@@ -28,7 +28,8 @@ from branching.git.graph import graph_files
 from branching.git.history import update_commit_graph
 from branching.git.remote import Remote, RemoteMoved, clone, fetch, push
 from branching.git.storage import IdLike, ObjectId, Repo
-from branching.models import Repository
+from branching.git.transport import display_url
+from branching.models import Repository, remote_policy
 
 __all__ = [
     "RemoteMoved",
@@ -57,6 +58,7 @@ def remote_of(repository: Repository) -> Remote | None:
         ca_bundle=settings.GIT_CA_BUNDLE,
         username=repository.remote_username,
         password=repository.remote_secret.reveal() if repository.remote_secret else "",  # type: ignore[attr-defined]
+        policy=remote_policy(),
     )
 
 
@@ -122,5 +124,8 @@ def publish(
 
 
 def clone_url(repository: Repository) -> str:
-    """What `git clone` accepts for this repository: the remote URL, or the local path."""
-    return repository.remote_url or str(repository.local_path)
+    """What `git clone` accepts for this repository: the remote URL (never with credentials
+    in it), or the local path."""
+    return (
+        display_url(repository.remote_url) if repository.remote_url else str(repository.local_path)
+    )

@@ -195,6 +195,16 @@ GRAPHVIZ_DOT = env_str("GRAPHVIZ_DOT", "dot")
 GIT_SSH_KEY_FILE = env_str("GIT_SSH_KEY_FILE")
 GIT_SSH_KNOWN_HOSTS = env_str("GIT_SSH_KNOWN_HOSTS")
 GIT_CA_BUNDLE = env_str("GIT_CA_BUNDLE")
+# Where git may connect (branching/git/transport.py): file:// and local paths only under
+# GIT_LOCAL_ROOT (unset: never), http:// and git:// only when allowed, and never a loopback,
+# private or link-local address unless allowed (checked on the addresses actually used).
+GIT_LOCAL_ROOT = env_str("GIT_LOCAL_ROOT")
+GIT_ALLOW_INSECURE_TRANSPORTS = env_bool("GIT_ALLOW_INSECURE_TRANSPORTS", False)
+GIT_ALLOW_PRIVATE_ADDRESSES = env_bool("GIT_ALLOW_PRIVATE_ADDRESSES", False)
+# Every network operation (git over any transport, Salesforce calls) gives up connecting after
+# NETWORK_CONNECT_TIMEOUT seconds, and waiting for an answer after NETWORK_READ_TIMEOUT.
+NETWORK_CONNECT_TIMEOUT = env_float("NETWORK_CONNECT_TIMEOUT", 10.0)
+NETWORK_READ_TIMEOUT = env_float("NETWORK_READ_TIMEOUT", 120.0)
 
 # Salesforce: extra certificate authorities (PEM) for org hosts (verification is always on),
 # and how often a deployment's status is polled (how long it may take: see Q_CLUSTER).

@@ -128,8 +128,15 @@ def http_git_server(
             return [b"authentication required\n"]
         return app(environ, start_response)
 
+    with _serving(with_auth, tls) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _serving(app, tls: trustme.CA | None = None) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve a WSGI app on loopback in a thread (over TLS with a certificate from `tls`)."""
     server = make_server(
-        "127.0.0.1", 0, with_auth, server_class=_ThreadingServer, handler_class=_QuietHandler
+        "127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler
     )
     scheme = "http"
     if tls is not None:
@@ -192,3 +199,48 @@ def ssh_git_server(workdir: Path) -> Iterator[SshServer]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[int]:
+    """A TCP server on loopback that accepts every connection and never says a word (a hung
+    git server, a black-holed proxy); yields its port. Connections are held until the end."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            held.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+@contextlib.contextmanager
+def not_git_http_server(
+    body: bytes = b"<html>internal wiki: db password hunter2</html>",
+) -> Iterator[str]:
+    """An http server that answers every request with an HTML page (not git); yields its URL."""
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [body]
+
+    with _serving(app) as url:
+        yield url

@@ -5,12 +5,22 @@ import trustme
 
 from branching.git import storage
 from branching.git.remote import Remote, RemoteError, RemoteMoved, clone, fetch, push
+from branching.git.transport import RemotePolicy
 from tests.gitservers import git, git_daemon, http_git_server, make_upstream, ssh_git_server
 
 
 @pytest.fixture
 def upstream(tmp_path):
     return make_upstream(tmp_path / "server")
+
+
+@pytest.fixture
+def loopback(tmp_path):
+    """What these servers on loopback need allowed: local paths under the test's folder, plain
+    http:// and git://, loopback addresses (the default policy refuses all three)."""
+    return RemotePolicy(
+        local_root=str(tmp_path), allow_insecure=True, allow_private=True, connect_timeout=5
+    )
 
 
 def heads_of(bare) -> dict[str, str]:
@@ -24,27 +34,30 @@ def tls_ca():
 
 
 @pytest.fixture(params=["file", "git", "http", "https", "ssh"])
-def remote(request, upstream, tls_ca, tmp_path):
+def remote(request, upstream, tls_ca, tmp_path, loopback):
     root = upstream.parent
     if request.param == "file":
-        yield Remote(f"file://{upstream}")
+        yield Remote(f"file://{upstream}", policy=loopback)
     elif request.param == "git":
         with git_daemon(root) as base:
-            yield Remote(base + upstream.name)
+            yield Remote(base + upstream.name, policy=loopback)
     elif request.param == "http":
         with http_git_server(root) as base:
-            yield Remote(base + upstream.name)
+            yield Remote(base + upstream.name, policy=loopback)
     elif request.param == "https":
         ca_file = tmp_path / "ca.pem"
         tls_ca.cert_pem.write_to_path(str(ca_file))
         with http_git_server(root, "bot", "token", tls=tls_ca) as base:
-            yield Remote(base + upstream.name, "bot", "token", ca_bundle=str(ca_file))
+            yield Remote(
+                base + upstream.name, "bot", "token", ca_bundle=str(ca_file), policy=loopback
+            )
     else:
         with ssh_git_server(tmp_path / "ssh") as server:
             yield Remote(
                 f"{server.url_prefix}{upstream}",
                 ssh_key_file=server.key_file,
                 known_hosts_file=server.known_hosts_file,
+                policy=loopback,
             )
 
 
@@ -105,25 +118,27 @@ def test_it_makes_local_heads_follow_the_remote(tmp_path, upstream, remote):
     assert local == heads_of(upstream) and "uat" not in local
 
 
-def test_it_signs_in_over_http_and_explains_a_refusal(tmp_path, upstream):
+def test_it_signs_in_over_http_and_explains_a_refusal(tmp_path, upstream, loopback):
     with http_git_server(upstream.parent, "bot", "s3cret-token") as base:
         url = base + upstream.name
-        with clone(tmp_path / "ok.git", Remote(url, "bot", "s3cret-token")) as repo:
+        with clone(
+            tmp_path / "ok.git", Remote(url, "bot", "s3cret-token", policy=loopback)
+        ) as repo:
             assert storage.branch_head(repo, "main")
         with pytest.raises(RemoteError, match="refused the credentials") as caught:
-            clone(tmp_path / "no.git", Remote(url, "bot", "wrong-password"))
+            clone(tmp_path / "no.git", Remote(url, "bot", "wrong-password", policy=loopback))
     assert "wrong-password" not in str(caught.value)
 
 
-def test_it_refuses_an_https_server_it_cannot_verify(tmp_path, upstream, tls_ca):
+def test_it_refuses_an_https_server_it_cannot_verify(tmp_path, upstream, tls_ca, loopback):
     with (
         http_git_server(upstream.parent, tls=tls_ca) as base,
         pytest.raises(RemoteError, match="CERTIFICATE_VERIFY_FAILED|certificate"),
     ):
-        clone(tmp_path / "x.git", Remote(base + upstream.name))
+        clone(tmp_path / "x.git", Remote(base + upstream.name, policy=loopback))
 
 
-def test_it_refuses_an_ssh_host_it_does_not_know(tmp_path, upstream):
+def test_it_refuses_an_ssh_host_it_does_not_know(tmp_path, upstream, loopback):
     with ssh_git_server(tmp_path / "ssh") as server:
         stranger = tmp_path / "empty_known_hosts"
         stranger.write_text("")
@@ -134,13 +149,14 @@ def test_it_refuses_an_ssh_host_it_does_not_know(tmp_path, upstream):
                     f"{server.url_prefix}{upstream}",
                     ssh_key_file=server.key_file,
                     known_hosts_file=str(stranger),
+                    policy=loopback,
                 ),
             )
 
 
-def test_it_explains_an_unreachable_remote(tmp_path):
+def test_it_explains_an_unreachable_remote(tmp_path, loopback):
     with pytest.raises(RemoteError):
-        clone(tmp_path / "x.git", Remote("git://127.0.0.1:1/nothing.git"))
+        clone(tmp_path / "x.git", Remote("git://127.0.0.1:1/nothing.git", policy=loopback))
 
 
 def test_it_never_shows_a_password_in_its_repr():

@@ -143,7 +143,8 @@ def test_it_shows_why_a_connection_test_failed_without_the_secret(client_for, or
     assert "The last test failed" in body and "not-the-password" not in body
 
 
-def test_it_explains_an_unreachable_remote(client_for, org, git_pipeline):
+def test_it_explains_an_unreachable_remote(client_for, org, git_pipeline, settings):
+    settings.GIT_ALLOW_INSECURE_TRANSPORTS = settings.GIT_ALLOW_PRIVATE_ADDRESSES = True
     repo = git_pipeline["repo"]
     repo.remote_url = "git://127.0.0.1:1/nowhere.git"
     repo.save()
