@@ -39,8 +39,9 @@ def validate_remote_url(url: str) -> None:
 
 
 def normalize_remote(url: str) -> str:
-    """One spelling per remote, so two Repositories on the same remote share storage."""
-    url = url.strip().rstrip("/")
+    """One spelling per remote, so two Repositories on the same remote share storage (and no
+    credentials, which are not part of where the remote is)."""
+    url = display_url(url.strip()).rstrip("/")
     if url.endswith(".git"):
         url = url[: -len(".git")]
     return url.rstrip("/")

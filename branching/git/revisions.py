@@ -29,6 +29,11 @@ _SHORT_ID = re.compile(r"^[0-9a-fA-F]{4,63}$")
 _PSEUDO_REF = re.compile(r"^(?:[A-Z][A-Z_]*_)?HEAD$")  # HEAD, FETCH_HEAD, ORIG_HEAD, MERGE_HEAD
 _SUFFIX = re.compile(r"~(\d*)|\^\{(commit)?\}|\^(\d*)(?!\{)")
 _MAX_PEEL = 20
+# Revision arithmetic is bounded: a spec is short, and `~N`/`^N` together walk at most this many
+# parents, so `main~` followed by thousands of digits is a refusal, not minutes of work (or
+# Python's limit on converting long digit strings to int).
+MAX_SPEC_LENGTH = 1000
+MAX_STEPS = 100_000
 
 
 class BadRevision(ValueError):
@@ -40,12 +45,28 @@ def resolve_commit(repo: Repo, spec: str) -> ObjectID:
     text = spec.strip()
     if not text:
         raise BadRevision("An empty revision names no commit.")
+    if len(text) > MAX_SPEC_LENGTH:
+        raise BadRevision(f"A revision is at most {MAX_SPEC_LENGTH} characters long.")
     cut = min((i for i in (text.find("~"), text.find("^")) if i >= 0), default=len(text))
     base, suffixes = text[:cut], text[cut:]
     if not base:
         raise BadRevision(f"Bad revision “{spec}”: it names no commit before “{suffixes}”.")
+    steps = _steps(suffixes, spec)  # read and bounded before any walking
     commit = _peel(repo, _base(repo, base, spec), spec)
-    position = 0
+    for kind, n in steps:
+        if kind == "~":
+            for _ in range(n):
+                commit = _parent(repo, commit, 1, spec)
+        elif kind == "^" and n:
+            commit = _parent(repo, commit, n, spec)
+        # ^{} and ^{commit}: already peeled to a commit.
+    return commit.id
+
+
+def _steps(suffixes: str, spec: str) -> list[tuple[str, int]]:
+    """The `~N`/`^N`/`^{}` suffixes as (kind, count), refused if they walk too far."""
+    steps: list[tuple[str, int]] = []
+    position = walked = 0
     while position < len(suffixes):
         match = _SUFFIX.match(suffixes, position)
         if match is None:
@@ -54,15 +75,26 @@ def resolve_commit(repo: Repo, spec: str) -> ObjectID:
                 "(only ~N, ^N and ^{commit} may follow a name)."
             )
         position = match.end()
-        if match.group(1) is not None:  # ~N
-            for _ in range(int(match.group(1) or "1")):
-                commit = _parent(repo, commit, 1, spec)
-        elif match.group(3) is not None:  # ^N
-            n = int(match.group(3) or "1")
-            if n:
-                commit = _parent(repo, commit, n, spec)
-        # ^{} and ^{commit}: already peeled to a commit.
-    return commit.id
+        if match.group(1) is not None:
+            steps.append(("~", _count(match.group(1) or "1", spec)))
+        elif match.group(3) is not None:
+            steps.append(("^", _count(match.group(3) or "1", spec)))
+        else:
+            steps.append(("{}", 0))
+        walked += steps[-1][1] if steps[-1][0] == "~" else 1
+        if walked > MAX_STEPS:
+            raise BadRevision(
+                f"Bad revision “{spec[:60]}…”: it walks more than {MAX_STEPS:,} parents."
+            )
+    return steps
+
+
+def _count(digits: str, spec: str) -> int:
+    if len(digits) > len(str(MAX_STEPS)):
+        raise BadRevision(
+            f"Bad revision “{spec[:60]}…”: a count after ~ or ^ is at most {MAX_STEPS:,}."
+        )
+    return int(digits)
 
 
 def _base(repo: Repo, name: str, spec: str) -> ShaFile:

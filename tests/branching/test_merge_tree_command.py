@@ -257,3 +257,34 @@ def test_it_refuses_revisions_on_the_command_line_with_batch(history: History) -
     )
     [answer] = [json.loads(line) for line in out.getvalue().splitlines()]
     assert answer["tree"] == history.merge_tree("main", "clean")[1][0]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "main~" + "9" * 5000,
+        "main~" + "9" * 7,
+        "main^" + "1" * 40,
+        "main" + "~100" * 1001,
+        "m" * 1001,
+    ],
+)
+def test_it_bounds_revision_arithmetic(history: History, spec: str) -> None:
+    with pytest.raises(CommandError, match="Bad revision|at most") as caught:
+        call_command("merge_tree", "--repo", str(history.path), spec, "side")
+    assert caught.value.returncode == 2
+
+
+def test_it_refuses_a_walk_longer_than_the_bound_with_a_message(history: History) -> None:
+    from branching.git import storage
+    from branching.git.revisions import BadRevision, resolve_commit
+
+    with storage.open_repo(history.path) as repo:
+        for spec, message in [
+            ("main~" + "9" * 900, "at most 100,000"),
+            ("main" + "~60000" * 2, "more than 100,000 parents"),
+            ("x" * 1001, "at most 1000 characters"),
+        ]:
+            with pytest.raises(BadRevision, match=message):
+                resolve_commit(repo, spec)
+        assert resolve_commit(repo, "main~1") == history.rev("main~1").encode()
