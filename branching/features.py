@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from branching import workspace
 from branching.git import storage
+from branching.git.remote import LOCAL_ONLY_PREFIX
 from branching.models import Feature, Repository, feature_branch_name
 
 
@@ -26,13 +28,20 @@ def start_feature(
     started_from_id: int | None = None,
     branch: str = "",
     attach: bool = False,
+    reserved: Mapping[str, str] | None = None,
 ) -> Feature:
     """Create the feature and its branch, cut from the head of the repository's main branch.
 
     With `attach`, `branch` must already exist and is adopted as the feature branch instead.
     The branch is made before the row; should the row then fail, the new branch is removed.
+    A feature branch is never an environment's: not the main branch of any Repository on this
+    storage, not a `releasemgr/` work branch, and not a branch in `reserved` (branch → why:
+    the instances' branches, which this app does not know).
     """
     branch = branch or feature_branch_name(key, title)
+    refusal = reserved_branch_problem(repository, branch, reserved or {})
+    if refusal:
+        raise FeatureError(refusal)
     feature = Feature(
         repository=repository,
         key=key,
@@ -78,6 +87,30 @@ def start_feature(
                 _remove_branch(repository, repo, branch, main_head)
             raise FeatureError(f"A feature with key {key} or branch “{branch}” exists.") from None
     return feature
+
+
+def reserved_branch_problem(
+    repository: Repository, branch: str, reserved: Mapping[str, str]
+) -> str | None:
+    """Why `branch` cannot be a feature branch of `repository`, or None.
+
+    Promotions merge feature branches only (docs/design.md, invariant 2): promoting an
+    environment branch as a feature would drag along everything not yet promoted from it.
+    """
+    if branch.startswith(LOCAL_ONLY_PREFIX):
+        return f"Branches under “{LOCAL_ONLY_PREFIX}” are releasemgr's own work branches."
+    if branch in reserved:
+        return (
+            f"“{branch}” is {reserved[branch]}, not a feature branch: promotions merge "
+            "feature branches only."
+        )
+    mains = Repository.objects.filter(storage_key=repository.storage_key, main_branch=branch)
+    if owner := mains.order_by("name").first():
+        return (
+            f"“{branch}” is the main branch of {owner.name}, not a feature branch: promotions "
+            "merge feature branches only."
+        )
+    return None
 
 
 def _merge_base(repo: storage.Repo, a: bytes, b: bytes) -> bytes:

@@ -629,7 +629,7 @@ def list_branches(repo: Repo) -> list[str]:
     return sorted(name.decode() for name in repo.refs.keys(base=_HEADS_BASE))
 
 
-def _check_path_clash(repo: Repo, branch: str) -> None:
+def check_path_clash(repo: Repo, branch: str) -> None:
     """git stores `dev` and `dev/alice` as a file and a folder: they cannot both exist.
 
     Looks only at the name's own path (its prefixes and its folder), so it costs the same with
@@ -648,7 +648,7 @@ def create_branch(repo: Repo, name: str, at: IdLike) -> ObjectId:
     existing = branch_head(repo, name)
     if existing is not None:
         raise BranchExists(name, existing)
-    _check_path_clash(repo, name)
+    check_path_clash(repo, name)
     created = _retry_locked(
         lambda: refs.create_ref(repo.controldir(), ref, head),
         _locked_error(repo, name),
@@ -669,7 +669,7 @@ def update_branch(repo: Repo, name: str, new: IdLike, expected_old: IdLike | Non
     new_id = _commit_object(repo, new).id
     controldir = repo.controldir()
     if expected_old is None:
-        _check_path_clash(repo, name)
+        check_path_clash(repo, name)
         ok = _retry_locked(
             lambda: refs.create_ref(controldir, ref, new_id),
             _locked_error(repo, name),

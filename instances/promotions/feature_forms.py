@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from branching.features import reserved_branch_problem
 from branching.models import Repository, validate_feature_key
 from branching.refnames import validate_branch_name
 from instances.models import Instance
@@ -45,6 +46,18 @@ class FeatureStartForm(forms.Form):
 
     def clean_key(self) -> str:
         return str(self.cleaned_data["key"]).strip()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        instance, branch = cleaned.get("instance"), cleaned.get("attach_branch")
+        if instance is not None and branch:
+            from instances.promotions.features import environment_branches
+
+            reserved = environment_branches(instance.repository)
+            problem = reserved_branch_problem(instance.repository, branch, reserved)
+            if problem:
+                self.add_error("attach_branch", problem)
+        return cleaned
 
 
 class FeatureFilterForm(forms.Form):
