@@ -114,6 +114,8 @@ def publish(
     """Move `branch` from `expected_old` to `new`, on the remote first when there is one."""
     remote = remote_of(repository)
     if remote is not None:
+        if expected_old is None:  # the cache mirrors the remote: a clash there is one here
+            storage.check_path_clash(repo, branch)
         push(repo, remote, branch, new, expected_old)
         current = storage.branch_head(repo, branch)
         moved = storage.update_branch(repo, branch, new, current)

@@ -6,7 +6,8 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
-from releasemgr.models import AccessToken
+from releasemgr.models import AccessToken, Job
+from releasemgr.roles import is_release_manager
 
 M = TypeVar("M", bound=Model)
 Need = Literal["view", "add", "change", "delete"]
@@ -36,3 +37,12 @@ def get_own_token_for(request: HttpRequest, pk: int) -> AccessToken:
     if token is None:
         raise Http404(f"You have no access token with id {pk}.")
     return token
+
+
+def get_job_for(request: HttpRequest, pk: int) -> Job:
+    """A job its requester or a release manager may follow; to anyone else, a 404."""
+    job = Job.objects.select_related("requested_by").filter(pk=pk).first()
+    user = request.user
+    if job is None or not (job.requested_by_id == user.pk or is_release_manager(user)):
+        raise Http404(f"No job with id {pk}.")
+    return job

@@ -9,7 +9,7 @@ from django.utils.cache import add_never_cache_headers
 
 from releasemgr import tokens
 from releasemgr.forms import AccessTokenForm
-from releasemgr.models import AccessToken, AuditEvent
+from releasemgr.models import AccessToken, AuditEvent, Job
 from releasemgr.throttle import ThrottledAdminAuthenticationForm
 
 # The admin's login counts failures with the login page's (releasemgr/throttle.py).
@@ -134,3 +134,19 @@ class AccessTokenAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # revoked tokens stay, so the audit trail's "via token" keeps its meaning
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Jobs are written by the views and the task cluster; the admin only reads them."""
+
+    list_display = ["created_at", "title", "status", "requested_by", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["title", "message"]
+    list_select_related = ["requested_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
-from releasemgr import token_views, views
+from releasemgr import job_views, token_views, views
 from releasemgr.throttle import ThrottledAuthenticationForm
 
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
         LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
         name="login",
     ),
+    path("jobs/<int:pk>/", job_views.job_detail, name="job_detail"),
     path("settings/tokens/", token_views.token_list, name="token_list"),
     path("settings/tokens/<int:pk>/revoke/", token_views.token_revoke, name="token_revoke"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -234,12 +234,13 @@ def fetch(repo: Repo, remote: Remote) -> dict[str, ObjectId]:
         if name.startswith(_HEADS) and sha
     }
     local = {name.decode(): sha for name, sha in repo.refs.as_dict(Ref(b"refs/heads")).items()}
-    for name, sha in heads.items():
-        if branch_name_problem(name) is None and local.get(name) != sha:
-            repo.refs[Ref(_HEADS + name.encode())] = sha
+    # Deletions first: a branch `dev` gone upstream may be what blocks a new `dev/alice`.
     for name in local:
         if name not in heads and not name.startswith(LOCAL_ONLY_PREFIX):
             del repo.refs[Ref(_HEADS + name.encode())]
+    for name, sha in heads.items():
+        if branch_name_problem(name) is None and local.get(name) != sha:
+            repo.refs[Ref(_HEADS + name.encode())] = sha
     return heads
 
 

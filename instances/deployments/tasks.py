@@ -13,6 +13,14 @@ from instances.deployments import runner
 from instances.models import DEPLOYMENT_TERMINAL, Deployment, DeploymentStatus, leases
 
 
+def standalone_deploy_job(job_id: int) -> str:
+    """Resolve a standalone deployment's revisions on a repository with a remote (a job)."""
+    from instances.deployments import standalone
+    from releasemgr import jobs
+
+    return jobs.run(job_id, standalone.run_deploy_job, (standalone.DeployRefused,))
+
+
 class CancelRequest(StrEnum):
     REQUESTED = "cancel requested"  # the org accepted; the polling run sees the deployment end
     NOTHING_TO_CANCEL = "nothing to cancel"  # finished already, or never reached the org

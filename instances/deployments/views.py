@@ -9,14 +9,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from django_q.tasks import async_task
 
-from branching import workspace
-from branching.git.remote import RemoteError
-from branching.git.revisions import BadRevision, resolve_commit
 from instances.deployments import runner
 from instances.deployments.forms import StandaloneDeployForm
-from instances.deployments.tasks import cancel_deployment, run_deployment
+from instances.deployments.standalone import DeployRefused, queue_deployment, request_deployment
+from instances.deployments.tasks import cancel_deployment
 from instances.environments.access import check_instance, get_instance_for
-from instances.models import Deployment, DeploymentKind
+from instances.models import Deployment
 from releasemgr.access import get_object_for, require_perm
 from releasemgr.http import AuthedRequest, redirect_after_post
 from releasemgr.models import AuditEvent
@@ -101,9 +99,8 @@ def deployment_create(request: AuthedRequest, pk: int) -> HttpResponse:
     """Redeploy a commit (or a delta) to the instance's org, outside any promotion."""
     instance = get_instance_for(request, pk, need="deploy")
     require_perm(request, Deployment, "add")
-    connection = instance.org_connection
     form = StandaloneDeployForm(request.POST or None, instance=instance)
-    if connection is None:
+    if instance.org_connection is None:
         # Said on the page, and a POST changes nothing: there is no org to deploy to.
         return render(
             request,
@@ -112,44 +109,14 @@ def deployment_create(request: AuthedRequest, pk: int) -> HttpResponse:
             status=409 if request.method == "POST" else 200,
         )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        if instance.repository.remote_url:  # fetching is network work: a job does it
+            job = queue_deployment(instance, form.cleaned_data, request.user)
+            return redirect_after_post(request, job.get_absolute_url())
         try:
-            with workspace.open_storage(instance.repository) as repo:
-                workspace.sync(instance.repository, repo)
-                to_commit = resolve_commit(repo, data["revision"]).decode()
-                from_commit = (
-                    resolve_commit(repo, data["from_revision"]).decode()
-                    if data["from_revision"]
-                    else ""
-                )
-        except BadRevision as exc:
+            deployment = request_deployment(instance, form.cleaned_data, request.user)
+        except DeployRefused as exc:
             form.add_error(None, str(exc))
-        except RemoteError as exc:
-            form.add_error(None, f"Could not reach the git remote: {exc}")
         else:
-            deployment = runner.create(
-                instance=instance,
-                connection=connection,
-                kind=DeploymentKind(data["kind"]),
-                from_commit=from_commit,
-                to_commit=to_commit,
-                test_level=data["test_level"],
-                run_tests=data["run_tests"],
-                requested_by_id=request.user.pk,
-            )
-            AuditEvent.record(
-                request.user,
-                "deployment requested",
-                instance,
-                {"deployment": deployment.pk, "kind": deployment.kind},
-                from_commit=from_commit,
-                to_commit=to_commit,
-            )
-            async_task(
-                run_deployment,
-                deployment.pk,
-                task_name=f"deployment-{deployment.pk}",
-            )
             return redirect_after_post(request, deployment.get_absolute_url())
     return render(
         request, "instances/deployments/deployment_form.html", {"form": form, "instance": instance}

@@ -34,3 +34,11 @@ def test_org_connection(connection_id: int) -> ConnectionTest:
         return ConnectionTest.FAILED
     connection.save(update_fields=connection.apply_facts(facts))
     return ConnectionTest.OK
+
+
+def create_branch_job(job_id: int) -> str:
+    """Create a missing environment branch on a repository with a remote (a job)."""
+    from instances.environments import branches
+    from releasemgr import jobs
+
+    return jobs.run(job_id, branches.run_create_job, (branches.BranchNotCreated,))

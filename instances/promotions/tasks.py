@@ -10,6 +10,14 @@ from instances.models.promotion import TERMINAL
 from instances.promotions import engine, queue
 
 
+def start_feature_job(job_id: int) -> str:
+    """Start a feature on a repository with a remote (the page follows the job)."""
+    from instances.promotions import features
+    from releasemgr import jobs
+
+    return jobs.run(job_id, features.run_start_job, features.START_ERRORS)
+
+
 def run_promotion(promotion_id: int) -> PromotionStatus | leases.Outcome:
     """Run one promotion if it is runnable (a duplicate or early task simply does nothing);
     once it has ended, start what waits behind it on the same target."""

@@ -10,13 +10,15 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from branching import workspace
-from branching.git import storage
-from branching.git.remote import RemoteError
 from instances.environments.access import (
     conceal_hidden_parents,
     get_instance_for,
     require_instance_perm,
+)
+from instances.environments.branches import (
+    BranchNotCreated,
+    create_environment_branch,
+    queue_create,
 )
 from instances.environments.forms import InstanceFilterForm, InstanceForm, ReparentForm
 from instances.environments.permissions import capabilities_on, visible_instances
@@ -97,36 +99,18 @@ def _branch_head(instance: Instance) -> str | None:
     return heads[instance.branch]
 
 
-def branch_origin(instance: Instance) -> str:
-    """Where a missing environment branch is cut from: its parent's branch, else the main one."""
-    return instance.parent.branch if instance.parent else instance.repository.main_branch
-
-
 @require_POST
 def instance_create_branch(request: AuthedRequest, pk: int) -> HttpResponse:
-    """Create a missing environment branch from its parent's branch (or the main branch)."""
+    """Create a missing environment branch from its parent's branch (or the main branch); a
+    job when the repository has a remote."""
     instance = get_instance_for(request, pk, need="change")
-    origin = branch_origin(instance)
+    if instance.repository.remote_url:
+        job = queue_create(instance, request.user)
+        return redirect_after_post(request, job.get_absolute_url())
     try:
-        with workspace.open_storage(instance.repository) as repo:
-            workspace.sync(instance.repository, repo)
-            head = storage.branch_head(repo, origin)
-            if head is None:
-                raise storage.BranchNotFound(origin)
-            workspace.publish(instance.repository, repo, instance.branch, head, expected_old=None)
-    except storage.BranchNotFound:
-        messages.error(request, f"There is no branch “{origin}” to cut “{instance.branch}” from.")
-    except (storage.RefError, RemoteError) as exc:
-        messages.error(request, f"Could not create “{instance.branch}”: {exc}")
-    else:
-        AuditEvent.record(
-            request.user,
-            "branch created",
-            instance,
-            {"branch": instance.branch, "from": origin},
-            to_commit=storage.hex_id(head),
-        )
-        messages.success(request, f"Created “{instance.branch}” from “{origin}”.")
+        messages.success(request, create_environment_branch(instance, request.user))
+    except BranchNotCreated as exc:
+        messages.error(request, str(exc))
     return redirect_after_post(request, instance.get_absolute_url())
 
 

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_http_methods
 
 from branching import workspace
 from branching.access import get_feature_for, require_feature_perm
-from branching.features import FeatureError, start_feature
+from branching.features import FeatureError
+from branching.git.errors import RepositoryDamaged
 from branching.git.remote import RemoteError
 from branching.models import Feature
 from instances.environments.permissions import (
@@ -27,6 +28,7 @@ from instances.environments.permissions import (
 from instances.environments.presence import presence_rows, read_branch_heads
 from instances.models import Capability, FeaturePresence, Instance, Promotion
 from instances.promotions.feature_forms import FeatureFilterForm, FeatureStartForm
+from instances.promotions.features import queue_start, start_from_instance
 from instances.promotions.routing import route_label
 from instances.promotions.rules import targets_for
 from releasemgr.http import AuthedRequest, redirect_after_post
@@ -69,34 +71,25 @@ def feature_list(request: AuthedRequest) -> HttpResponse:
     return render(request, template, {"page": page, "filters": filters})
 
 
-def _start(request: AuthedRequest, form: FeatureStartForm) -> Feature | None:
-    """Start the feature the form describes, turning every refusal into a form error."""
+def _start(request: AuthedRequest, form: FeatureStartForm) -> HttpResponse | None:
+    """Start the feature the form describes (a job when the repository has a remote), turning
+    every refusal into a form error."""
     data = form.cleaned_data
     instance: Instance = data["instance"]
+    fields = {"key": data["key"], "title": data["title"], "branch": data["attach_branch"]}
+    if instance.repository.remote_url:
+        job = queue_start(instance, owner=request.user, **fields)
+        return redirect_after_post(request, job.get_absolute_url())
     try:
-        feature = start_feature(
-            instance.repository,
-            key=data["key"],
-            title=data["title"],
-            owner=request.user,
-            started_from_id=instance.pk,
-            branch=data["attach_branch"],
-            attach=bool(data["attach_branch"]),
-        )
+        feature = start_from_instance(instance, owner=request.user, **fields)
     except FeatureError as exc:
         form.add_error(None, exc.messages)
         return None
-    except RemoteError as exc:
+    except (RemoteError, RepositoryDamaged) as exc:
         form.add_error(None, f"Could not reach the git remote: {exc}")
         return None
-    AuditEvent.record(
-        request.user,
-        "attached" if data["attach_branch"] else "started",
-        feature,
-        {"branch": feature.branch, "started from": instance.name},
-        to_commit=feature.base_commit,
-    )
-    return feature
+    messages.success(request, f"Feature {feature.key} started on branch “{feature.branch}”.")
+    return redirect_after_post(request, feature.get_absolute_url())
 
 
 @require_http_methods(["GET", "POST"])
@@ -109,9 +102,8 @@ def feature_create(request: AuthedRequest) -> HttpResponse:
     form.fields["instance"].queryset = visible_instances(  # type: ignore[attr-defined]
         request.user, Instance.objects.select_related("repository")
     ).order_by("repository__name", "name")
-    if request.method == "POST" and form.is_valid() and (feature := _start(request, form)):
-        messages.success(request, f"Feature {feature.key} started on branch “{feature.branch}”.")
-        return redirect_after_post(request, feature.get_absolute_url())
+    if request.method == "POST" and form.is_valid() and (response := _start(request, form)):
+        return response
     template = "instances/promotions/feature_form.html"
     if request.htmx:
         template += "#form"

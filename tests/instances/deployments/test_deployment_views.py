@@ -10,6 +10,7 @@ from instances.deployments import tasks
 from instances.environments import tasks as environment_tasks
 from instances.models import Deployment, DeploymentStatus
 from tests.personas import MANAGE, PERSONAS, READ
+from releasemgr.models import Job
 from tests.salesforce_standin.connections import password_connection
 
 pytest_plugins = ["tests.salesforce_standin.plugin"]
@@ -152,6 +153,9 @@ def test_it_explains_an_unreachable_remote(client_for, org, git_pipeline, settin
         reverse("deployment_create", args=[git_pipeline["qa"].pk]),
         {"revision": "qa", "kind": "deploy", "test_level": "NoTestRun"},
     )
-    assert response.status_code == 200
-    assert "Could not reach the git remote" in response.content.decode()
+    job = Job.objects.get()  # a remote: the fetch is a job's, not the request's
+    assert response["Location"] == job.get_absolute_url()
+    assert tasks.standalone_deploy_job(job.pk) == "failed"
+    body = client_for("release_manager").get(job.get_absolute_url()).content.decode()
+    assert "Could not reach the git remote" in body
     assert not Deployment.objects.exists()
