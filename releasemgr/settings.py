@@ -209,6 +209,9 @@ NETWORK_READ_TIMEOUT = env_float("NETWORK_READ_TIMEOUT", 120.0)
 # Salesforce: extra certificate authorities (PEM) for org hosts (verification is always on),
 # and how often a deployment's status is polled (how long it may take: see Q_CLUSTER).
 SALESFORCE_CA_BUNDLE = env_str("SALESFORCE_CA_BUNDLE")
+# Org connections reach Salesforce's own domains only (instances/salesforce/hosts.py); these
+# exact host names are allowed besides (a proxy in front of Salesforce, a test stand-in).
+SALESFORCE_EXTRA_HOSTS = env_list("SALESFORCE_EXTRA_HOSTS", [])
 DEPLOY_POLL_SECONDS = env_float("DEPLOY_POLL_SECONDS", 10.0)
 
 # A worker renews its claim on a promotion at every step; a claim older than this means the

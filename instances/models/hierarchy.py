@@ -391,6 +391,12 @@ class OrgConnection(models.Model):
         for field in REQUIRED_SECRETS.get(self.auth_method, ()):
             if not getattr(self, field):
                 errors[field] = f"The {self._label(field)} is required for this auth method."
+        from instances.salesforce.hosts import url_host_problem
+
+        for name in ("login_url", "instance_url"):
+            problem = getattr(self, name) and url_host_problem(getattr(self, name))
+            if problem:
+                errors.setdefault(name, problem)
         if (
             self.auth_method == AuthMethod.SFDX_URL
             and self.sfdx_auth_url

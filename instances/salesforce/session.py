@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from xml.sax.saxutils import escape
 
 import requests
+from django.conf import settings
 from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_exceptions
 
@@ -36,6 +37,7 @@ from instances.salesforce.errors import (
     clip,
     redact,
 )
+from instances.salesforce.hosts import HostNotAllowed, url_host_problem
 from releasemgr.crypto import Secret
 
 logger = logging.getLogger(__name__)
@@ -82,7 +84,12 @@ class _OrgHttp(requests.Session):
     last_status: int = 0  # of the last response: simple-salesforce's login errors drop it
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        kwargs.setdefault("timeout", self.default_timeout)
+        problem = url_host_problem(url)  # every request: the instance URL a login returns too
+        if problem:
+            raise HostNotAllowed(f"Refused to send the org's credentials there: {problem}")
+        read = kwargs.get("timeout") or self.default_timeout
+        if not isinstance(read, tuple):  # a connect timeout of its own, from the settings
+            kwargs["timeout"] = (min(settings.NETWORK_CONNECT_TIMEOUT, read), read)
         if kwargs.get("verify") in (None, True):
             kwargs["verify"] = self.verify
         self.last_status = 0
@@ -106,7 +113,7 @@ def http_session(
     http = _OrgHttp()
     if session is not None:
         http.__dict__.update(session.__dict__)
-    http.default_timeout = timeout
+    http.default_timeout = min(timeout, settings.NETWORK_READ_TIMEOUT)
     if ca_bundle:
         http.verify = str(ca_bundle)
     elif not isinstance(http.verify, str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -40,9 +41,13 @@ def salesforce_jwt_keys() -> KeyPair:
 
 
 @pytest.fixture
-def salesforce(salesforce_tls: Tls, salesforce_jwt_keys: KeyPair) -> Iterator[SalesforceStandIn]:
+def salesforce(
+    salesforce_tls: Tls, salesforce_jwt_keys: KeyPair, settings: Any
+) -> Iterator[SalesforceStandIn]:
     """A stand-in org on https://127.0.0.1:<free port>; `.url`, `.ca_path`, `.knobs`,
-    `.requests`; its connected app trusts `salesforce_jwt_keys`."""
+    `.requests`; its connected app trusts `salesforce_jwt_keys`. Org connections may reach it:
+    127.0.0.1 is an extra allowed Salesforce host for the test."""
+    settings.SALESFORCE_EXTRA_HOSTS = ["127.0.0.1"]
     with running(salesforce_tls.cert, salesforce_tls.ca_path) as standin:
         standin.jwt_public_key = salesforce_jwt_keys.public_pem
         standin.jwt_private_key = salesforce_jwt_keys.private_pem
