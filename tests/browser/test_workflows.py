@@ -86,7 +86,11 @@ def test_a_release_manager_connects_an_org_tests_it_and_watches_a_deployment(
     user = next(iter(salesforce.users.values()))
     log = tmp_path / "qcluster.log"
     with task_cluster(
-        log, Q_WORKERS="2", SALESFORCE_CA_BUNDLE=str(salesforce.ca_path), DEPLOY_POLL_SECONDS="0.5"
+        log,
+        Q_WORKERS="2",
+        SALESFORCE_CA_BUNDLE=str(salesforce.ca_path),
+        SALESFORCE_EXTRA_HOSTS="127.0.0.1",  # the stand-in: an allowed org host for the worker
+        DEPLOY_POLL_SECONDS="0.5",
     ):
         page = session_for(browser, live_server, release_manager)
         page.goto(p["alice"].get_absolute_url())

@@ -9,8 +9,8 @@ from django.urls import reverse
 from instances.deployments import tasks
 from instances.environments import tasks as environment_tasks
 from instances.models import Deployment, DeploymentStatus
-from tests.personas import MANAGE, PERSONAS, READ
 from releasemgr.models import Job
+from tests.personas import MANAGE, PERSONAS, READ
 from tests.salesforce_standin.connections import password_connection
 
 pytest_plugins = ["tests.salesforce_standin.plugin"]
