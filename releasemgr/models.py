@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 
-
 class AppendOnlyError(Exception):
     """Audit events are never edited or deleted, through the ORM or the admin."""
 
