@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "branching",
     "instances",
     "instances.notifications",
+    "instances.hooks",
 ]
 
 MIDDLEWARE = [
@@ -237,6 +238,8 @@ WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)
 WEBHOOK_CA_BUNDLE = env_str("WEBHOOK_CA_BUNDLE")
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
 NOTIFY_RETRY_SECONDS = env_float("NOTIFY_RETRY_SECONDS", 60.0)
+# Inbound webhooks from git hosts: the largest delivery read (GitHub's own limit is 25 MB).
+HOOK_MAX_BODY_BYTES = env_int("HOOK_MAX_BODY_BYTES", 25 * 1024 * 1024)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie

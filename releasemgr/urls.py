@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("instances.urls")),
     path("", include("branching.urls")),
     path("", include("instances.notifications.urls")),
+    path("", include("instances.hooks.urls")),
     path("healthz", views.healthz, name="healthz"),
     path(
         "accounts/login/",
