@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.text import slugify
 
 from branching.git import storage
 from branching.git.context import GitContext
@@ -38,6 +39,7 @@ __all__ = [
     "open_storage",
     "publish",
     "remote_of",
+    "server_path",
     "sync",
     "update_graph",
 ]
@@ -127,7 +129,13 @@ def publish(
 
 def clone_url(repository: Repository) -> str:
     """What `git clone` accepts for this repository: the remote URL (never with credentials
-    in it), or the local path."""
-    return (
-        display_url(repository.remote_url) if repository.remote_url else str(repository.local_path)
-    )
+    in it), or releasemgr's own git service for a local storage (`/git/<storage>.git`, HTTP
+    Basic with an access token)."""
+    if repository.remote_url:
+        return display_url(repository.remote_url)
+    return f"{settings.SITE_URL}/git/{repository.storage or slugify(repository.name)}.git"
+
+
+def server_path(repository: Repository) -> str:
+    """The bare repository's path on the server, for admins and commands run there."""
+    return str(repository.local_path)

@@ -240,6 +240,8 @@ NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
 NOTIFY_RETRY_SECONDS = env_float("NOTIFY_RETRY_SECONDS", 60.0)
 # Inbound webhooks from git hosts: the largest delivery read (GitHub's own limit is 25 MB).
 HOOK_MAX_BODY_BYTES = env_int("HOOK_MAX_BODY_BYTES", 25 * 1024 * 1024)
+# git over HTTP: the largest push accepted (the pack is streamed to disk, never held in memory).
+GIT_PUSH_MAX_BYTES = env_int("GIT_PUSH_MAX_BYTES", 512 * 1024 * 1024)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie

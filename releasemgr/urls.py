@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("branching.urls")),
     path("", include("instances.notifications.urls")),
     path("", include("instances.hooks.urls")),
+    path("", include("instances.gitserve.urls")),
     path("healthz", views.healthz, name="healthz"),
     path(
         "accounts/login/",

@@ -30,6 +30,11 @@ def refresh(repository: Repository, branches: Iterable[str] | None = None) -> li
     with workspace.open_storage(repository) as repo:
         workspace.sync(repository, repo)
         heads = {name: storage.hex_id(head) for name, head in storage.branch_heads(repo).items()}
+        if not repository.remote_url and branches is not None:
+            # A push over releasemgr's own git service brought the commits: keep the
+            # commit-graph in step with them, as a fetch does.
+            branches = list(branches)
+            workspace.update_graph(repo, [heads[b] for b in branches if b in heads])
     features = Feature.objects.filter(repository__storage_key=repository.storage_key)
     if branches is not None:
         features = features.filter(branch__in=list(branches))

@@ -1,9 +1,10 @@
 """The seeded demo, end to end, as a developer drives it from a terminal.
 
 `seed_demo`, then the command line (`feature_start`, `promote --wait`) and the git binary
-(clone, commit, push through `clone_url`), with a real `manage.py qcluster` doing the
-promotions: a feature goes Dev Alice → Integration → (back) Dev Bob and lands on exactly those
-branches; a rival feature conflicts on its way into Integration and leaves it where it was.
+(clone, commit, push through the storage's `path` on the server), with a real `manage.py
+qcluster` doing the promotions: a feature goes Dev Alice → Integration → (back) Dev Bob and
+lands on exactly those branches; a rival feature conflicts on its way into Integration and
+leaves it where it was.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def start_and_push(instance: str, key: str, title: str, line: str, work: Path) -
             "--json",
         )
     )
-    git("clone", "--quiet", "--branch", started["branch"], started["clone_url"], work)
+    git("clone", "--quiet", "--branch", started["branch"], started["path"], work)
     with (work / SERVICE).open("a") as source:
         source.write(line + "\n")
     git("commit", "--quiet", "-am", title, cwd=work)

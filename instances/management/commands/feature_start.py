@@ -38,7 +38,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json",
             action="store_true",
-            help="Print {key, branch, repository, clone_url, base_commit, started_from}.",
+            help="Print {key, branch, repository, clone_url, path, base_commit, started_from}.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -66,6 +66,7 @@ class Command(BaseCommand):
                         "branch": feature.branch,
                         "repository": repository.name,
                         "clone_url": url,
+                        "path": "" if repository.remote_url else workspace.server_path(repository),
                         "base_commit": feature.base_commit,
                         "started_from": instance.name,
                     }

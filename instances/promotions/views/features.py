@@ -141,6 +141,9 @@ def feature_detail(request: AuthedRequest, key: str) -> HttpResponse:
         {
             "feature": feature,
             "clone_url": workspace.clone_url(feature.repository),
+            "server_path": workspace.server_path(feature.repository)
+            if request.user.is_superuser and not feature.repository.remote_url
+            else "",
             "checkout": checkout_command(feature),
             "head": head,
             "heads_known": heads is not None,

@@ -37,13 +37,14 @@ def test_it_starts_a_feature_whose_clone_url_git_can_clone_and_push_to(
     assert started["key"] == "RM-42"
     assert started["branch"] == "feature/RM-42-invoice-totals"
     assert started["repository"] == repository.name
-    assert started["clone_url"] == str(repository.local_path)
+    assert started["clone_url"] == "http://127.0.0.1:8000/git/acme.git"  # SITE_URL's service
+    assert started["path"] == str(repository.local_path)
     feature = Feature.objects.get(key="RM-42")
     assert feature.owner == developer and feature.started_from == git_pipeline["alice"]
     assert feature.base_commit == head(git_pipeline["prod"]) == started["base_commit"]
 
     work = tmp_path / "work"
-    git("clone", "--quiet", "--branch", started["branch"], started["clone_url"], work)
+    git("clone", "--quiet", "--branch", started["branch"], started["path"], work)
     (work / "force-app/main/default/classes/Invoice.cls").write_text(
         "public class Invoice {\n  Decimal total;\n}\n"
     )

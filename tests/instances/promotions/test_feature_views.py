@@ -153,11 +153,14 @@ def test_it_shows_how_to_get_the_code_and_where_it_can_go(client_for, git_pipeli
     feature = start(p, "RM-1", "Invoice totals", developer)
     response = client_for("developer").get(feature.get_absolute_url())
     body = response.content.decode()
-    path = str(p["repo"].local_path)
+    url = "http://127.0.0.1:8000/git/acme.git"  # releasemgr's own git service, at SITE_URL
     assert response.context["checkout"] == (
-        f"git clone {path} acme && cd acme && git checkout feature/RM-1-invoice-totals"
+        f"git clone {url} acme && cd acme && git checkout feature/RM-1-invoice-totals"
     )
-    assert path in body and "git checkout feature/RM-1-invoice-totals" in body
+    assert url in body and "git checkout feature/RM-1-invoice-totals" in body
+    path = str(p["repo"].local_path)
+    assert path not in body  # the path on the server is for admins
+    assert path in client_for("admin").get(feature.get_absolute_url()).content.decode()
     # Started from Dev Alice, not there yet: the one place it can go is into Dev Alice.
     assert [t.name for t, _ in response.context["targets"]] == ["Dev Alice"]
     assert "Bring into Dev Alice (from the feature branch)" in body

@@ -1,0 +1,209 @@
+"""The real git client against releasemgr's own git service on a live server.
+
+Clone with a token, push to a feature branch (accepted: the head moves and the feature is
+stale where it was promoted), push to an instance's branch, a main branch and `releasemgr/…`
+(refused with the reason, refs unchanged), a wrong token (401), no role (403).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from branching.git import storage
+from instances.gitserve import views as git_views
+from instances.hooks import views as hook_views
+from instances.notifications import events as notification_events
+from instances.notifications.models import Event, EventKind
+from releasemgr import tokens
+from tests.conftest import make_user
+from tests.instances.promotions.helpers import promote, start
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def git(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {
+        "GIT_AUTHOR_NAME": "Dan",
+        "GIT_AUTHOR_EMAIL": "dan@example.com",
+        "GIT_COMMITTER_NAME": "Dan",
+        "GIT_COMMITTER_EMAIL": "dan@example.com",
+        "HOME": "/nonexistent",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    }
+    return subprocess.run(
+        ["git", "-c", "credential.helper=", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def inline(monkeypatch):
+    def run(func, *args, **kwargs):
+        func(*args)
+
+    for module in (git_views, hook_views, notification_events):
+        monkeypatch.setattr(module, "async_task", run)
+
+
+@pytest.fixture
+def served(git_pipeline, developer, live_server, inline):
+    feature = start(git_pipeline, "RM-1", "Invoice totals", developer)
+    promote([feature], git_pipeline["alice"], developer)
+    _, raw = tokens.create_token(developer, "laptop", ["read", "promote"])
+    host = live_server.url.removeprefix("http://")
+    url = f"http://{developer.username}:{raw}@{host}/git/acme.git"
+    return git_pipeline, feature, url, live_server.url
+
+
+def branch_head(repository, branch: str) -> str:
+    with storage.open_repo(repository.local_path) as repo:
+        head = storage.branch_head(repo, branch)
+        return storage.hex_id(head) if head else ""
+
+
+def test_a_developer_clones_and_pushes_to_their_feature(served, tmp_path, client_for):
+    pipeline, feature, url, _ = served
+    work = tmp_path / "work"
+    ok(git("clone", "--branch", feature.branch, url, work))
+    (work / "force-app/main/default/classes/Invoice.cls").write_text("public class Invoice { }\n")
+    ok(git("commit", "-qam", "Totals", cwd=work))
+    pushed = ok(git("rev-parse", "HEAD", cwd=work))
+
+    ok(git("push", "origin", feature.branch, cwd=work))
+
+    assert branch_head(pipeline["repo"], feature.branch) == pushed
+    page = client_for("developer").get(f"/features/{feature.key}/").content.decode()
+    assert f'id="presence-{pipeline["alice"].pk}" class="presence-stale"' in page
+    stale = Event.objects.get(kind=EventKind.FEATURE_STALE)
+    assert stale.title == "RM-1 moved on: stale in Dev Alice"
+
+    # A new feature/… branch may be created; fetching brings what others pushed.
+    ok(git("push", "origin", "HEAD:refs/heads/feature/RM-2-next", cwd=work))
+    assert branch_head(pipeline["repo"], "feature/RM-2-next") == pushed
+    ok(git("fetch", "origin", cwd=work))
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        (
+            "integration",
+            "integration is the branch of instance Integration: only promotions move it",
+        ),
+        ("main", "main is a main branch: only promotions move it"),
+        ("releasemgr/x", "releasemgr/… branches belong to promotions in progress"),
+        ("hotfix/quick", "only feature/… branches can be pushed"),
+    ],
+)
+def test_pushes_to_other_branches_are_refused_with_the_reason(served, tmp_path, target, reason):
+    pipeline, feature, url, _ = served
+    work = tmp_path / "work"
+    ok(git("clone", "--branch", feature.branch, url, work))
+    (work / "new.txt").write_text("x\n")
+    ok(git("add", ".", cwd=work))
+    ok(git("commit", "-qm", "sneak", cwd=work))
+    before = {b: branch_head(pipeline["repo"], b) for b in ("integration", "main", target)}
+
+    result = git("push", "origin", f"HEAD:refs/heads/{target}", cwd=work)
+
+    assert result.returncode != 0
+    assert f"[remote rejected] HEAD -> {target} ({reason})" in result.stderr
+    assert {b: branch_head(pipeline["repo"], b) for b in before} == before
+
+
+def test_someone_elses_feature_is_refused(served, tmp_path, git_pipeline):
+    pipeline, feature, url, base = served
+    other = make_user("bea-dev", "Developers")
+    _, raw = tokens.create_token(other, "laptop", ["read", "promote"])
+    host = base.removeprefix("http://")
+    work = tmp_path / "work"
+    ok(git("clone", "--branch", feature.branch, f"http://bea-dev:{raw}@{host}/git/acme.git", work))
+    (work / "new.txt").write_text("x\n")
+    ok(git("add", ".", cwd=work))
+    ok(git("commit", "-qm", "not mine", cwd=work))
+    before = branch_head(pipeline["repo"], feature.branch)
+    result = git("push", "origin", feature.branch, cwd=work)
+    assert "is the branch of RM-1, owned by dan-dev" in result.stderr
+    assert branch_head(pipeline["repo"], feature.branch) == before
+
+
+def test_a_wrong_token_is_401_and_no_role_is_403(served, tmp_path, outsider):
+    import urllib.error
+    import urllib.request
+
+    pipeline, feature, url, base = served
+    host = base.removeprefix("http://")
+    result = git("clone", f"http://dan-dev:rmp_nonsense@{host}/git/acme.git", tmp_path / "a")
+    assert result.returncode != 0 and "Authentication failed" in result.stderr
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(f"{base}/git/acme.git/info/refs?service=git-upload-pack")  # noqa: S310
+    assert error.value.code == 401
+    assert error.value.headers["WWW-Authenticate"].startswith("Basic")
+
+    _, raw = tokens.create_token(outsider, "t", ["read"])
+    result = git("clone", f"http://{outsider.username}:{raw}@{host}/git/acme.git", tmp_path / "b")
+    assert result.returncode != 0 and "403" in result.stderr
+    # A token used under another user's name is no better than a wrong one.
+    result = git("clone", f"http://dan-dev:{raw}@{host}/git/acme.git", tmp_path / "c")
+    assert result.returncode != 0 and "Authentication failed" in result.stderr
+    result = git("ls-remote", url.replace("acme.git", "nowhere.git"))
+    assert result.returncode != 0 and "not found" in result.stderr.lower()
+
+
+def test_a_read_only_token_clones_but_does_not_push(served, tmp_path, developer):
+    pipeline, feature, url, base = served
+    _, raw = tokens.create_token(developer, "ci", ["read"])
+    host = base.removeprefix("http://")
+    work = tmp_path / "work"
+    ok(git("clone", "--branch", feature.branch, f"http://dan-dev:{raw}@{host}/git/acme.git", work))
+    (work / "x.txt").write_text("x\n")
+    ok(git("add", ".", cwd=work))
+    ok(git("commit", "-qm", "x", cwd=work))
+    before = branch_head(pipeline["repo"], feature.branch)
+    result = git("push", "origin", feature.branch, cwd=work)
+    assert result.returncode != 0 and "403" in result.stderr
+    assert branch_head(pipeline["repo"], feature.branch) == before
+
+
+def test_a_push_over_the_size_limit_is_refused(served, tmp_path, settings):
+    pipeline, feature, url, _ = served
+    settings.GIT_PUSH_MAX_BYTES = 20_000
+    work = tmp_path / "work"
+    ok(git("clone", "--branch", feature.branch, url, work))
+    (work / "big.bin").write_bytes(os.urandom(200_000))
+    ok(git("add", ".", cwd=work))
+    ok(git("commit", "-qm", "big", cwd=work))
+    before = branch_head(pipeline["repo"], feature.branch)
+    result = git("push", "origin", feature.branch, cwd=work)
+    assert result.returncode != 0
+    assert branch_head(pipeline["repo"], feature.branch) == before
+
+
+def test_tags_and_deletions_are_refused(served, tmp_path):
+    pipeline, feature, url, _ = served
+    work = tmp_path / "work"
+    ok(git("clone", "--branch", feature.branch, url, work))
+    ok(git("tag", "v1", cwd=work))
+    result = git("push", "origin", "v1", cwd=work)
+    assert "[remote rejected] v1 -> v1 (only branches can be pushed here" in result.stderr
+    before = branch_head(pipeline["repo"], feature.branch)
+    result = git("push", "origin", f":{feature.branch}", cwd=work)
+    assert "branches are not deleted over git here" in result.stderr
+    assert branch_head(pipeline["repo"], feature.branch) == before
+    with storage.open_repo(pipeline["repo"].local_path) as repo:
+        assert b"refs/tags/v1" not in repo.refs.as_dict()
