@@ -89,7 +89,8 @@ def _enqueue(delivery_ids: Iterable[int]) -> None:
 
 
 def may_hear(user: User, event: Event) -> bool:
-    """Only people who may see the pipeline hear about it; approval requests go to approvers."""
+    """Only those who may see every instance an event involves hear of it (grants included);
+    approval requests go to those who may approve on the target, never to the requester."""
     if not user.is_active or not user.has_perm("instances.view_promotion"):
         return False
     # Nobody hears of an instance they may not see (instances.environments.permissions).
@@ -181,6 +182,7 @@ def promotion_specs(promotion: Promotion) -> list[Spec]:
                 "promotion": promotion.pk,
                 "status": promotion.status,
                 "target": target.name,
+                "target_id": target.pk,
                 "source": promotion.source.name if promotion.source else None,
                 "features": _keys(promotion),
                 "target_head": promotion.target_head_after,

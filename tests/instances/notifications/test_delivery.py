@@ -348,3 +348,36 @@ def test_one_change_is_one_event_however_often_it_is_seen(
     assert tasks.promotion_changed(promotion.pk) == 0
     assert Event.objects.filter(kind=EventKind.PROMOTION_SUCCEEDED).count() == 1
     assert len(mail.messages) == 1
+
+
+def test_grants_decide_who_hears(
+    git_pipeline, people, admin_user, mail, inline_tasks, loopback_webhooks
+):
+    """Nobody hears of an instance hidden from them; approval requests follow approve grants."""
+    from django.contrib.auth.models import Group
+
+    from instances.models import Capability, InstanceGrant
+    from tests.conftest import make_user
+
+    developer, release_manager = people
+    approver = make_user("ann-rm", "Release managers", email="ann@example.com")
+    alice = git_pipeline["alice"]
+    alice.requires_approval = True
+    alice.save()
+    # Dev Alice is seen by release managers only, and only Ann approves there.
+    InstanceGrant.objects.create(
+        instance=alice,
+        capability=Capability.VIEW,
+        group=Group.objects.get(name="Release managers"),
+    )
+    InstanceGrant.objects.create(instance=alice, capability=Capability.APPROVE, user=approver)
+    for user in (developer, release_manager, approver):
+        subscribe(user, events=[EventKind.APPROVAL_REQUESTED, EventKind.PROMOTION_CANCELLED])
+    feature = start(git_pipeline, "RM-10", "Behind a grant", release_manager)
+
+    promotion = request_promotion(features=[feature], target=alice, user=release_manager)
+    assert [to for _, (to,) in mail.envelopes] == ["ann@example.com"]
+
+    cancel(promotion, release_manager)
+    recipients = sorted(to for _, (to,) in mail.envelopes[1:])
+    assert recipients == ["ann@example.com", "rita@example.com"]  # never the developer

@@ -219,3 +219,29 @@ def test_without_an_email_address_email_is_refused(client_for, developer):
     )
     assert response.status_code == 400
     assert "no email address" in response.content.decode()
+
+
+def test_instances_hidden_by_a_grant_cannot_be_chosen(client_for, developer, pipeline):
+    from django.contrib.auth.models import Group
+
+    from instances.models import Capability, InstanceGrant
+
+    InstanceGrant.objects.create(
+        instance=pipeline["prod"],
+        capability=Capability.VIEW,
+        group=Group.objects.get(name="Release managers"),
+    )
+    developer.email = "dan@example.com"
+    developer.save()
+    page = client_for("developer").get(reverse("subscription_list")).content.decode()
+    assert "Production" not in page and "QA" in page
+    response = client_for("developer").post(
+        reverse("subscription_list"),
+        {
+            "scope": Scope.INSTANCE,
+            "instance": pipeline["prod"].pk,
+            "events": ["promotion_failed"],
+            "by_email": "on",
+        },
+    )
+    assert response.status_code == 400 and not Subscription.objects.exists()
