@@ -177,8 +177,9 @@ def inline(monkeypatch):
 
 
 @pytest.fixture
-def remote_setup(tmp_path: Path, git_repos, developer):
+def remote_setup(tmp_path: Path, git_repos, developer, settings):
     """An upstream with main and feature/RM-1; a Repository on it; RM-1 present in Dev Alice."""
+    settings.GIT_LOCAL_ROOT = str(tmp_path)  # the remote is a bare repository on this disk
     upstream = tmp_path / "upstream.git"
     work = tmp_path / "work"
     git("init", "--bare", "-b", "main", upstream)
