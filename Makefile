@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-postgres test-browser lint typecheck check deps dot ssh npm chromium bench clean
+.PHONY: run test test-postgres test-browser lint typecheck check deps dot ssh npm chromium bench client clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,8 +76,13 @@ test-postgres: deps dot ssh npm
 test-browser: deps dot chromium
 	$(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
 
+# The pipeline client's wheel (standard library only) into dist/, without the network.
+client: deps
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation ./client -w dist
+	rm -rf client/build client/releasemgr_client.egg-info
+
 bench: deps dot
 	$(PY) benchmarks/dashboard.py
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) staticfiles dist .pytest_cache .mypy_cache .ruff_cache

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("instances.promotions.urls")),
     path("", include("instances.deployments.urls")),
     path("", include("instances.metrics.urls")),
+    path("", include("instances.api.urls")),
 ]

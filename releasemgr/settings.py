@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_q",
     "csp",
+    "ninja",
     "releasemgr",
     "branching",
     "instances",
@@ -286,6 +287,11 @@ CONTENT_SECURITY_POLICY = {
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_ADDRESS_LIMIT = env_int("LOGIN_FAILURE_ADDRESS_LIMIT", 20)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+
+# API rate limits (instances/api/limits.py): requests a minute per personal access token and
+# per client address; over the limit the API answers 429 with Retry-After. 0 turns one off.
+API_RATE_PER_TOKEN = env_int("API_RATE_PER_TOKEN", 600)
+API_RATE_PER_ADDRESS = env_int("API_RATE_PER_ADDRESS", 1200)
 
 LOGGING = {
     "version": 1,

@@ -44,8 +44,8 @@ def deployment_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(request, "instances/deployments/deployment_detail.html", context)
 
 
-def deployment_artifact(request: AuthedRequest, pk: int) -> FileResponse:
-    deployment = get_deployment_for(request, pk)
+def package_file(deployment: Deployment) -> FileResponse:
+    """The deployment's package zip as a download (the page and the API serve it alike)."""
     path = runner.artifact_path(deployment)
     if not deployment.artifact or not path.exists():
         raise Http404("This deployment kept no package.")
@@ -57,8 +57,8 @@ def deployment_artifact(request: AuthedRequest, pk: int) -> FileResponse:
     )
 
 
-def deployment_log(request: AuthedRequest, pk: int) -> FileResponse:
-    deployment = get_deployment_for(request, pk)
+def log_file(deployment: Deployment) -> FileResponse:
+    """The deployment's own log as a download."""
     path = runner.log_path(deployment)
     if not path.exists():
         raise Http404("This deployment has no log yet.")
@@ -68,6 +68,14 @@ def deployment_log(request: AuthedRequest, pk: int) -> FileResponse:
         filename=f"deployment-{deployment.pk}.log",
         content_type="text/plain; charset=utf-8",
     )
+
+
+def deployment_artifact(request: AuthedRequest, pk: int) -> FileResponse:
+    return package_file(get_deployment_for(request, pk))
+
+
+def deployment_log(request: AuthedRequest, pk: int) -> FileResponse:
+    return log_file(get_deployment_for(request, pk))
 
 
 @require_POST

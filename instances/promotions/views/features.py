@@ -92,6 +92,20 @@ def _start(request: AuthedRequest, form: FeatureStartForm) -> HttpResponse | Non
     return redirect_after_post(request, feature.get_absolute_url())
 
 
+def start_from_form(request: AuthedRequest, form: FeatureStartForm) -> Feature | None:
+    """Start the feature the form describes within the call, turning every refusal into a form
+    error: the API (`instances.api.features`) starts features here."""
+    data = form.cleaned_data
+    fields = {"key": data["key"], "title": data["title"], "branch": data["attach_branch"]}
+    try:
+        return start_from_instance(data["instance"], owner=request.user, **fields)
+    except FeatureError as exc:
+        form.add_error(None, exc.messages)
+    except (RemoteError, RepositoryDamaged) as exc:
+        form.add_error(None, f"Could not reach the git remote: {exc}")
+    return None
+
+
 @require_http_methods(["GET", "POST"])
 def feature_create(request: AuthedRequest) -> HttpResponse:
     require_feature_perm(request, "add")

@@ -73,7 +73,7 @@ def promotion_list(request: AuthedRequest) -> HttpResponse:
     return render(request, template, {"page": page, "rows": rows, "filters": filters})
 
 
-def _steps(promotion: Promotion) -> list[tuple[str, str]]:
+def step_states(promotion: Promotion) -> list[tuple[str, str]]:
     """(label, state) for the progress bar: done, current, stopped or todo."""
     out = []
     for step in Step:
@@ -109,7 +109,7 @@ def _context(
         "items": promotion.items.select_related("feature"),
         "log": promotion.log.select_related("actor"),
         "approvals": promotion.approvals.select_related("user"),
-        "steps": _steps(promotion),
+        "steps": step_states(promotion),
         "step_count": len(Step) - 1,
         "waiting": waiting_reason(promotion),
         "actions": allowed_actions(promotion, user),

@@ -1,0 +1,3 @@
+from releasemgr_client.cli import main
+
+raise SystemExit(main())

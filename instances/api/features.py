@@ -1,0 +1,198 @@
+"""Features: the list, one feature with its presence per instance and where it can go next,
+and starting (or attaching) a feature, with the form and the function of the page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, Q
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.responses import Status
+
+from branching import workspace
+from branching.access import get_feature_for, require_feature_perm
+from branching.models import Feature
+from instances.api.auth import need
+from instances.api.common import (
+    InstanceRef,
+    Page,
+    Paging,
+    RepositoryRef,
+    UserRef,
+    absolute,
+    form_data,
+    instance_ref,
+    paginate,
+    repository_ref,
+    user_ref,
+)
+from instances.api.problems import Problem, form_problem
+from instances.environments.permissions import instances_allowing, visible_instances
+from instances.environments.presence import presence_rows, read_branch_heads
+from instances.models import Capability, FeaturePresence, Instance
+from instances.promotions.feature_forms import FeatureStartForm
+from instances.promotions.rules import targets_for
+from instances.promotions.views.features import start_from_form
+from releasemgr.models import Scope
+
+router = Router(tags=["features"])
+
+
+class FeatureFilters(Schema):
+    repository: int | None = None
+    instance: int | None = None
+    owner: str | None = None
+    q: str | None = None
+
+
+class FeatureOut(Schema):
+    key: str
+    title: str
+    repository: RepositoryRef
+    owner: UserRef
+    branch: str
+    base_commit: str
+    started_from: InstanceRef | None
+    present_in: list[InstanceRef]
+    created_at: datetime
+    url: str
+
+
+class PresenceOut(Schema):
+    instance: InstanceRef
+    depth: int
+    state: str
+    commit: str
+    promotion_id: int | None
+
+
+class TargetOut(Schema):
+    instance: InstanceRef
+    direction: str
+    source: InstanceRef | None
+
+
+class FeatureDetail(FeatureOut):
+    clone_url: str
+    head: str | None
+    presence: list[PresenceOut]
+    next_targets: list[TargetOut]
+
+
+class FeatureStart(Schema):
+    instance: int
+    key: str
+    title: str
+    attach_branch: str = ""
+
+
+def feature_out(request: HttpRequest, feature: Feature) -> dict[str, Any]:
+    return {
+        "key": feature.key,
+        "title": feature.title,
+        "repository": repository_ref(feature.repository),
+        "owner": user_ref(feature.owner),
+        "branch": feature.branch,
+        "base_commit": feature.base_commit,
+        "started_from": instance_ref(feature.started_from),
+        "present_in": [instance_ref(p.instance) for p in feature.presences.all()],
+        "created_at": feature.created_at,
+        "url": absolute(request, feature.get_absolute_url()),
+    }
+
+
+def feature_detail(request: HttpRequest, feature: Feature) -> dict[str, Any]:
+    heads = read_branch_heads(feature.repository, [feature.branch])
+    head = (heads[feature.branch] or None) if heads is not None else None
+    targets = []
+    if request.user.has_perm("instances.add_promotion"):
+        allowed = set(
+            instances_allowing(request.user, Capability.PROMOTE).values_list("pk", flat=True)
+        )
+        targets = [
+            {
+                "instance": instance_ref(instance),
+                "direction": route.direction,
+                "source": instance_ref(route.source),
+            }
+            for instance, route in targets_for(feature)
+            if instance.pk in allowed
+        ]
+    return {
+        **feature_out(request, feature),
+        "clone_url": workspace.clone_url(feature.repository),
+        "head": head,
+        "presence": [
+            {
+                "instance": instance_ref(row.instance),
+                "depth": row.depth,
+                "state": str(row.state),
+                "commit": row.commit,
+                "promotion_id": row.promotion_id,
+            }
+            for row in presence_rows(feature, head, request.user)
+        ],
+        "next_targets": targets,
+    }
+
+
+def _features(request: HttpRequest) -> Any:
+    """Features with their presences in the instances the caller may see (no others)."""
+    visible = visible_instances(request.user)
+    return Feature.objects.select_related("repository", "owner", "started_from").prefetch_related(
+        Prefetch(
+            "presences",
+            queryset=FeaturePresence.objects.filter(instance__in=visible).select_related(
+                "instance"
+            ),
+        )
+    )
+
+
+@router.get("/features", response=Page[FeatureOut], summary="List features")
+def list_features(
+    request: HttpRequest, paging: Query[Paging], filters: Query[FeatureFilters]
+) -> dict[str, Any]:
+    require_feature_perm(request, "view")
+    features = _features(request).order_by("-created_at", "-id")
+    if filters.repository is not None:
+        features = features.filter(repository_id=filters.repository)
+    if filters.owner == "mine":
+        features = features.filter(owner=request.user)
+    elif filters.owner:
+        features = features.filter(owner__username=filters.owner)
+    if filters.instance is not None:
+        features = features.filter(
+            presences__instance__in=visible_instances(request.user).filter(pk=filters.instance)
+        )
+    if filters.q:
+        features = features.filter(Q(key__icontains=filters.q) | Q(title__icontains=filters.q))
+    return paginate(request, features, paging, lambda rows: (feature_out(request, f) for f in rows))
+
+
+@router.get("/features/{key}", response=FeatureDetail, summary="One feature, where it is")
+def get_feature(request: HttpRequest, key: str) -> dict[str, Any]:
+    get_feature_for(request, key)
+    return feature_detail(request, _features(request).get(key=key))
+
+
+@router.post(
+    "/features",
+    response={201: FeatureDetail},
+    summary="Start a feature from an instance (or attach an existing branch)",
+)
+def start_feature(request: HttpRequest, body: FeatureStart) -> Status:
+    need(request, Scope.PROMOTE)
+    require_feature_perm(request, "add")
+    form = FeatureStartForm(form_data(body.dict()))
+    form.fields["instance"].queryset = visible_instances(  # type: ignore[attr-defined]
+        request.user, Instance.objects.select_related("repository")
+    )
+    if not form.is_valid():
+        raise form_problem(form)
+    feature = start_from_form(request, form)  # type: ignore[arg-type]
+    if feature is None:
+        raise Problem(409, " ".join(str(e) for e in form.non_field_errors()) or "Not started.")
+    return Status(201, feature_detail(request, _features(request).get(pk=feature.pk)))

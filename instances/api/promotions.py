@@ -1,0 +1,461 @@
+"""Promotions: list, one promotion with its steps, its log (followed with a `since` cursor), its
+approvals and conflicts; request one (with a dry run first), approve, reject, cancel, retry,
+resolve. Each act is the page's: the same access helper, form and domain function."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from branching.access import get_collection_for
+from branching.git.remote import RemoteError
+from branching.models import Feature
+from instances.api.auth import acting, need
+from instances.api.common import (
+    InstanceRef,
+    Page,
+    Paging,
+    UserRef,
+    absolute,
+    form_data,
+    instance_ref,
+    paginate,
+    user_ref,
+)
+from instances.api.problems import Problem, form_problem, refusal
+from instances.environments.permissions import allows, instances_allowing, visible_promotions
+from instances.models import Capability, Instance, Promotion, PromotionLog, PromotionStatus
+from instances.models.promotion import WAITING
+from instances.promotions.access import get_promotion_for, require_promotion_perm
+from instances.promotions.forms import PromotionRequestForm, ResolutionForm
+from instances.promotions.queue import waiting_reasons
+from instances.promotions.rules import (
+    PromotionError,
+    approve,
+    cancel,
+    dry_run,
+    may_act_on,
+    reject,
+    request_promotion,
+    retry,
+)
+from instances.promotions.views.promotions import step_states
+from releasemgr.models import Scope
+
+router = Router(tags=["promotions"])
+
+LOG_LIMIT = 500
+
+
+class PromotionFilters(Schema):
+    status: str | None = Field(
+        None, description="A status, or “waiting” for awaiting approval, queued or running."
+    )
+    target: int | None = None
+    feature: str | None = None
+
+
+class ItemOut(Schema):
+    feature: str
+    commit: str
+
+
+class StepOut(Schema):
+    label: str
+    state: str
+
+
+class ApprovalOut(Schema):
+    user: UserRef
+    decision: str
+    reason: str
+    at: datetime
+
+
+class ConflictOut(Schema):
+    path: str
+    kinds: list[str] = []
+    base: str | None = None
+    ours: str | None = None
+    theirs: str | None = None
+    result: str | None = None
+
+
+class PromotionOut(Schema):
+    id: int
+    direction: str
+    status: str
+    target: InstanceRef
+    source: InstanceRef | None
+    features: list[str]
+    collection_id: int | None
+    requested_by: UserRef
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    waiting: str = Field(description="Why it has not finished yet, in words; empty once it has.")
+    failure_reason: str
+    url: str
+
+
+class PromotionDetail(PromotionOut):
+    step: int
+    step_label: str
+    steps: list[StepOut]
+    attempt: int
+    items: list[ItemOut]
+    test_level: str
+    run_tests: list[str]
+    target_head_before: str
+    merged_head: str
+    target_head_after: str
+    approvals: list[ApprovalOut]
+    conflicts: list[ConflictOut]
+    deployments: list[int]
+    can_approve: bool
+    can_act: bool
+
+
+class LogEntry(Schema):
+    id: int
+    at: datetime
+    step: int
+    level: str
+    actor: UserRef | None
+    message: str
+    from_commit: str
+    to_commit: str
+
+
+class LogOut(Schema):
+    promotion: int
+    status: str
+    terminal: bool
+    waiting: str
+    entries: list[LogEntry]
+    next_since: int = Field(description="Pass as `since` to get only the entries after these.")
+
+
+class PromotionRequest(Schema):
+    features: list[str] = Field(default_factory=list, description="Feature keys, merge order.")
+    collection: int | None = Field(None, description="A collection: its features are added.")
+    target: int = Field(description="The instance to promote into (its id).")
+    test_level: str = ""
+    run_tests: str = Field("", description="Comma-separated Apex test classes.")
+    dry_run: bool = Field(False, description="Only merge in memory and answer with conflicts.")
+    queue_anyway: bool = Field(
+        False, description="Queue even when the dry run finds conflicts (resolve them later)."
+    )
+
+
+class DryRunOut(Schema):
+    direction: str
+    source: InstanceRef | None
+    target: InstanceRef
+    features: list[str]
+    clean: bool
+    conflicts: dict[str, list[str]]
+
+
+class Reason(Schema):
+    reason: str = ""
+
+
+class Resolutions(Schema):
+    resolutions: dict[str, str] = Field(description="Conflicted path → its resolved content.")
+
+
+def _promotions() -> Any:
+    return Promotion.objects.select_related(
+        "target", "source", "requested_by", "collection"
+    ).prefetch_related("items__feature")
+
+
+def promotion_out(request: HttpRequest, promotion: Promotion, waiting: str) -> dict[str, Any]:
+    return {
+        "id": promotion.pk,
+        "direction": promotion.direction,
+        "status": promotion.status,
+        "target": instance_ref(promotion.target),
+        "source": instance_ref(promotion.source),
+        "features": [item.feature.key for item in promotion.items.all()],
+        "collection_id": promotion.collection_id,
+        "requested_by": user_ref(promotion.requested_by),
+        "requested_at": promotion.requested_at,
+        "started_at": promotion.started_at,
+        "finished_at": promotion.finished_at,
+        "waiting": waiting,
+        "failure_reason": promotion.failure_reason,
+        "url": absolute(request, promotion.get_absolute_url()),
+    }
+
+
+def promotion_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
+    promotion = _promotions().get(pk=pk)
+    user = request.user
+    waiting = waiting_reasons([promotion]).get(promotion.pk, "")
+    return {
+        **promotion_out(request, promotion, waiting),
+        "step": promotion.step,
+        "step_label": promotion.get_step_display(),
+        "steps": [{"label": label, "state": state} for label, state in step_states(promotion)],
+        "attempt": promotion.attempt,
+        "items": [{"feature": i.feature.key, "commit": i.commit} for i in promotion.items.all()],
+        "test_level": promotion.test_level,
+        "run_tests": list(promotion.run_tests or []),
+        "target_head_before": promotion.target_head_before,
+        "merged_head": promotion.merged_head,
+        "target_head_after": promotion.target_head_after,
+        "approvals": _approvals(promotion),
+        "conflicts": list(promotion.conflicts or []),
+        "deployments": list(promotion.deployments.order_by("id").values_list("id", flat=True)),
+        "can_approve": promotion.status == PromotionStatus.AWAITING_APPROVAL
+        and user.has_perm("instances.approve_promotion")
+        and allows(user, promotion.target, Capability.APPROVE)
+        and user.pk != promotion.requested_by_id,
+        "can_act": may_act_on(promotion, user),  # type: ignore[arg-type]
+    }
+
+
+def _approvals(promotion: Promotion) -> list[dict[str, Any]]:
+    return [
+        {"user": user_ref(a.user), "decision": a.decision, "reason": a.reason, "at": a.at}
+        for a in promotion.approvals.select_related("user")
+    ]
+
+
+# --------------------------------------------------------------------------- reads
+
+
+@router.get("/promotions", response=Page[PromotionOut], summary="List promotions")
+def list_promotions(
+    request: HttpRequest, paging: Query[Paging], filters: Query[PromotionFilters]
+) -> dict[str, Any]:
+    require_promotion_perm(request, "view")
+    promotions = visible_promotions(request.user, _promotions()).order_by("-id")
+    if filters.status == "waiting":
+        promotions = promotions.filter(Q(status__in=WAITING) | Q(status=PromotionStatus.RUNNING))
+    elif filters.status:
+        if filters.status not in PromotionStatus.values:
+            raise Problem(
+                400,
+                f"Unknown status “{filters.status}”; use waiting or one of "
+                f"{', '.join(PromotionStatus.values)}.",
+            )
+        promotions = promotions.filter(status=filters.status)
+    if filters.target is not None:
+        promotions = promotions.filter(target_id=filters.target)
+    if filters.feature:
+        promotions = promotions.filter(items__feature__key=filters.feature)
+
+    def rows(shown: list[Promotion]) -> list[dict[str, Any]]:
+        reasons = waiting_reasons(shown)
+        return [promotion_out(request, p, reasons.get(p.pk, "")) for p in shown]
+
+    return paginate(request, promotions, paging, rows)
+
+
+@router.get("/promotions/{pk}", response=PromotionDetail, summary="One promotion, with its steps")
+def get_promotion(request: HttpRequest, pk: int) -> dict[str, Any]:
+    get_promotion_for(request, pk)
+    return promotion_detail(request, pk)
+
+
+@router.get(
+    "/promotions/{pk}/log",
+    response=LogOut,
+    summary="The log; follow it by passing the last `next_since` back as `since`",
+)
+def get_log(request: HttpRequest, pk: int, since: int = 0) -> dict[str, Any]:
+    promotion = get_promotion_for(request, pk)
+    entries = list(
+        PromotionLog.objects.filter(promotion=promotion, pk__gt=since)
+        .select_related("actor")
+        .order_by("id")[:LOG_LIMIT]
+    )
+    return {
+        "promotion": promotion.pk,
+        "status": promotion.status,
+        # Terminal only once every entry has been handed out, so a follower misses none.
+        "terminal": promotion.is_terminal and len(entries) < LOG_LIMIT,
+        "waiting": waiting_reasons([promotion]).get(promotion.pk, ""),
+        "entries": [
+            {
+                "id": e.pk,
+                "at": e.at,
+                "step": e.step,
+                "level": e.level,
+                "actor": user_ref(e.actor),
+                "message": e.message,
+                "from_commit": e.from_commit,
+                "to_commit": e.to_commit,
+            }
+            for e in entries
+        ],
+        "next_since": entries[-1].pk if entries else since,
+    }
+
+
+@router.get("/promotions/{pk}/approvals", response=list[ApprovalOut], summary="Its decisions")
+def get_approvals(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
+    return _approvals(get_promotion_for(request, pk))
+
+
+@router.get(
+    "/promotions/{pk}/conflicts",
+    response=list[ConflictOut],
+    summary="Conflicted paths with base, ours, theirs and git's result",
+)
+def get_conflicts(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
+    return list(get_promotion_for(request, pk).conflicts or [])
+
+
+# --------------------------------------------------------------------------- acts
+
+
+@router.post(
+    "/promotions",
+    response={200: DryRunOut, 201: PromotionDetail},
+    summary="Request a promotion (forward, back or entering is inferred); or dry-run it",
+    description="Without `queue_anyway`, a dry run merges first and a conflict refuses the "
+    "request (409, with the conflicts) before anything is queued. With `dry_run`, only the "
+    "dry run's answer comes back (200).",
+)
+def create_promotion(request: HttpRequest, body: PromotionRequest) -> Status:
+    need(request, Scope.PROMOTE)
+    require_promotion_perm(request, "add")
+    keys = list(dict.fromkeys(body.features))
+    if body.collection is not None:
+        collection = get_collection_for(request, body.collection)
+        keys += [
+            k
+            for k in collection.features.order_by("key").values_list("key", flat=True)
+            if k not in keys
+        ]
+    found = {f.key: f for f in Feature.objects.filter(key__in=keys)}
+    values = {**body.dict(), "features": keys, "queue_anyway": False}
+    form = PromotionRequestForm(
+        form_data(values),
+        # Offered in the order given, so the merge order is the caller's (a collection's last).
+        offered_features=[found[k] for k in keys if k in found],
+        offered_targets=[],
+        allowed_targets=instances_allowing(
+            request.user,
+            Capability.PROMOTE,
+            Instance.objects.select_related("repository", "parent"),
+        ),
+    )
+    if not form.is_valid():
+        raise form_problem(form)
+    data = form.cleaned_data
+    features, target, route = data["features"], data["target"], data["route"]
+    try:
+        if body.dry_run or not body.queue_anyway:
+            conflicts = dry_run(features, target, route).conflicts
+            if body.dry_run:
+                return Status(
+                    200,
+                    {
+                        "direction": route.direction,
+                        "source": instance_ref(route.source),
+                        "target": instance_ref(target),
+                        "features": [f.key for f in features],
+                        "clean": not conflicts,
+                        "conflicts": conflicts,
+                    },
+                )
+            if conflicts:
+                raise Problem(
+                    409,
+                    "The dry run found conflicts: "
+                    + "; ".join(f"{k}: {', '.join(v)}" for k, v in conflicts.items())
+                    + ". Change the features or the target, or queue it anyway "
+                    "(queue_anyway) and resolve them on the promotion.",
+                    conflicts=conflicts,
+                )
+        promotion = request_promotion(
+            features=features,
+            target=target,
+            user=acting(request),
+            collection=data["collection"],
+            test_level=data.get("test_level") or "",
+            run_tests=data.get("run_tests") or [],
+        )
+    except PromotionError as exc:
+        raise refusal(exc) from None
+    except RemoteError as exc:
+        raise Problem(502, f"Could not reach the git remote: {exc}") from None
+    return Status(201, promotion_detail(request, promotion.pk))
+
+
+def _act(request: HttpRequest, promotion: Promotion, action: Any) -> dict[str, Any]:
+    try:
+        action()
+    except PromotionError as exc:
+        raise refusal(exc) from None
+    return promotion_detail(request, promotion.pk)
+
+
+@router.post("/promotions/{pk}/approve", response=PromotionDetail, summary="Approve it")
+def approve_promotion(request: HttpRequest, pk: int, body: Reason) -> dict[str, Any]:
+    need(request, Scope.APPROVE)
+    promotion = get_promotion_for(request, pk, need="approve")
+    return _act(
+        request, promotion, lambda: approve(promotion, acting(request), body.reason.strip())
+    )
+
+
+@router.post("/promotions/{pk}/reject", response=PromotionDetail, summary="Reject it")
+def reject_promotion(request: HttpRequest, pk: int, body: Reason) -> dict[str, Any]:
+    need(request, Scope.APPROVE)
+    promotion = get_promotion_for(request, pk, need="approve")
+    return _act(request, promotion, lambda: reject(promotion, acting(request), body.reason.strip()))
+
+
+@router.post("/promotions/{pk}/cancel", response=PromotionDetail, summary="Cancel it")
+def cancel_promotion(request: HttpRequest, pk: int) -> dict[str, Any]:
+    need(request, Scope.PROMOTE)
+    promotion = get_promotion_for(request, pk, need="act")
+    return _act(request, promotion, lambda: cancel(promotion, acting(request)))
+
+
+@router.post("/promotions/{pk}/retry", response=PromotionDetail, summary="Retry it")
+def retry_promotion(request: HttpRequest, pk: int) -> dict[str, Any]:
+    need(request, Scope.PROMOTE)
+    promotion = get_promotion_for(request, pk, need="act")
+    return _act(request, promotion, lambda: retry(promotion, acting(request)))
+
+
+@router.post(
+    "/promotions/{pk}/resolve",
+    response=PromotionDetail,
+    summary="Retry a conflicted promotion with the resolved content of its conflicted paths",
+)
+def resolve_promotion(request: HttpRequest, pk: int, body: Resolutions) -> dict[str, Any]:
+    need(request, Scope.PROMOTE)
+    promotion = get_promotion_for(request, pk, need="act")
+    if promotion.status != PromotionStatus.CONFLICTED:
+        raise Problem(409, f"Promotion #{promotion.pk} has no conflicts to resolve now.")
+    form = ResolutionForm(conflicts=promotion.conflicts)
+    fields = {str(conflict.get("path")): name for conflict, name in form.entries if name}
+    unknown = sorted(set(body.resolutions) - set(fields))
+    if unknown:
+        raise Problem(
+            400,
+            f"Not a conflicted path of promotion #{promotion.pk} that can be resolved here: "
+            f"{', '.join(unknown)}.",
+            errors={"resolutions": [f"Unknown path {p}." for p in unknown]},
+        )
+    form = ResolutionForm(
+        form_data({fields[p]: text for p, text in body.resolutions.items()}),
+        conflicts=promotion.conflicts,
+    )
+    if not form.is_valid():
+        raise form_problem(form)
+    given = {p: t for p, t in form.resolutions().items() if p in body.resolutions}
+    return _act(request, promotion, lambda: retry(promotion, acting(request), given))
