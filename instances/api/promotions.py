@@ -28,18 +28,19 @@ from instances.api.common import (
     user_ref,
 )
 from instances.api.problems import Problem, form_problem, refusal
-from instances.environments.permissions import allows, instances_allowing, visible_promotions
+from instances.environments.permissions import instances_allowing, visible_promotions
 from instances.models import Capability, Instance, Promotion, PromotionLog, PromotionStatus
 from instances.models.promotion import WAITING
 from instances.promotions.access import get_promotion_for, require_promotion_perm
 from instances.promotions.forms import PromotionRequestForm, ResolutionForm
 from instances.promotions.queue import waiting_reasons
 from instances.promotions.rules import (
+    Action,
     PromotionError,
+    allowed_actions,
     approve,
     cancel,
     dry_run,
-    may_act_on,
     reject,
     request_promotion,
     retry,
@@ -117,6 +118,7 @@ class PromotionDetail(PromotionOut):
     approvals: list[ApprovalOut]
     conflicts: list[ConflictOut]
     deployments: list[int]
+    actions: list[str] = Field(description="What the caller may do to it now (its buttons).")
     can_approve: bool
     can_act: bool
 
@@ -197,7 +199,7 @@ def promotion_out(request: HttpRequest, promotion: Promotion, waiting: str) -> d
 
 def promotion_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
     promotion = _promotions().get(pk=pk)
-    user = request.user
+    allowed = allowed_actions(promotion, acting(request))
     waiting = waiting_reasons([promotion]).get(promotion.pk, "")
     return {
         **promotion_out(request, promotion, waiting),
@@ -214,11 +216,9 @@ def promotion_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
         "approvals": _approvals(promotion),
         "conflicts": list(promotion.conflicts or []),
         "deployments": list(promotion.deployments.order_by("id").values_list("id", flat=True)),
-        "can_approve": promotion.status == PromotionStatus.AWAITING_APPROVAL
-        and user.has_perm("instances.approve_promotion")
-        and allows(user, promotion.target, Capability.APPROVE)
-        and user.pk != promotion.requested_by_id,
-        "can_act": may_act_on(promotion, user),  # type: ignore[arg-type]
+        "actions": [str(action) for action in Action if action in allowed],
+        "can_approve": Action.APPROVE in allowed,
+        "can_act": Action.CANCEL in allowed.permitted,
     }
 
 
