@@ -71,8 +71,9 @@ def client_env(url: str, token: str) -> dict[str, str]:
 
 
 def test_the_client_drives_a_feature_up_to_uat_with_an_approval(
-    live_server, git_pipeline, developer, release_manager, tmp_path
+    live_server, git_pipeline, developer, release_manager, tmp_path, settings
 ):
+    settings.SITE_URL = live_server.url  # clone_url: releasemgr's own git over HTTP
     uat = git_pipeline["uat"]
     uat.requires_approval = True
     uat.save(update_fields=["requires_approval"])
@@ -104,7 +105,11 @@ def test_the_client_drives_a_feature_up_to_uat_with_an_approval(
     assert feature["started_from"] == "Dev Alice"
 
     work = tmp_path / "work"
-    git("clone", "--quiet", "--branch", feature["branch"], feature["clone_url"], work)
+    # Over HTTP, as a developer's machine would: the username and the token as the password.
+    assert feature["clone_url"].startswith(live_server.url + "/git/")
+    scheme, rest = feature["clone_url"].split("://", 1)
+    authed = f"{scheme}://{developer.username}:{dev_token}@{rest}"
+    git("clone", "--quiet", "--branch", feature["branch"], authed, work)
     invoice = work / "force-app/main/default/classes/Invoice.cls"
     invoice.write_text("public class Invoice {\n    Decimal total;\n}\n")
     git(
