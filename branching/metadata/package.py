@@ -18,6 +18,7 @@ from pathlib import Path
 
 from dulwich.repo import Repo
 
+from branching import sfdx  # the module: sfdx imports this package's replacements
 from branching.git.storage import read_blob
 from branching.metadata.convert import ConversionError, convert_source
 from branching.metadata.delta import Delta, compute_delta
@@ -27,7 +28,6 @@ from branching.metadata.manifest import DEFAULT_API_VERSION, render
 from branching.metadata.registry import FOLDER, REGISTRY, registry_for
 from branching.metadata.replacements import ReplacementError, Replacer
 from branching.models import SourceFormat
-from branching.sfdx import read_project
 
 FORCEIGNORE = ".forceignore"
 PACKAGE_XML = "package.xml"
@@ -96,7 +96,7 @@ def delta(
     new = resolve_revision(repo, to_commit)
     assert new is not None
     if package_dirs is None:
-        project = read_project(repo, new)
+        project = sfdx.read_project(repo, new)
         package_dirs = [d.path for d in project.package_directories]
     return compute_delta(repo, old, new, package_dirs, _ignore_at(repo, new))
 
@@ -108,7 +108,7 @@ def build_package_files(
     from_commit = resolve_revision(repo, from_rev, allow_empty_tree=True)
     to_commit = resolve_revision(repo, to_rev)
     assert to_commit is not None
-    project = read_project(repo, to_commit)
+    project = sfdx.read_project(repo, to_commit)
     if project.source_format is None:
         raise PackageError("; ".join(project.problems) or "Not a Salesforce project.")
     directories = [d.path for d in project.package_directories]
