@@ -8,9 +8,9 @@ pages and the metrics show weeks of history.
 
 What the story leaves behind: two features in production, others half-way up, one stale
 after a new commit, one awaiting approval into UAT, one conflicted into Integration with
-both sides to look at, one queued for the task cluster to run when it starts, back promotions
-pending into the sandboxes that have not received the latest work, and a collection for the
-next release.
+both sides to look at, one queued into QA for the task cluster to run when it starts, back
+promotions pending into the sandboxes that have not received the latest work, and a
+collection for the next release.
 """
 
 from __future__ import annotations
@@ -270,9 +270,10 @@ def _tell(
         )
     )
     _set_clock(conflicted, now - timedelta(hours=3))
-    # Queued for the task cluster: it runs as soon as `make run` starts the worker.
+    # Queued for the task cluster: RM-105 on to QA, run as soon as `make run` starts the
+    # worker (into QA, so that the conflict stays the latest word on Integration).
     request_promotion(
-        features=[features["RM-111"]], target=instances["Integration"], user=users["developer"]
+        features=[features["RM-105"]], target=instances["QA"], user=users["developer"]
     )
     release = Collection.objects.create(
         name="Release 2026.12",

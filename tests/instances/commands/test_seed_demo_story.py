@@ -61,7 +61,8 @@ def test_it_leaves_something_to_approve_to_resolve_and_to_run(seeded):
     assert conflict["path"].endswith("classes/InvoiceDefaults.cls")
     assert "DUE_DAYS = 30" in str(conflict) and "DUE_DAYS = 45" in str(conflict)  # both sides
     queued = Promotion.objects.get(status=PromotionStatus.QUEUED)
-    assert queued.target == named("Integration")
+    assert queued.target == named("QA")
+    assert [i.feature.key for i in queued.items.all()] == ["RM-105"]
 
 
 def where(key: str) -> dict[str, Presence]:
