@@ -27,6 +27,7 @@ from django.utils import timezone
 from branching.features import start_feature
 from branching.git import storage
 from branching.models import Collection, Feature, Repository, feature_branch_name
+from instances.management.commands._demo_project import _apex
 from instances.models import (
     Approval,
     FeaturePresence,
@@ -38,7 +39,6 @@ from instances.models import (
 from instances.promotions import engine
 from instances.promotions.rules import approve, request_promotion
 
-SRC = "force-app/main/default"
 WORKER = "demo-story"
 
 
@@ -49,24 +49,13 @@ class StoryFeature:
     owner: str  # username
     author: str  # git identity of its commits
     start_in: str  # instance it is started from
-    files: dict[str, bytes]
+    files: dict[str, bytes | None]
 
 
-def _apex(name: str, body: str) -> dict[str, bytes]:
-    meta = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<ApexClass xmlns="http://soap.sforce.com/2006/04/metadata">\n'
-        "    <apiVersion>62.0</apiVersion>\n    <status>Active</status>\n</ApexClass>\n"
-    )
-    return {
-        f"{SRC}/classes/{name}.cls": body.encode(),
-        f"{SRC}/classes/{name}.cls-meta.xml": meta.encode(),
-    }
-
-
-def _class(name: str, *lines: str) -> dict[str, bytes]:
+def _class(name: str, *lines: str) -> dict[str, bytes | None]:
+    """An Apex class and its meta file, written as the seeded project writes them."""
     body = "\n".join([f"public with sharing class {name} {{", *(f"    {x}" for x in lines), "}"])
-    return _apex(name, body + "\n")
+    return _apex(name, body)
 
 
 ALICE = "Alice Martin <alice.martin@acme.example>"
@@ -309,7 +298,7 @@ def _start(
 
 
 def _commit(
-    feature: Feature, files: dict[str, bytes], author: str, when: datetime, message: str = ""
+    feature: Feature, files: dict[str, bytes | None], author: str, when: datetime, message: str = ""
 ) -> None:
     with storage.open_repo(feature.repository.local_path) as repo:
         old = storage.branch_head(repo, feature.branch)
