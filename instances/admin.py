@@ -140,6 +140,7 @@ class PromotionAdmin(admin.ModelAdmin):
         "target",
         "source",
         "direction",
+        "rollback_of",
         "collection",
         "status",
         "step",

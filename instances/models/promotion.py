@@ -47,6 +47,13 @@ class Direction(models.TextChoices):
     ENTER = "enter", "Enter the pipeline"  # from the feature branch into its start instance
     FORWARD = "forward", "Promote"  # from a child to its parent
     BACK = "back", "Back promote"  # from a parent to another of its children
+    # Reverts a succeeded promotion's merges on its own target; no source, like ENTER.
+    ROLLBACK = "rollback", "Roll back"
+
+
+# Directions without a source instance: the features come from their branches, or the
+# promotion undoes one already made in its target.
+SOURCELESS = frozenset({Direction.ENTER, Direction.ROLLBACK})
 
 
 class Step(models.IntegerChoices):
@@ -75,6 +82,14 @@ class Promotion(models.Model):
     direction = models.CharField(max_length=10, choices=Direction.choices)
     collection = models.ForeignKey(
         Collection, on_delete=models.SET_NULL, null=True, blank=True, related_name="promotions"
+    )
+    rollback_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rollbacks",
+        help_text="The succeeded promotion whose merges this rollback reverts.",
     )
     features = models.ManyToManyField(
         Feature, through="PromotionFeature", related_name="promotions"
@@ -126,9 +141,14 @@ class Promotion(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(source__isnull=True, direction=Direction.ENTER)
-                | (Q(source__isnull=False) & ~Q(direction=Direction.ENTER)),
+                condition=Q(source__isnull=True, direction__in=sorted(SOURCELESS))
+                | (Q(source__isnull=False) & ~Q(direction__in=sorted(SOURCELESS))),
                 name="promotion_source_matches_direction",
+            ),
+            models.CheckConstraint(
+                condition=Q(rollback_of__isnull=False, direction=Direction.ROLLBACK)
+                | (Q(rollback_of__isnull=True) & ~Q(direction=Direction.ROLLBACK)),
+                name="promotion_rollback_names_its_promotion",
             ),
         ]
 
