@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from branching.git import storage
+from branching.git import locks, storage, writer
 from branching.git.storage import (
     BlobRef,
     BranchExists,
@@ -158,14 +158,14 @@ def test_it_changes_a_few_files_without_rewriting_untouched_folders(
     files["README.md"] = b"readme\n"
     base = storage.commit_files(repo, parents=[], files=files, message="20k", author=AUTHOR)
     written: list[object] = []
-    real_store = storage._store
+    real_store = writer._store
 
     def counting_store(repo: Repo, objects: list) -> None:
         objects = list(objects)
         written.extend(objects)
         real_store(repo, objects)
 
-    monkeypatch.setattr(storage, "_store", counting_store)
+    monkeypatch.setattr(writer, "_store", counting_store)
     head = storage.commit_changes(
         repo,
         parent=base,
@@ -393,7 +393,7 @@ def test_it_waits_for_another_writers_lock_then_updates(repo: Repo) -> None:
 def test_it_gives_up_loudly_on_a_lock_nobody_releases(
     repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(storage, "LOCK_ATTEMPTS", 3)
+    monkeypatch.setattr(locks, "LOCK_ATTEMPTS", 3)
     base = commit(repo, [], {"a": b"1"}, 0)
     head = commit(repo, [base], {"a": b"2"}, 1)
     storage.create_branch(repo, "release/2027-q1", base)
