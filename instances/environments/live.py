@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from instances.environments.presence import active_counts, pending_counts
-from instances.models import Instance, Promotion, PromotionStatus, Step
+from instances.models import Instance, Promotion, PromotionFeature, PromotionStatus, Step
 
 # The step a running promotion is in: the one after the last it completed.
 DOING = {
@@ -29,6 +30,8 @@ DOING = {
 }
 
 PROBLEMS = frozenset({PromotionStatus.FAILED, PromotionStatus.CONFLICTED, PromotionStatus.ERRORED})
+# A later promotion in one of these states has not taken over from a failed one.
+NOT_TAKEN_OVER = frozenset({PromotionStatus.CANCELLED, PromotionStatus.REJECTED})
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,8 @@ class NodeState:
     running: Ref | None = None
     queued: int = 0
     awaiting_approval: int = 0
-    problem: Ref | None = None  # the latest finished promotion into it, when it did not succeed
+    problem: Ref | None = None  # the most recent unresolved failed or conflicted promotion
+    problems: int = 0  # how many unresolved ones there are (see `unresolved_problems`)
     ready_up: int = 0  # features here that its parent lacks
     back: int = 0  # features its parent has and it lacks
     frozen: str = ""  # "❄ frozen" or "⏸ outside its window" while promotions into it wait
@@ -77,7 +81,8 @@ class NodeState:
         if self.frozen:
             parts.append(self.frozen)
         if self.problem:
-            parts.append(f"✖ #{self.problem.pk} {self.problem.status_label}")
+            more = f" +{self.problems - 1} more" if self.problems > 1 else ""
+            parts.append(f"✖ #{self.problem.pk} {self.problem.status_label}{more}")
         if self.back:
             parts.append(f"{self.back} to back-promote")
         return " · ".join(parts)
@@ -109,8 +114,9 @@ class PipelineStates:
         return self.nodes.setdefault(instance_id, NodeState())
 
     @property
-    def problems(self) -> list[tuple[int, Ref]]:
-        return [(pk, s.problem) for pk, s in self.nodes.items() if s.problem]
+    def problems(self) -> list[tuple[int, Ref, int]]:
+        """(instance, its most recent unresolved problem, how many it has)."""
+        return [(pk, s.problem, s.problems) for pk, s in self.nodes.items() if s.problem]
 
     @property
     def running(self) -> list[tuple[int, Ref]]:
@@ -138,17 +144,43 @@ def pipeline_states(instance_ids: Iterable[int]) -> PipelineStates:
     ):
         if states.nodes[target].running is None:
             states.nodes[target].running = Ref(pk, PromotionStatus.RUNNING, step)
-    latest = Promotion.objects.filter(target=OuterRef("pk"), finished_at__isnull=False).order_by(
-        "-finished_at", "-id"
-    )
-    for pk, last_id, last_status in (
+    unresolved = unresolved_problems().filter(target=OuterRef("pk"))
+    latest = unresolved.order_by(F("finished_at").desc(nulls_last=True), "-id")
+    count = unresolved.order_by().values("target").annotate(n=Count("id")).values("n")
+    for pk, last_id, last_status, n in (
         Instance.objects.filter(pk__in=ids)
         .annotate(
             last_id=Subquery(latest.values("pk")[:1]),
             last_status=Subquery(latest.values("status")[:1]),
+            problem_count=Coalesce(Subquery(count), 0),
         )
-        .values_list("pk", "last_id", "last_status")
+        .values_list("pk", "last_id", "last_status", "problem_count")
     ):
-        if last_id is not None and last_status in PROBLEMS:
+        if last_id is not None:
             states.nodes[pk].problem = Ref(last_id, last_status)
+            states.nodes[pk].problems = n
     return states
+
+
+def unresolved_problems() -> QuerySet[Promotion]:
+    """Failed, conflicted and errored promotions nobody has dealt with yet.
+
+    Retrying a promotion takes it out of these states by itself. Besides, a failed promotion
+    is taken over by any later promotion into the same target that carries every one of its
+    features (asked for again rather than retried), unless that one was cancelled or
+    rejected: what happens to those features there is then the later one's story. A later
+    promotion of other features does not hide it.
+    """
+    # Inside `later` (a promotion Q after the failed one, P): a feature of P that Q lacks.
+    in_later = PromotionFeature.objects.filter(
+        promotion=OuterRef(OuterRef("pk")), feature=OuterRef("feature")
+    )
+    missing = PromotionFeature.objects.filter(promotion=OuterRef(OuterRef("pk"))).filter(
+        ~Exists(in_later)
+    )
+    later = (
+        Promotion.objects.filter(target=OuterRef("target"), id__gt=OuterRef("id"))
+        .exclude(status__in=NOT_TAKEN_OVER)
+        .filter(~Exists(missing))
+    )
+    return Promotion.objects.filter(status__in=PROBLEMS).exclude(Exists(later))

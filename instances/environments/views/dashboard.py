@@ -67,7 +67,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     )
     attention = {
         "approvals": approvals,
-        "problems": [(by_id[pk], ref) for pk, ref in states.problems][:ATTENTION_LIMIT],
+        "problems": [(by_id[pk], ref, n) for pk, ref, n in states.problems][:ATTENTION_LIMIT],
         "running": [(by_id[pk], ref) for pk, ref in states.running][:ATTENTION_LIMIT],
     }
     fingerprint = hashlib.sha256(

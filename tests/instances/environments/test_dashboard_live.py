@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from instances.environments import diagram
+from instances.environments.live import Ref, pipeline_states
 from instances.models import Promotion, PromotionStatus, Step
 from tests.conftest import make_instance
 from tests.instances.promotions.helpers import HOSTILE, make_feature, make_promotion
@@ -189,3 +190,92 @@ def test_it_marks_a_frozen_instance_on_its_node(client_for, lively, release_mana
     assert "❄ frozen" in node_text(body, lively["prod"])
     assert "state-frozen" in node(body, lively["prod"]).get("class")
     assert "frozen" not in node_text(body, lively["uat"])
+
+
+def ended(target, features, user, status, minutes_ago, source=None) -> Promotion:
+    promotion = make_promotion(target, features, user, source=source)
+    finish(promotion, status, minutes_ago)
+    return promotion
+
+
+@pytest.fixture
+def overlooked(pipeline, developer):
+    """Into Integration: RM-1 conflicted, then RM-2 and RM-3 went in fine after it; RM-4
+    failed earlier still. Into Dev Bob: RM-1 failed, then was asked for again and succeeded."""
+    p, me, S = pipeline, developer, PromotionStatus
+    rm1, rm2, rm3, rm4 = (make_feature(p["repo"], f"RM-{n}", me) for n in (1, 2, 3, 4))
+    failed = ended(p["integration"], [rm4], me, S.FAILED, 50, source=p["alice"])
+    conflicted = ended(p["integration"], [rm1], me, S.CONFLICTED, 40, source=p["alice"])
+    ended(p["integration"], [rm2, rm3], me, S.SUCCEEDED, 30, source=p["bob"])
+    ended(p["bob"], [rm1], me, S.FAILED, 20, source=p["integration"])
+    ended(p["bob"], [rm1, rm2], me, S.SUCCEEDED, 10, source=p["integration"])
+    return {**p, "features": (rm1, rm2, rm3, rm4), "failed": failed, "conflicted": conflicted}
+
+
+def test_a_later_success_of_other_features_does_not_hide_a_failure(overlooked):
+    p = overlooked
+    states = pipeline_states([p["integration"].pk, p["bob"].pk])
+    integration = states.of(p["integration"].pk)
+    assert integration.problem == Ref(p["conflicted"].pk, PromotionStatus.CONFLICTED)
+    assert integration.problems == 2  # the conflict, and the failure before it
+    assert f"✖ #{p['conflicted'].pk} conflicted +1 more" in integration.attention
+    # Asked for again with the same features (and more), and through: nothing left there.
+    assert states.of(p["bob"].pk).problem is None
+    assert states.of(p["bob"].pk).problems == 0
+
+
+def test_the_attention_list_links_the_latest_problem_with_the_count(client_for, overlooked):
+    p = overlooked
+    body = client_for("release_manager").get(reverse("dashboard")).content.decode()
+    attention = re.search(r'<section class="card attention".*?</section>', body, re.S).group(0)
+    assert f'href="/promotions/{p["conflicted"].pk}/"' in attention
+    assert "(the latest of 2 unresolved there)" in attention
+    assert f'href="/promotions/{p["failed"].pk}/"' not in attention  # one line per instance
+
+
+def test_a_retried_promotion_is_no_longer_a_problem(overlooked):
+    p = overlooked
+    Promotion.objects.filter(pk=p["conflicted"].pk).update(
+        status=PromotionStatus.QUEUED, finished_at=None
+    )
+    integration = pipeline_states([p["integration"].pk]).of(p["integration"].pk)
+    assert integration.problem == Ref(p["failed"].pk, PromotionStatus.FAILED)
+    assert integration.problems == 1
+    assert integration.queued == 1
+
+
+def test_a_cancelled_or_partial_request_does_not_take_over(overlooked, developer):
+    p = overlooked
+    rm1, rm2, _, _ = p["features"]
+    ended(p["integration"], [rm1], developer, PromotionStatus.CANCELLED, 5, source=p["alice"])
+    # RM-4 failed alone; a rejected request of RM-1 and RM-2 takes over nothing either.
+    ended(p["integration"], [rm1, rm2], developer, PromotionStatus.REJECTED, 4, source=p["alice"])
+    assert pipeline_states([p["integration"].pk]).of(p["integration"].pk).problems == 2
+    # A new request of RM-1 that failed again takes over the old conflict: one problem each.
+    again = ended(p["integration"], [rm1], developer, PromotionStatus.FAILED, 1, source=p["alice"])
+    integration = pipeline_states([p["integration"].pk]).of(p["integration"].pk)
+    assert integration.problem == Ref(again.pk, PromotionStatus.FAILED)
+    assert integration.problems == 2
+
+
+@pytest.mark.parametrize("size", [3, 30])
+def test_unresolved_problems_cost_the_same_queries_at_any_size(pipeline, developer, size):
+    def queries(ids) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            pipeline_states(ids)
+        return len(ctx.captured_queries)
+
+    feature = make_feature(pipeline["repo"], "RM-1", developer)
+    empty = queries([pipeline["integration"].pk])
+    instances = [
+        make_instance(pipeline["repo"], parent=pipeline["integration"]) for _ in range(size)
+    ]
+    for n, instance in enumerate(instances):
+        for minutes in range(3):
+            other = make_feature(pipeline["repo"], f"RM-{n}-{minutes}", developer)
+            ended(instance, [other], developer, PromotionStatus.FAILED, minutes)
+        ended(instance, [feature], developer, PromotionStatus.SUCCEEDED, 0)
+    ids = [i.pk for i in instances]
+    assert queries(ids) == empty == 5
+    states = pipeline_states(ids)
+    assert all(states.of(pk).problems == 3 for pk in ids)
