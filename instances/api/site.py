@@ -10,6 +10,7 @@ from instances.api import (
     features,
     instances,
     me,
+    metrics,
     problems,
     promotions,
     repositories,
@@ -32,5 +33,14 @@ api = NinjaAPI(
 problems.install(api)
 # "operation" wraps each view function itself, after authentication has set request.auth.
 api.add_decorator(attributed, mode="operation")
-for module in (me, repositories, instances, features, promotions, deployments, collections):
+for module in (
+    me,
+    repositories,
+    instances,
+    features,
+    promotions,
+    deployments,
+    collections,
+    metrics,
+):
     api.add_router("", module.router)

@@ -135,6 +135,34 @@ class Report:
         return sum(m.deployments for m in rows) / self.period.weeks
 
 
+def _hours(value: datetime.timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds() / 3600
+
+
+def measures(m: InstanceMetrics, period: Period) -> dict[str, int | float | None]:
+    """An instance's numbers (or several instances' `Report.total`) by the names the CSV and
+    the API give them: counts, the change failure rate as a fraction, durations in hours, None
+    where nothing was measured."""
+    return {
+        "deployments": m.deployments,
+        "deployments_per_week": m.deployments / period.weeks,
+        "deployment_failures": m.deployment_failures,
+        "change_failure_rate": m.change_failure_rate,
+        "lead_time_hours": _hours(m.lead_time),
+        "lead_time_features": m.lead_time_features,
+        "stage_wait_hours": _hours(m.stage_wait),
+        "stage_wait_features": m.stage_wait_features,
+        "time_to_restore_hours": _hours(m.time_to_restore),
+        "restores": m.restores,
+        "approval_wait_hours": _hours(m.approval_wait),
+        "queue_wait_hours": _hours(m.queue_wait),
+        "longest_wait_hours": _hours(m.longest_wait),
+        "promotions_started": m.started,
+        "awaiting_approval_now": m.awaiting_approval_now,
+        "queued_now": m.queued_now,
+    }
+
+
 def _weighted(
     pairs: Iterable[tuple[datetime.timedelta | None, int]],
 ) -> tuple[datetime.timedelta | None, int]:

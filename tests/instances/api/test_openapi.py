@@ -27,6 +27,8 @@ def _fill(path: str, w: dict[str, Any]) -> str:
         "/api/v1/promotions/{pk}": w["conflicted"].pk,
         "/api/v1/deployments/{pk}": w["deployment"].pk,
         "/api/v1/collections/{pk}": w["collection"].pk,
+        "/api/v1/metrics/instances/{pk}": w["integration"].pk,
+        "/api/v1/metrics/repositories/{pk}": w["repo"].pk,
     }
     for prefix, pk in ids.items():
         if path.startswith(prefix):

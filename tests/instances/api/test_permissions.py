@@ -43,6 +43,9 @@ def reads(w: dict[str, Any]) -> list[str]:
         f"/deployments/{w['deployment'].pk}/log",
         "/collections",
         f"/collections/{w['collection'].pk}",
+        "/metrics",
+        f"/metrics/instances/{w['integration'].pk}",
+        f"/metrics/repositories/{w['repo'].pk}",
     ]
 
 
