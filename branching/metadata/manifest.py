@@ -12,8 +12,6 @@ from collections.abc import Mapping, Set
 from branching.metadata.collation import collated
 from branching.metadata.xmljs import METADATA_NS
 
-DEFAULT_API_VERSION = "65.0"
-
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -24,10 +24,11 @@ from branching.metadata.convert import ConversionError, convert_source
 from branching.metadata.delta import Delta, compute_delta
 from branching.metadata.forceignore import ForceIgnore
 from branching.metadata.gitread import Snapshot, resolve_revision
-from branching.metadata.manifest import DEFAULT_API_VERSION, render
+from branching.metadata.manifest import render
 from branching.metadata.registry import FOLDER, REGISTRY, registry_for
 from branching.metadata.replacements import ReplacementError, Replacer
 from branching.models import SourceFormat
+from releasemgr.metadata_api import API_VERSION
 
 FORCEIGNORE = ".forceignore"
 PACKAGE_XML = "package.xml"
@@ -75,7 +76,7 @@ class Package:
 
 def _api_version(version: str) -> str:
     if not version:
-        return DEFAULT_API_VERSION
+        return API_VERSION
     return f"{int(float(version))}.0"
 
 

@@ -39,12 +39,12 @@ from instances.salesforce.errors import (
 )
 from instances.salesforce.hosts import HostNotAllowed, url_host_problem
 from releasemgr.crypto import Secret
+from releasemgr.metadata_api import API_VERSION
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-API_VERSION = "62.0"
 # The first API version whose SOAP APIs accept JWT-based access tokens.
 SOAP_JWT_TOKENS_FROM = "68.0"
 DEFAULT_TIMEOUT = 60.0  # seconds for one HTTP request; a deployment's wait is separate

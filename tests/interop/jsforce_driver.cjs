@@ -21,10 +21,15 @@ async function connect(input) {
   const oauth2 = { clientId: org.consumerKey, clientSecret: org.clientSecret, loginUrl: org.url };
   let conn;
   switch (method) {
-    case 'soap': // SOAP login(): no OAuth client configured
-      conn = new jsforce.Connection({ loginUrl: org.url, version });
-      await conn.login(org.username, org.password + org.securityToken);
+    case 'soap': {
+      // SOAP login(), no OAuth client configured: the call at the last version that has it
+      // (loginVersion), the session then used at `version`, as the product does.
+      const login = new jsforce.Connection({ loginUrl: org.url, version: input.loginVersion || version });
+      await login.login(org.username, org.password + org.securityToken);
+      conn = new jsforce.Connection({ instanceUrl: login.instanceUrl, accessToken: login.accessToken, version });
+      conn.userInfo = login.userInfo;
       break;
+    }
     case 'password': // OAuth 2.0 username-password flow
       conn = new jsforce.Connection({ oauth2, version });
       await conn.login(org.username, org.password + org.securityToken);

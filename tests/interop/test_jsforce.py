@@ -84,6 +84,7 @@ def jsforce(env: node.NodeEnv, salesforce, **request: Any) -> Any:
     """Run one driver action; return its value, or raise with jsforce's error."""
     request.setdefault("method", "jwt")
     request.setdefault("version", VERSION)
+    request.setdefault("loginVersion", sf.SOAP_LOGIN_LAST_VERSION)
     request["org"] = org_input(salesforce)
     process = subprocess.run(  # noqa: S603
         [str(env.node), str(DRIVER)],
@@ -171,7 +172,7 @@ def test_jsforce_logs_in_queries_and_reads_limits(jsforce_env, salesforce, metho
     assert grants == expected[method]
     if method == "soap":
         (login,) = salesforce.calls("login")
-        assert login.path == f"/services/Soap/u/{VERSION}"
+        assert login.path == f"/services/Soap/u/{sf.SOAP_LOGIN_LAST_VERSION}"
     if method == "refresh_token":
         # The dead token was refused first; jsforce refreshed it and asked again.
         assert [c.operation for c in salesforce.requests] == ["query", "token", "query", "limits"]
@@ -190,7 +191,7 @@ def test_jsforce_sends_its_oauth_and_login_posts_chunked(jsforce_env, salesforce
 
 def test_the_org_refuses_jsforce_a_soap_login_at_65(jsforce_env, salesforce):
     with pytest.raises(JsforceError, match=r"not available in the API version specified \(65.0\)"):
-        jsforce(jsforce_env, salesforce, method="soap", action="read", version="65.0")
+        jsforce(jsforce_env, salesforce, method="soap", action="read", loginVersion="65.0")
 
 
 # --------------------------------------------------------------------------- deployments
@@ -386,12 +387,17 @@ def test_the_product_and_jsforce_send_the_wsdl_s_requests(jsforce_env, salesforc
     ours = product_calls(salesforce)
     theirs = jsforce_calls(jsforce_env, salesforce)
 
-    # Where: the same endpoints and API version (jsforce's default is 50.0: we pass ours).
+    # Where: the same endpoints and API versions (jsforce's default is 50.0: we pass ours;
+    # login() at the last version that offers it).
     for name in ours:
         assert (
             ours[name].path
             == theirs[name].path
-            == (f"/services/Soap/u/{VERSION}" if name == "login" else f"/services/Soap/m/{VERSION}")
+            == (
+                f"/services/Soap/u/{sf.SOAP_LOGIN_LAST_VERSION}"
+                if name == "login"
+                else f"/services/Soap/m/{VERSION}"
+            )
         )
 
     # The login: the partner namespace, username then password.

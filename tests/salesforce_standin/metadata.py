@@ -56,7 +56,7 @@ class MetadataApi:
     def valid(self, session_id: str) -> bool:
         raise NotImplementedError
 
-    def metadata(self, body: bytes, api_version: str = "62.0") -> bytes:
+    def metadata(self, body: bytes, api_version: str) -> bytes:
         root = ET.fromstring(body)  # noqa: S314
         session_id = root.findtext(
             f".//{{{r.METADATA_NS}}}SessionHeader/{{{r.METADATA_NS}}}sessionId"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+from releasemgr.metadata_api import API_VERSION
+
 NS = "http://soap.sforce.com/2006/04/metadata"
 
 
@@ -17,7 +19,7 @@ def manifest(members: dict[str, list[str]]) -> str:
     )
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="{NS}">{types}'
-        "<version>62.0</version></Package>\n"
+        f"<version>{API_VERSION}</version></Package>\n"
     )
 
 

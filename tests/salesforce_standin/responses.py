@@ -16,6 +16,7 @@ MESSAGES = {
     "INVALID_SESSION_ID": "Invalid Session ID found in SessionHeader: Illegal Session",
     "API_DISABLED_FOR_ORG": "API is not enabled for this Organization or Partner",
     "REQUEST_LIMIT_EXCEEDED": "TotalRequests Limit exceeded.",
+    "UNSUPPORTED_API_VERSION": "Invalid Api version specified on URL",
 }
 
 
@@ -134,6 +135,7 @@ def rest_error(code: str, message: str = "") -> list[dict[str, str]]:
         "INVALID_SESSION_ID": "Session expired or invalid",
         "API_DISABLED_FOR_ORG": "The REST API is not enabled for this Organization.",
         "REQUEST_LIMIT_EXCEEDED": "TotalRequests Limit exceeded.",
+        "NOT_FOUND": "The requested resource does not exist",
     }
     return [{"message": message or messages.get(code, code), "errorCode": code}]
 

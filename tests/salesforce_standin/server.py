@@ -34,6 +34,8 @@ from tests.salesforce_standin.state import (
 )
 
 SOAP_LOGIN_LAST_VERSION = 64.0  # login() is not available from API 65.0 on
+OLDEST_API_VERSION = 31  # 21.0–30.0 were retired in Summer '25
+VERSIONS_PATH = "/services/data"
 API_PATH = re.compile(r"^/services/data/v(?P<version>\d+\.\d)/(?P<resource>[^?]*)$")
 SOAP_PATH = re.compile(r"^/services/Soap/(?P<kind>[um])/(?P<version>\d+\.\d)(/.*)?$")
 
@@ -298,9 +300,27 @@ class SalesforceStandIn(MetadataApi):
             return _oauth_error("invalid_grant", "authentication failure")
         return self._granted(user.username)
 
+    # ------------------------------------------------------------------ versions
+
+    def versions(self) -> list[dict[str, str]]:
+        """`GET /services/data/`: every API version the org answers, oldest first (no
+        session needed, as on a real org)."""
+        latest = int(float(self.knobs.latest_api_version))
+        return [
+            {
+                "label": f"API {number}.0",
+                "url": f"/services/data/v{number}.0",
+                "version": f"{number}.0",
+            }
+            for number in range(OLDEST_API_VERSION, latest + 1)
+        ]
+
+    def supports(self, api_version: str) -> bool:
+        return api_version in {v["version"] for v in self.versions()}
+
     # ------------------------------------------------------------------ REST
 
-    def rest(self, resource: str, query: dict[str, list[str]]) -> Any:
+    def rest(self, resource: str, query: dict[str, list[str]], api_version: str) -> Any:
         if resource == "query":
             soql = query.get("q", [""])[0]
             if "FROM Organization" not in soql:
@@ -309,7 +329,7 @@ class SalesforceStandIn(MetadataApi):
             record = {
                 "attributes": {
                     "type": "Organization",
-                    "url": f"/services/data/v62.0/sobjects/Organization/{o.org_id}",
+                    "url": f"/services/data/v{api_version}/sobjects/Organization/{o.org_id}",
                 },
                 "Id": o.org_id,
                 "Name": o.name,
@@ -322,7 +342,7 @@ class SalesforceStandIn(MetadataApi):
             return 200, {"totalSize": 1, "done": True, "records": [record]}
         if resource == "limits":
             return 200, self.org.limits
-        return 404, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+        return 404, r.rest_error("NOT_FOUND")
 
     # ------------------------------------------------------------------ Metadata API
 
@@ -386,13 +406,19 @@ class _Handler(BaseHTTPRequestHandler):
                 if status != 200:
                     answer["error_description"] += self._echo
                 self._json(status, answer)
+            elif split.path.rstrip("/") == VERSIONS_PATH and self.command == "GET":
+                self._json(200, standin.versions())
             elif soap := SOAP_PATH.match(split.path):
+                if not standin.supports(soap["version"]):
+                    raise SoapFault("UNSUPPORTED_API_VERSION")
                 if soap["kind"] == "u":
                     self._xml(200, standin.login(body, soap["version"]))
                 else:
                     self._xml(200, standin.metadata(body, soap["version"]))
-            elif api := API_PATH.match(split.path):
-                self._rest(api["resource"].rstrip("/"), parse_qs(split.query))
+            elif (api := API_PATH.match(split.path)) and standin.supports(api["version"]):
+                self._rest(api["resource"].rstrip("/"), parse_qs(split.query), api["version"])
+            elif api:
+                self._json(404, r.rest_error("NOT_FOUND"))
             else:
                 self._json(404, [{"message": "not found", "errorCode": "NOT_FOUND"}])
         except SoapFault as fault:
@@ -411,10 +437,12 @@ class _Handler(BaseHTTPRequestHandler):
             # The Body may declare the default namespace (<soapenv:Body xmlns="…">).
             match = re.search(rb"<(?:\w+:)?Body\b[^>]*>\s*<(?:\w+:)?(\w+)", body)
             return match[1].decode() if match else "metadata"
+        if path.rstrip("/") == VERSIONS_PATH:
+            return "versions"
         api = API_PATH.match(path)
         return api["resource"].rstrip("/") if api else path
 
-    def _rest(self, resource: str, query: dict[str, list[str]]) -> None:
+    def _rest(self, resource: str, query: dict[str, list[str]], api_version: str) -> None:
         standin = self.server.standin
         token = self.headers.get("Authorization", "").removeprefix("Bearer ")
         if not standin.valid(token):
@@ -424,7 +452,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif standin.knobs.request_limit_exceeded:
             self._json(403, self._rest_error("REQUEST_LIMIT_EXCEEDED"))
         else:
-            self._json(*standin.rest(resource, query))
+            self._json(*standin.rest(resource, query, api_version))
 
     def _rest_error(self, code: str) -> list[dict[str, str]]:
         error = r.rest_error(code)

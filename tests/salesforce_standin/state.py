@@ -51,6 +51,10 @@ class Knobs:
     # The connected app's "Issue JSON Web Token (JWT)-based access tokens": the SOAP APIs
     # refuse such tokens below API 68.0 (INVALID_SESSION_ID), REST accepts them.
     jwt_access_tokens: bool = False
+    # The org's newest API version (Winter '27 is 68.0): `GET /services/data/` lists 31.0 up
+    # to it (21.0–30.0 were retired in Summer '25); a newer version answers REST with
+    # NOT_FOUND and SOAP with UNSUPPORTED_API_VERSION, as an org not yet on a release does.
+    latest_api_version: str = "68.0"
     # The client credentials flow's "Run As" user (None: the flow is not enabled).
     client_credentials_user: str | None = "ci@acme.example"
     deploy_polls: int = 2  # checkDeployStatus answers "in progress" this many times first

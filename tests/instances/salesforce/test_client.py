@@ -68,7 +68,7 @@ def test_it_logs_in_with_password_and_token_over_the_soap_partner_login(salesfor
     sf.connect(password_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
 
     (login,) = salesforce.calls("login")
-    assert login.path == f"/services/Soap/u/{sf.API_VERSION}"
+    assert login.path == f"/services/Soap/u/{sf.SOAP_LOGIN_LAST_VERSION}"
     assert login.headers["SOAPAction"] == "login"
     assert "<n1:username>ci@acme.example</n1:username>" in login.text
     assert "<n1:password>s3cret-Passw0rdTOKENabc123XYZ456</n1:password>" in login.text
