@@ -17,8 +17,9 @@ RELEASE_MANAGERS = "Release managers"
 DEVELOPERS = "Developers"
 ROLE_GROUPS = (RELEASE_MANAGERS, DEVELOPERS)
 
-# Paths a signed-in user without a role may still reach.
-_OPEN_PREFIXES = ("/accounts/", "/healthz", "/static/", "/admin/")
+# Paths a signed-in user without a role may still reach. The API under /api/ refuses such a
+# user itself, with a problem document (instances/api/auth.py) rather than this page.
+_OPEN_PREFIXES = ("/accounts/", "/healthz", "/static/", "/admin/", "/api/")
 
 User = AuthUser | AnonymousUser
 

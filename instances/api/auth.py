@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.http import HttpRequest
+from django.shortcuts import render
 from ninja.security import HttpBearer, SessionAuth
 
 from instances.api import limits
@@ -51,14 +52,25 @@ class BearerToken(HttpBearer):
                 headers={"WWW-Authenticate": 'Bearer realm="releasemgr", error="invalid_token"'},
             ) from None
         limits.hit("token", str(found.pk), limits.per_token(), "with this token")
-        if not has_any_role(found.user):
-            raise Problem(
-                403,
-                f"{found.user} has no role in releasemgr (neither developer nor release manager); "
-                "ask an admin for access.",
-            )
+        refuse_without_role(found.user)
         request.user = found.user
         return found
+
+
+def no_role(user: User) -> Problem | None:
+    """403 for a user in neither role, who sees no data through a token or a session alike."""
+    if has_any_role(user):
+        return None
+    return Problem(
+        403,
+        f"{user} has no role in releasemgr (neither developer nor release manager); "
+        "ask an admin for access.",
+    )
+
+
+def refuse_without_role(user: User) -> None:
+    if problem := no_role(user):
+        raise problem
 
 
 class Session(SessionAuth):
@@ -70,6 +82,12 @@ class Session(SessionAuth):
         if not request.user.is_authenticated:
             return None
         return super().__call__(request)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if isinstance(user, User):
+            refuse_without_role(user)
+        return user
 
 
 BEARER = BearerToken()
@@ -128,6 +146,10 @@ def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
                     "“Authorization: Bearer <token>”.",
                     headers={"WWW-Authenticate": 'Bearer realm="releasemgr"'},
                 )
+        elif isinstance(request.user, User) and (problem := no_role(request.user)):
+            if request.path.endswith("/docs"):
+                return render(request, "no_access.html", status=403)
+            return problem_response(request, problem.status, problem.detail)
         return view(request, *args, **kwargs)
 
     return run

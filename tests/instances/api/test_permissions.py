@@ -62,6 +62,32 @@ def test_every_read_answers_each_persona_as_the_pages_do(api, world, token_for, 
             assert "no role" in answer.problem["detail"]
 
 
+def test_a_signed_in_session_without_a_role_gets_problems_not_the_no_access_page(
+    api, world, outsider, client
+):
+    client.force_login(outsider)
+    cookie = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+    for path in [*reads(world), "/openapi.json", "/no/such/path"]:
+        answer = api("GET", path, headers=cookie)
+        expected = 404 if path == "/no/such/path" else 403
+        assert answer.status == expected, (path, answer.body[:300])
+        if expected == 403:
+            assert "oscar-outsider has no role" in answer.problem["detail"], path
+    csrf = "c" * 32
+    acted = api(
+        "POST",
+        "/features",
+        body={"instance": "Dev Alice", "key": "RM-9", "title": "Nine"},
+        headers={"Cookie": f"{cookie['Cookie']}; csrftoken={csrf}", "X-CSRFToken": csrf},
+    )
+    assert acted.status == 403 and "oscar-outsider has no role" in acted.problem["detail"]
+    assert not Feature.objects.filter(key="RM-9").exists()
+    # The docs page is a page: it says so as the pages do.
+    docs = api("GET", "/docs", headers=cookie)
+    assert docs.status == 403 and docs.content_type.startswith("text/html")
+    assert b"no access" in docs.body.lower()
+
+
 def test_every_read_refuses_a_caller_without_a_token(api, world):
     for path in reads(world):
         answer = api("GET", path)
