@@ -5,7 +5,7 @@ resolve. Each act is the page's: the same access helper, form and domain functio
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.db.models import Q
 from django.http import HttpRequest
@@ -31,6 +31,7 @@ from instances.api.problems import Problem, form_problem, refusal
 from instances.environments.permissions import instances_allowing, visible_promotions
 from instances.models import Capability, Instance, Promotion, PromotionLog, PromotionStatus
 from instances.models.promotion import WAITING
+from instances.promotions import conflicts as conflict_text
 from instances.promotions.access import get_promotion_for, require_promotion_perm
 from instances.promotions.forms import PromotionRequestForm, ResolutionForm
 from instances.promotions.queue import waiting_reasons
@@ -85,6 +86,14 @@ class ConflictOut(Schema):
     ours: str | None = None
     theirs: str | None = None
     result: str | None = None
+    editable: bool = Field(
+        description="Whether its text is complete, valid UTF-8 and may be resolved as text; "
+        "otherwise the sides above are for reading only (cut, or decoded with replacements)."
+    )
+    why_not_editable: str = Field(description="Why it cannot be resolved as text, in words.")
+    take: list[str] = Field(
+        description="The sides that may be taken whole (`take`), keeping their bytes exactly."
+    )
 
 
 class PromotionOut(Schema):
@@ -169,7 +178,26 @@ class Reason(Schema):
 
 
 class Resolutions(Schema):
-    resolutions: dict[str, str] = Field(description="Conflicted path → its resolved content.")
+    resolutions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Conflicted path → its resolved content (only for editable paths).",
+    )
+    take: dict[str, Literal["ours", "theirs"]] = Field(
+        default_factory=dict,
+        description="Conflicted path → the side to take whole, byte for byte.",
+    )
+
+
+def conflicts_out(promotion: Promotion) -> list[dict[str, Any]]:
+    return [
+        {
+            **conflict,
+            "editable": conflict_text.is_editable(conflict),
+            "why_not_editable": conflict_text.why_not_editable(conflict),
+            "take": conflict_text.take_choices(conflict),
+        }
+        for conflict in promotion.conflicts or []
+    ]
 
 
 def _promotions() -> Any:
@@ -214,7 +242,7 @@ def promotion_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
         "merged_head": promotion.merged_head,
         "target_head_after": promotion.target_head_after,
         "approvals": _approvals(promotion),
-        "conflicts": list(promotion.conflicts or []),
+        "conflicts": conflicts_out(promotion),
         "deployments": list(promotion.deployments.order_by("id").values_list("id", flat=True)),
         "actions": [str(action) for action in Action if action in allowed],
         "can_approve": Action.APPROVE in allowed,
@@ -312,7 +340,7 @@ def get_approvals(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
     summary="Conflicted paths with base, ours, theirs and git's result",
 )
 def get_conflicts(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
-    return list(get_promotion_for(request, pk).conflicts or [])
+    return conflicts_out(get_promotion_for(request, pk))
 
 
 # --------------------------------------------------------------------------- acts
@@ -442,20 +470,34 @@ def resolve_promotion(request: HttpRequest, pk: int, body: Resolutions) -> dict[
     if promotion.status != PromotionStatus.CONFLICTED:
         raise Problem(409, f"Promotion #{promotion.pk} has no conflicts to resolve now.")
     form = ResolutionForm(conflicts=promotion.conflicts)
-    fields = {str(conflict.get("path")): name for conflict, name in form.entries if name}
-    unknown = sorted(set(body.resolutions) - set(fields))
-    if unknown:
+    texts = {str(conflict.get("path")): name for conflict, name, _ in form.entries if name}
+    takes = {str(conflict.get("path")): name for conflict, _, name in form.entries if name}
+    known = {str(conflict.get("path")): conflict for conflict, _, _ in form.entries}
+    errors = [
+        f"{p}: not a conflicted path of promotion #{promotion.pk}."
+        for p in sorted((set(body.resolutions) | set(body.take)) - set(known))
+    ]
+    errors += [
+        f"{p} cannot be resolved as text here: "
+        f"{conflict_text.why_not_editable(known[p])}; take one side whole (take)."
+        for p in sorted(set(body.resolutions) & set(known) - set(texts))
+    ]
+    errors += [
+        f"{p}: no side of it can be taken whole here."
+        for p in sorted(set(body.take) & set(known) - set(takes))
+    ]
+    if errors:
         raise Problem(
             400,
-            f"Not a conflicted path of promotion #{promotion.pk} that can be resolved here: "
-            f"{', '.join(unknown)}.",
-            errors={"resolutions": [f"Unknown path {p}." for p in unknown]},
+            "Not a conflicted path of promotion "
+            f"#{promotion.pk} that can be resolved that way: " + " ".join(errors),
+            errors={"resolutions": errors},
         )
-    form = ResolutionForm(
-        form_data({fields[p]: text for p, text in body.resolutions.items()}),
-        conflicts=promotion.conflicts,
-    )
+    values: dict[str, Any] = {texts[p]: text for p, text in body.resolutions.items()}
+    values.update({takes[p]: side for p, side in body.take.items()})
+    form = ResolutionForm(form_data(values), conflicts=promotion.conflicts, partial=True)
     if not form.is_valid():
         raise form_problem(form)
-    given = {p: t for p, t in form.resolutions().items() if p in body.resolutions}
+    asked = set(body.resolutions) | set(body.take)
+    given = {p: r for p, r in form.resolutions().items() if p in asked}
     return _act(request, promotion, lambda: retry(promotion, acting(request), given))

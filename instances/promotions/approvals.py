@@ -25,13 +25,23 @@ from dulwich.objects import Commit
 from branching.git import storage
 from instances.environments.permissions import Capability, allows
 from instances.models import Approval, ApprovalPolicy, Decision, Instance, Promotion
+from instances.promotions.conflicts import Resolution, describe_resolution
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def subject_of(promotion: Promotion, resolutions: dict[str, str] | None = None) -> dict[str, Any]:
+def _resolution_key(resolution: Resolution) -> str:
+    """A resolution in the subject: its text's digest, or which side's blob it takes."""
+    if isinstance(resolution, dict):
+        return f"take {resolution['take']} {resolution.get('blob', '')}"
+    return _sha(resolution)
+
+
+def subject_of(
+    promotion: Promotion, resolutions: dict[str, Resolution] | None = None
+) -> dict[str, Any]:
     """What an approval of `promotion` covers (with `resolutions` instead of its stored ones)."""
     items = promotion.items.select_related("feature").order_by("position", "id")
     chosen = promotion.resolutions if resolutions is None else resolutions
@@ -40,7 +50,9 @@ def subject_of(promotion: Promotion, resolutions: dict[str, str] | None = None) 
         "direction": promotion.direction,
         "source": promotion.source_id,
         "features": [{"key": i.feature.key, "commit": i.commit} for i in items],
-        "resolutions": {path: _sha(text) for path, text in sorted((chosen or {}).items())},
+        "resolutions": {
+            path: _resolution_key(value) for path, value in sorted((chosen or {}).items())
+        },
     }
 
 
@@ -198,13 +210,17 @@ def _diff(before: str | None, after: str, label: str) -> str:
 def resolution_diffs(promotion: Promotion) -> list[ResolutionDiff]:
     sides: dict[str, dict[str, Any]] = promotion.resolved_conflicts or {}
     out = []
-    for path, text in sorted((promotion.resolutions or {}).items()):
+    for path, value in sorted((promotion.resolutions or {}).items()):
         side = sides.get(path, {})
+        if isinstance(value, dict):
+            words = describe_resolution(value, promotion.target.name)
+            out.append(ResolutionDiff(path, words, words))
+            continue
         out.append(
             ResolutionDiff(
                 path,
-                _diff(side.get("ours"), text, f"ours ({promotion.target.branch})"),
-                _diff(side.get("theirs"), text, "theirs (the feature)"),
+                _diff(side.get("ours"), value, f"ours ({promotion.target.branch})"),
+                _diff(side.get("theirs"), value, "theirs (the feature)"),
             )
         )
     return out

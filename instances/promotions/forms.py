@@ -12,9 +12,10 @@ from django.db.models import QuerySet
 from branching.models import Collection, Feature
 from instances.deployments.forms import TestClassesMixin
 from instances.models import Instance, PromotionStatus, TestLevel
+from instances.promotions import conflicts as conflict_text
+from instances.promotions.conflicts import Resolution
 from instances.promotions.routing import route_label
 from instances.promotions.rules import PromotionError, Route, route_to
-from instances.promotions.steps import BINARY
 
 QUEUE_ANYWAY = "Queue it anyway and resolve on the promotion page"
 
@@ -126,40 +127,81 @@ class PromotionFilterForm(forms.Form):
 
 
 _MARKER = re.compile(r"^(<{7}|>{7})(?: |$)", re.MULTILINE)
+EDIT = ""  # the take choice that means "the text below"
 
 
 class ResolutionForm(forms.Form):
-    """One textarea per conflicted path, prefilled with git's conflict-marked result.
+    """Per conflicted path: a textarea prefilled with git's conflict-marked result, when the
+    path's text is complete valid UTF-8 (`conflicts.is_editable`), and a choice to take one
+    side whole, which is the only way to resolve a path that cannot be edited here.
 
     Fields are numbered, not named after paths: the paths come from the promotion, never from
     the request, so a resolution can only be given for a path that really conflicted.
     """
 
     def __init__(self, *args: Any, conflicts: Sequence[dict[str, Any]], **kwargs: Any) -> None:
+        self.target_name = kwargs.pop("target_name", "the target")
+        partial = kwargs.pop("partial", False)  # the API resolves only the paths it names
         super().__init__(*args, **kwargs)
         self.conflicts = list(conflicts)
-        self.entries: list[tuple[dict[str, Any], str | None]] = []
+        # (conflict, textarea field name or None, take field name or None)
+        self.entries: list[tuple[dict[str, Any], str | None, str | None]] = []
         for n, conflict in enumerate(self.conflicts):
-            sides = [conflict.get(k) for k in ("base", "ours", "theirs", "result")]
-            if BINARY in sides:
-                self.entries.append((conflict, None))
-                continue
-            name = f"resolution_{n}"
-            initial = next((s for s in sides[::-1] if s is not None), "")
-            self.fields[name] = forms.CharField(
-                label=f"Resolved content of {conflict.get('path', '')}",
-                required=False,
-                strip=False,
-                initial=initial,
-                widget=forms.Textarea(
-                    attrs={"rows": min(30, initial.count("\n") + 3), "spellcheck": "false"}
-                ),
-            )
-            self.entries.append((conflict, name))
+            path = conflict.get("path", "")
+            name = take_name = None
+            editable = conflict_text.is_editable(conflict)
+            if editable:
+                name = f"resolution_{n}"
+                sides = [conflict.get(k) for k in conflict_text.SIDES]
+                initial = next((s for s in sides[::-1] if s is not None), "")
+                self.fields[name] = forms.CharField(
+                    label=f"Resolved content of {path}",
+                    required=False,
+                    strip=False,
+                    initial=initial,
+                    widget=forms.Textarea(
+                        attrs={"rows": min(30, initial.count("\n") + 3), "spellcheck": "false"}
+                    ),
+                )
+            choices = conflict_text.take_choices(conflict)
+            if choices:
+                take_name = f"take_{n}"
+                labels = {
+                    "ours": f"Take ours whole ({self.target_name})",
+                    "theirs": "Take theirs whole (the feature)",
+                }
+                options = [(EDIT, "Edit the text")] if editable else []
+                self.fields[take_name] = forms.ChoiceField(
+                    label=f"How to resolve {path}",
+                    choices=options + [(side, labels[side]) for side in choices],
+                    required=not editable and not partial,
+                    initial=EDIT if editable else None,
+                    widget=forms.RadioSelect,
+                    help_text=""
+                    if editable
+                    else f"It cannot be edited here: {conflict_text.why_not_editable(conflict)}. "
+                    "Taking a side writes its file exactly as it is.",
+                    error_messages={
+                        "required": f"Choose a side for {path}: "
+                        f"{conflict_text.why_not_editable(conflict)}, so it cannot be edited here."
+                    },
+                )
+            self.entries.append((conflict, name, take_name))
 
     @property
     def rows(self) -> list[tuple[dict[str, Any], forms.BoundField | None]]:
-        return [(c, self[name] if name else None) for c, name in self.entries]
+        """(conflict, its textarea or None) per path."""
+        return [(c, self[name] if name else None) for c, name, _ in self.entries]
+
+    @property
+    def sections(
+        self,
+    ) -> list[tuple[dict[str, Any], forms.BoundField | None, forms.BoundField | None]]:
+        """(conflict, its textarea or None, its take-one-side choice or None) per path."""
+        return [
+            (c, self[name] if name else None, self[take] if take else None)
+            for c, name, take in self.entries
+        ]
 
     @property
     def can_resolve(self) -> bool:
@@ -167,11 +209,19 @@ class ResolutionForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        for conflict, name in self.entries:
+        for conflict, name, take_name in self.entries:
+            if take_name and data.get(take_name):
+                data[take_name] = conflict_text.take(conflict, data[take_name])
+                continue
             if name is None or name not in data:
                 continue
             text = str(data[name]).replace("\r\n", "\n")  # browsers send CRLF from textareas
-            if any("\r\n" in (conflict.get(k) or "") for k in ("ours", "theirs")):
+            eol = conflict.get("eol") or (
+                "\r\n"
+                if any("\r\n" in (conflict.get(k) or "") for k in ("ours", "theirs"))
+                else "\n"
+            )
+            if eol == "\r\n":
                 text = text.replace("\n", "\r\n")
             if _MARKER.search(text):
                 self.add_error(
@@ -179,12 +229,29 @@ class ResolutionForm(forms.Form):
                     "This still contains conflict markers (<<<<<<< or >>>>>>>): keep the "
                     "lines you want and delete the markers.",
                 )
+            elif "\r" in text.replace("\r\n", "") or not _encodes(text):
+                self.add_error(
+                    name,
+                    "This holds characters the file cannot keep as they are (a lone carriage "
+                    "return or an unpaired surrogate): remove them, or take one side whole.",
+                )
             data[name] = text
         return data
 
-    def resolutions(self) -> dict[str, str]:
-        return {
-            str(conflict["path"]): self.cleaned_data[name]
-            for conflict, name in self.entries
-            if name is not None
-        }
+    def resolutions(self) -> dict[str, Resolution]:
+        out: dict[str, Resolution] = {}
+        for conflict, name, take_name in self.entries:
+            path = str(conflict["path"])
+            if take_name and self.cleaned_data.get(take_name):
+                out[path] = self.cleaned_data[take_name]
+            elif name is not None:
+                out[path] = self.cleaned_data[name]
+        return out
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

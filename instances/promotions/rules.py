@@ -43,6 +43,7 @@ from instances.promotions.approvals import (
     subject_of,
     why_not_approver,
 )
+from instances.promotions.conflicts import Resolution
 from instances.promotions.log import log
 from instances.promotions.tasks import run_promotion
 
@@ -460,11 +461,13 @@ def cancel(promotion: Promotion, user: User) -> None:
         log(promotion, f"{user} cancelled the promotion.", actor=user, level=LogLevel.WARNING)
 
 
-def retry(promotion: Promotion, user: User, resolutions: dict[str, str] | None = None) -> None:
+def retry(
+    promotion: Promotion, user: User, resolutions: dict[str, Resolution] | None = None
+) -> None:
     """Queue a conflicted, failed or errored promotion again, from the start.
 
-    Resolutions (path → resolved text) are kept on the promotion and written into its merge
-    commit on the next run; the feature branches stay as they are.
+    Resolutions (path → resolved text, or one side taken whole) are kept on the promotion and
+    written into its merge commit on the next run; the feature branches stay as they are.
     """
     allowed_actions(promotion, user).check(Action.RESOLVE if resolutions else Action.RETRY)
     fields: dict[str, object] = {
@@ -483,7 +486,7 @@ def retry(promotion: Promotion, user: User, resolutions: dict[str, str] | None =
     if resolutions:
         merged.update(resolutions)
         fields["resolutions"] = merged
-        # Keep both sides of each resolved path, for the approver's diff.
+        # Keep both sides of each resolved path, for the approver's diff, and who resolved it.
         sides = dict(promotion.resolved_conflicts or {})
         for conflict in promotion.conflicts or []:
             if conflict.get("path") in resolutions:
@@ -491,6 +494,7 @@ def retry(promotion: Promotion, user: User, resolutions: dict[str, str] | None =
                     "ours": conflict.get("ours"),
                     "theirs": conflict.get("theirs"),
                     "base": conflict.get("base"),
+                    "by": user.pk,
                 }
         fields["resolved_conflicts"] = sides
     with transaction.atomic():

@@ -19,7 +19,6 @@ from dulwich.objects import ObjectID
 from branching import workspace
 from branching.git import storage
 from branching.git.remote import LOCAL_ONLY_PREFIX
-from branching.git.textmerge import is_binary
 from branching.models import Feature
 from instances.deployments import runner
 from instances.environments.permissions import Capability, allows
@@ -37,7 +36,7 @@ from instances.models import (
     TestLevel,
     leases,
 )
-from instances.promotions import approvals
+from instances.promotions import approvals, conflicts
 from instances.promotions.log import log
 
 
@@ -220,53 +219,62 @@ def merge_features(run: Run, repo: storage.Repo) -> None:
 
 
 def _apply_resolutions(run: Run, repo: storage.Repo, result: Any, feature: Feature) -> bytes:
-    """Write the stored resolutions over the conflicted paths, or raise Conflicted."""
-    resolutions: dict[str, str] = run.promotion.resolutions or {}
-    unresolved = [p for p in result.conflicts if p not in resolutions]
+    """Write the stored resolutions over the conflicted paths, or raise Conflicted.
+
+    A resolved text keeps the file's mode; taking one side whole writes that side's blob as it
+    is, and only if that side still holds the blob the conflict showed.
+    """
+    resolutions: dict[str, conflicts.Resolution] = run.promotion.resolutions or {}
+    entries = {entry.path: entry for entry in result.entries}
+    changes: dict[str, storage.Change] = {}
+    unresolved = []
+    for path in result.conflicts:
+        change = _resolved(resolutions.get(path), entries.get(path))
+        if change is _UNRESOLVED:
+            unresolved.append(path)
+        else:
+            changes[path] = change
     if unresolved or result.unclean_without_paths:
         raise Conflicted(
             feature, run.promotion.target, _describe_conflicts(repo, result, set(unresolved))
         )
-    changes = {path: resolutions[path].encode() for path in result.conflicts}
     tree = storage.update_tree(repo, result.tree, changes)
     run.log(f"Applied the stored resolutions for {', '.join(result.conflicts)}.")
     return tree
 
 
+_UNRESOLVED = object()
+
+
+def _resolved(resolution: conflicts.Resolution | None, entry: Any) -> Any:
+    """What a stored resolution writes at a conflicted path, or _UNRESOLVED."""
+    if resolution is None:
+        return _UNRESOLVED
+    if isinstance(resolution, dict):
+        stage = getattr(entry, resolution.get("take", ""), None) if entry else None
+        held = stage[1].decode("ascii") if stage else ""
+        if entry is None or held != resolution.get("blob", ""):
+            return _UNRESOLVED  # that side changed since the choice: show it again
+        return storage.BlobRef(storage.object_id(held), stage[0]) if stage else None
+    stage = (entry.result or entry.ours or entry.theirs) if entry else None
+    return (resolution.encode("utf-8"), stage[0] if stage else storage.REGULAR)
+
+
 def _describe_conflicts(repo: storage.Repo, result: Any, paths: set[str]) -> list[dict[str, Any]]:
     kinds = result.kinds()
+
+    def read(blob: bytes) -> bytes:
+        return repo.object_store[ObjectID(blob)].as_raw_string()
+
     out = []
     for entry in result.entries:
         if entry.path not in paths:
             continue
-        out.append(
-            {
-                "path": entry.path,
-                "kinds": kinds.get(entry.path, []),
-                "base": _blob_text(repo, entry.base),
-                "ours": _blob_text(repo, entry.ours),
-                "theirs": _blob_text(repo, entry.theirs),
-                "result": _blob_text(repo, entry.result),
-            }
-        )
+        blobs = {side: getattr(entry, side) for side in conflicts.SIDES}
+        out.append(conflicts.describe(entry.path, kinds.get(entry.path, []), blobs, read))
     known = {c["path"] for c in out}
     out.extend({"path": p, "kinds": kinds.get(p, [])} for p in sorted(paths - known))
     return out
-
-
-MAX_SHOWN_BYTES = 200_000
-BINARY = "(binary file)"  # what a conflict shows of a binary side; it cannot be resolved here
-
-
-def _blob_text(repo: storage.Repo, stage: tuple[int, bytes] | None) -> str | None:
-    if stage is None:
-        return None
-    data = repo.object_store[ObjectID(stage[1])].as_raw_string()
-    if is_binary(data):
-        return BINARY
-    if len(data) > MAX_SHOWN_BYTES:
-        return data[:MAX_SHOWN_BYTES].decode("utf-8", "replace") + "\n… (cut)"
-    return data.decode("utf-8", "replace")
 
 
 def deploy(run: Run, repo: storage.Repo) -> None:

@@ -100,7 +100,9 @@ def _context(
         and promotion.status == PromotionStatus.CONFLICTED
         and promotion.conflicts
     ):
-        resolution_form = ResolutionForm(conflicts=promotion.conflicts)
+        resolution_form = ResolutionForm(
+            conflicts=promotion.conflicts, target_name=promotion.target.name
+        )
     return {
         "override": WindowOverride.objects.filter(promotion=promotion)
         .select_related("user")
@@ -195,7 +197,9 @@ def promotion_resolve(request: AuthedRequest, pk: int) -> HttpResponse:
     except PromotionError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect_after_post(request, promotion.get_absolute_url())
-    form = ResolutionForm(request.POST, conflicts=promotion.conflicts)
+    form = ResolutionForm(
+        request.POST, conflicts=promotion.conflicts, target_name=promotion.target.name
+    )
     if not form.is_valid():
         return render(request, TEMPLATE, _context(request, promotion, form))
     return _act(

@@ -95,3 +95,43 @@ def place(feature: Feature, *instances: Instance, commit: str = "b" * 40) -> Non
     """Record the feature as present in the instances (as a succeeded promotion would)."""
     for instance in instances:
         FeaturePresence.objects.create(feature=feature, instance=instance, commit=commit)
+
+
+def seed_everywhere(pipeline: dict, files: dict[str, bytes]) -> str:
+    """Commit `files` on the main branch and move every environment branch there, so that
+    features started afterwards, and every instance, share them as their base."""
+    repository = pipeline["repo"]
+    with storage.open_repo(repository.local_path) as repo:
+        old = storage.branch_head(repo, repository.main_branch)
+        new = storage.commit_changes(
+            repo, parent=old, changes=files, message="Base", author="Seed <seed@example.com>"
+        )
+        branches = {repository.main_branch} | {
+            instance.branch for key, instance in pipeline.items() if key != "repo"
+        }
+        for branch in branches:
+            storage.update_branch(repo, branch, new, storage.branch_head(repo, branch))
+        return storage.hex_id(new)
+
+
+def conflict_on(
+    pipeline: dict, user: User, path: str, base: bytes, ours: bytes, theirs: bytes
+) -> Promotion:
+    """A conflicted promotion into Integration: RM-1 (from Dev Alice, already in Integration)
+    made `path` `ours`, RM-3 (from Dev Bob) made it `theirs`, both from `base`."""
+    seed_everywhere(pipeline, {path: base})
+    first = start(pipeline, "RM-1", "Ours", user)
+    commit_to(first, {path: ours})
+    promote([first], pipeline["alice"], user)
+    promote([first], pipeline["integration"], user)
+    rival = start(pipeline, "RM-3", "Theirs", user, where="bob")
+    commit_to(rival, {path: theirs})
+    promote([rival], pipeline["bob"], user)
+    promotion = run(request_promotion(features=[rival], target=pipeline["integration"], user=user))
+    assert promotion.status == PromotionStatus.CONFLICTED, promotion.failure_reason
+    return promotion
+
+
+def blob_at(instance: Instance, path: str) -> bytes | None:
+    with storage.open_repo(instance.repository.local_path) as repo:
+        return storage.read_blob(repo, storage.branch_head(repo, instance.branch), path)
