@@ -9,19 +9,28 @@ view does not fetch, so with a remote they are as of the last fetch.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from dulwich.errors import NotGitRepository
 
 from branching.git import storage
 from branching.models import Feature, Repository
 from instances.environments.diagram import tree_rows
 from instances.environments.permissions import visible_instances, visible_promotions
-from instances.models import FeaturePresence, Instance, Promotion, PromotionFeature
+from instances.models import (
+    Direction,
+    FeaturePresence,
+    Instance,
+    Promotion,
+    PromotionFeature,
+    PromotionStatus,
+)
 from instances.models.promotion import TERMINAL
+
+SUCCEEDED = PromotionStatus.SUCCEEDED
 
 # Long lists on an instance page are cut here; the feature list shows the rest.
 LIST_LIMIT = 100
@@ -40,6 +49,7 @@ class PresenceRow:
     state: Presence
     commit: str  # the commit of the feature the instance holds ("" when absent)
     promotion_id: int | None
+    rolled_back_by: int | None = None  # absent because this rollback took it out
 
 
 def read_branch_heads(repository: Repository, names: Sequence[str]) -> dict[str, str] | None:
@@ -66,6 +76,12 @@ def presence_rows(feature: Feature, branch_head: str | None, user: Any) -> list[
             "instance_id", "commit", "promotion_id"
         )
     }
+    rolled_back = rollbacks_of(
+        PromotionFeature.objects.filter(feature=feature).exclude(
+            promotion__target_id__in=list(held)
+        ),
+        "promotion__target_id",
+    )
     rows = []
     for row in tree_rows(instances):
         presence = held.get(row.instance.pk)
@@ -75,8 +91,28 @@ def presence_rows(feature: Feature, branch_head: str | None, user: Any) -> list[
             stale = branch_head is not None and presence.commit != branch_head
             state = Presence.STALE if stale else Presence.PRESENT
             commit, promotion_id = presence.commit, presence.promotion_id
-        rows.append(PresenceRow(row.instance, row.depth, state, commit, promotion_id))
+        rows.append(
+            PresenceRow(
+                row.instance,
+                row.depth,
+                state,
+                commit,
+                promotion_id,
+                rolled_back.get(row.instance.pk),
+            )
+        )
     return rows
+
+
+def rollbacks_of(items: QuerySet[PromotionFeature], key: str) -> dict[int, int]:
+    """`key` (an instance or a feature id) → the latest succeeded rollback among `items`:
+    where a feature is absent because a rollback took it out (docs/rollback.md)."""
+    rows = (
+        items.filter(promotion__direction=Direction.ROLLBACK, promotion__status=SUCCEEDED)
+        .order_by("promotion__finished_at", "promotion_id")
+        .values_list(key, "promotion_id")
+    )
+    return dict(rows)
 
 
 @dataclass(frozen=True)
@@ -98,6 +134,7 @@ class InstanceFeatures:
     pending_back: list[Movable]  # in the parent and not here: back promote
     pending_back_count: int
     not_entered: list[Movable]  # started here, not brought in yet
+    rolled_back: list[Movable] = field(default_factory=list)  # taken out by a rollback
 
 
 def _moving(target_id: int, features: Sequence[Feature]) -> list[Movable]:
@@ -142,6 +179,13 @@ def instance_features(instance: Instance) -> InstanceFeatures:
         features.filter(started_from=instance).exclude(presences__instance=instance)[:LIST_LIMIT]
     )
     incoming = _moving(instance.pk, pending_back + not_entered)
+    rollbacks = rollbacks_of(
+        PromotionFeature.objects.filter(promotion__target=instance).exclude(
+            feature_id__in=here_ids
+        ),
+        "feature_id",
+    )
+    rolled_back = features.filter(pk__in=list(rollbacks)[:LIST_LIMIT])
     return InstanceFeatures(
         here=here,
         here_count=len(here_ids),
@@ -150,6 +194,7 @@ def instance_features(instance: Instance) -> InstanceFeatures:
         pending_back=incoming[: len(pending_back)],
         pending_back_count=len(back_ids),
         not_entered=incoming[len(pending_back) :],
+        rolled_back=[Movable(f, rollbacks[f.pk]) for f in rolled_back],
     )
 
 

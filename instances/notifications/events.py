@@ -20,6 +20,7 @@ from branching.models import Feature
 from instances.environments.permissions import Capability, instances_allowing, visible_instances
 from instances.models import (
     Deployment,
+    Direction,
     FeaturePresence,
     Instance,
     Promotion,
@@ -166,6 +167,12 @@ def promotion_specs(promotion: Promotion) -> list[Spec]:
         EventKind.PROMOTION_SUCCEEDED: f"Promotion #{promotion.pk} succeeded: {keys} now in "
         f"{target.name}",
     }
+    rollback = promotion.direction == Direction.ROLLBACK
+    if rollback:
+        titles[EventKind.PROMOTION_SUCCEEDED] = (
+            f"Rollback #{promotion.pk} succeeded: promotion #{promotion.rollback_of_id} reverted, "
+            f"{keys} no longer in {target.name}"
+        )
     title = titles.get(kind, f"Promotion #{promotion.pk} of {keys} into {target.name} {status}")
     text = promotion.failure_reason or f"Requested by {promotion.requested_by}."
     specs = [
@@ -186,10 +193,11 @@ def promotion_specs(promotion: Promotion) -> list[Spec]:
                 "source": promotion.source.name if promotion.source else None,
                 "features": _keys(promotion),
                 "target_head": promotion.target_head_after,
+                "rollback_of": promotion.rollback_of_id,
             },
         )
     ]
-    if promotion.status == PromotionStatus.SUCCEEDED:
+    if promotion.status == PromotionStatus.SUCCEEDED and not rollback:
         specs.extend(back_promotion_specs(promotion, owners))
     return specs
 

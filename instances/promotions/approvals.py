@@ -45,7 +45,7 @@ def subject_of(
     """What an approval of `promotion` covers (with `resolutions` instead of its stored ones)."""
     items = promotion.items.select_related("feature").order_by("position", "id")
     chosen = promotion.resolutions if resolutions is None else resolutions
-    return {
+    subject: dict[str, Any] = {
         "target": promotion.target_id,
         "direction": promotion.direction,
         "source": promotion.source_id,
@@ -54,6 +54,14 @@ def subject_of(
             path: _resolution_key(value) for path, value in sorted((chosen or {}).items())
         },
     }
+    original = promotion.rollback_of
+    if original is not None:
+        # A rollback approves the revert of exactly these merges.
+        subject["rollback_of"] = {
+            "promotion": original.pk,
+            "reverts": [original.target_head_before, original.target_head_after],
+        }
+    return subject
 
 
 def digest_of(subject: dict[str, Any]) -> str:

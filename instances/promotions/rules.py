@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from django.contrib.auth.models import User
@@ -36,6 +37,7 @@ from instances.models import (
     WindowOverride,
 )
 from instances.models.promotion import CANCELLABLE, RETRYABLE
+from instances.promotions import reverts
 from instances.promotions.approvals import (
     describe_need,
     digest_of,
@@ -46,6 +48,7 @@ from instances.promotions.approvals import (
 from instances.promotions.conflicts import Resolution
 from instances.promotions.log import log
 from instances.promotions.tasks import run_promotion
+from releasemgr.models import AuditEvent
 
 
 class PromotionError(ValidationError):
@@ -234,6 +237,8 @@ def request_promotion(
     if not allows(user, target, Capability.PROMOTE):
         raise PromotionError(f"{user} may not request promotions into {target.name}.")
     route = route_to(features, target)
+    if why := reverts.split_rollback(target.pk, features):
+        raise PromotionError(why)
     with workspace.open_storage(target.repository) as repo:
         workspace.sync(target.repository, repo)
         commits = feature_commits(features, route, repo)
@@ -313,6 +318,7 @@ class Action(StrEnum):
     RETRY = "retry"
     RESOLVE = "resolve"  # retry a conflicted promotion with resolved content
     OVERRIDE = "override"  # push a queued promotion through its closed target
+    ROLLBACK = "rollback"  # revert a succeeded promotion's merges in its target
 
 
 # Who may do it, said to those who may not (the access helpers answer them with 403).
@@ -323,6 +329,7 @@ _ONLY = {
     Action.RETRY: "Only the requester or a release manager can retry a promotion.",
     Action.RESOLVE: "Only the requester or a release manager can resolve a promotion.",
     Action.OVERRIDE: "Only a release manager who manages the target can override.",
+    Action.ROLLBACK: "Only a release manager who manages or approves the target can roll back.",
 }
 
 
@@ -367,6 +374,8 @@ def allowed_actions(promotion: Promotion, user: User) -> Allowed:
         permitted |= {Action.CANCEL, Action.RETRY, Action.RESOLVE}
     if manages:
         permitted.add(Action.OVERRIDE)
+    if reverts.may_roll_back(user, target):
+        permitted.add(Action.ROLLBACK)
     refused: dict[Action, str] = {}
     number, status = f"Promotion #{promotion.pk}", promotion.get_status_display().lower()
     if promotion.status != PromotionStatus.AWAITING_APPROVAL:
@@ -392,7 +401,102 @@ def allowed_actions(promotion: Promotion, user: User) -> Allowed:
             refused[Action.OVERRIDE] = f"{number} already has an override."
         elif windows.closure_of(target) is None:
             refused[Action.OVERRIDE] = f"{target.name} is open; there is nothing to override."
+    if Action.ROLLBACK in permitted and (why := why_no_rollback(promotion)):
+        refused[Action.ROLLBACK] = why
     return Allowed(frozenset(permitted), {a: r for a, r in refused.items() if a in permitted})
+
+
+def why_no_rollback(promotion: Promotion) -> str | None:
+    """Why `promotion` cannot be rolled back now, or None when it can."""
+    number = f"Promotion #{promotion.pk}"
+    if promotion.direction == Direction.ROLLBACK:
+        return f"{number} is a rollback; promote its features again to bring them back."
+    if promotion.status != PromotionStatus.SUCCEEDED:
+        status = promotion.get_status_display().lower()
+        return f"{number} is {status}; only a succeeded promotion can be rolled back."
+    if not promotion.target_head_after or promotion.target_head_after == (
+        promotion.target_head_before
+    ):
+        return f"{number} merged nothing into {promotion.target.name}; there is nothing to undo."
+    if (held := reverts.holding_rollback(promotion)) is not None:
+        if held.status == PromotionStatus.SUCCEEDED:
+            return f"{number} was rolled back by #{held.pk}."
+        if held.status in RETRYABLE:
+            status = held.get_status_display().lower()
+            return f"{number} has a rollback, #{held.pk}, that {status}: retry or resolve that one."
+        return f"{number} is rolling back by #{held.pk}."
+    ids = list(promotion.items.values_list("feature_id", flat=True))
+    for item in reverts.succeeded_into(promotion.target_id, ids):
+        later = item.promotion
+        if later.pk != promotion.pk and _ended(later) > _ended(promotion):
+            return (
+                f"{item.feature.key} came into {promotion.target.name} again with #{later.pk}; "
+                f"roll that back first."
+            )
+    return None
+
+
+def _ended(promotion: Promotion) -> datetime:
+    return promotion.finished_at or promotion.requested_at
+
+
+def request_rollback(
+    promotion: Promotion, user: User, *, acknowledge: bool, acknowledged: Sequence[str] = ()
+) -> Promotion:
+    """Ask for a rollback promotion of `promotion` into its own target: it reverts the
+    promotion's merges and deploys the inverse, with the target's approvals, windows and
+    freezes like any promotion (docs/rollback.md). `acknowledged` are the titles of what the
+    rollback cannot undo, as the requester saw them; `acknowledge` must be true."""
+    allowed_actions(promotion, user).check(Action.ROLLBACK)
+    if not acknowledge:
+        raise PromotionError("Acknowledge what the rollback cannot undo before asking for it.")
+    target = promotion.target
+    needs_approval = target.requires_approval
+    with transaction.atomic():
+        # The row lock orders two people asking at once: the second sees the first's rollback.
+        locked = Promotion.objects.select_for_update().filter(pk=promotion.pk).first()
+        if locked is None or (why := why_no_rollback(locked)):
+            raise PromotionError(why or f"Promotion #{promotion.pk} is gone.")
+        items = list(locked.items.select_related("feature"))
+        rollback = Promotion.objects.create(
+            target=target,
+            direction=Direction.ROLLBACK,
+            rollback_of=locked,
+            requested_by=user,
+            test_level=locked.test_level,
+            run_tests=list(locked.run_tests),
+            status=PromotionStatus.AWAITING_APPROVAL if needs_approval else PromotionStatus.QUEUED,
+        )
+        PromotionFeature.objects.bulk_create(
+            PromotionFeature(
+                promotion=rollback, feature=i.feature, position=i.position, commit=i.commit
+            )
+            for i in items
+        )
+        keys = ", ".join(i.feature.key for i in items)
+        log(
+            rollback,
+            f"{user} requested: roll back promotion #{locked.pk} ({keys}) in {target.name}.",
+            actor=user,
+        )
+        noted = "; ".join(acknowledged) or "the rollback's limits"
+        log(rollback, f"{user} acknowledged what it cannot undo: {noted}.", actor=user)
+        log(locked, f"{user} asked for rollback #{rollback.pk}.", actor=user)
+        AuditEvent.record(
+            user,
+            "rollback requested",
+            locked,
+            {"rollback": rollback.pk, "features": keys, "acknowledged": list(acknowledged)},
+        )
+        if needs_approval:
+            log(
+                rollback,
+                f"{target.name} requires approval. {describe_need(rollback)}",
+                actor=user,
+            )
+        else:
+            enqueue(rollback)
+    return rollback
 
 
 def approve(promotion: Promotion, user: User, reason: str = "") -> None:

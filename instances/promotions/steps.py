@@ -36,8 +36,9 @@ from instances.models import (
     TestLevel,
     leases,
 )
-from instances.promotions import approvals, conflicts
+from instances.promotions import approvals, conflicts, reverts
 from instances.promotions.log import log
+from releasemgr.models import AuditEvent
 
 
 class LostClaim(Exception):
@@ -49,10 +50,16 @@ class PromotionFailed(Exception):
 
 
 class Conflicted(Exception):
-    def __init__(self, feature: Feature, target: Instance, conflicts: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        feature: Feature,
+        target: Instance,
+        conflicts: list[dict[str, Any]],
+        what: str | None = None,
+    ) -> None:
         self.feature, self.conflicts = feature, conflicts
         paths = ", ".join(c["path"] for c in conflicts) or "(no path named)"
-        super().__init__(f"{feature.key} conflicts with {target.name}: {paths}")
+        super().__init__(f"{what or feature.key} conflicts with {target.name}: {paths}")
 
 
 class TargetMoved(Exception):
@@ -92,10 +99,16 @@ def check(run: Run, repo: storage.Repo) -> None:
     target = promotion.target
     if storage.branch_head(repo, target.branch) is None:
         raise PromotionFailed(f"{target.name}'s branch “{target.branch}” does not exist.")
-    if not allows(promotion.requested_by, target, Capability.PROMOTE):
+    if promotion.direction == Direction.ROLLBACK:
+        _check_rollback(promotion, repo)
+    elif not allows(promotion.requested_by, target, Capability.PROMOTE):
         raise PromotionFailed(
             f"{promotion.requested_by} may no longer request promotions into {target.name}."
         )
+    elif why := reverts.split_rollback(
+        target.pk, [i.feature for i in promotion.items.select_related("feature")]
+    ):
+        raise PromotionFailed(why)
     check_approvals(promotion)
     source = promotion.source
     for item in promotion.items.select_related("feature"):
@@ -115,6 +128,25 @@ def check(run: Run, repo: storage.Repo) -> None:
                 )
     run.log("Checked: the features are where they should be, and approvals are given.")
     run.record(Step.CHECKED)
+
+
+def _check_rollback(promotion: Promotion, repo: storage.Repo) -> None:
+    target, original = promotion.target, promotion.rollback_of
+    assert original is not None
+    if not reverts.may_roll_back(promotion.requested_by, target):
+        raise PromotionFailed(
+            f"{promotion.requested_by} may no longer roll back promotions in {target.name}."
+        )
+    done = original.rollbacks.filter(status=PromotionStatus.SUCCEEDED).exclude(pk=promotion.pk)
+    if (other := done.first()) is not None:
+        raise PromotionFailed(f"Promotion #{original.pk} was rolled back by #{other.pk} already.")
+    head = storage.branch_head(repo, target.branch)
+    assert head is not None
+    if not _contains(promotion, head, original.target_head_after):
+        raise PromotionFailed(
+            f"“{target.branch}” no longer holds the merges of promotion #{original.pk} "
+            f"({original.target_head_after[:10]}); there is nothing to roll back."
+        )
 
 
 def _contains(promotion: Promotion, head: bytes, commit: str) -> bool:
@@ -179,6 +211,10 @@ def merge_features(run: Run, repo: storage.Repo) -> None:
             else storage.create_branch(repo, name, base)
         )
     check_approvals(promotion)  # again: a resumed run may not have checked
+    head = _reverts(run, repo, head)
+    if promotion.direction == Direction.ROLLBACK:
+        run.record(Step.MERGED, merged_head=storage.hex_id(head))
+        return
     context = workspace.context(promotion.target.repository)
     for item in promotion.items.select_related("feature").order_by("position", "id"):
         feature = item.feature
@@ -216,6 +252,89 @@ def merge_features(run: Run, repo: storage.Repo) -> None:
         )
         head = new
     run.record(Step.MERGED, merged_head=storage.hex_id(head))
+
+
+def _reverts(run: Run, repo: storage.Repo, head: storage.ObjectId) -> storage.ObjectId:
+    """A rollback's one revert commit; for any other promotion, the reverts of the rollbacks
+    that took its features out of the target (docs/rollback.md), before its merges."""
+    promotion = run.promotion
+    if promotion.direction == Direction.ROLLBACK:
+        original = promotion.rollback_of
+        assert original is not None
+        keys = ", ".join(i.feature.key for i in promotion.items.select_related("feature"))
+        return _revert(
+            run,
+            repo,
+            head,
+            original,
+            what=f"Rolling back #{original.pk}",
+            message=f"Roll back promotion #{original.pk} ({keys}) in {promotion.target.branch}",
+            done=f"Reverted the merges of promotion #{original.pk}",
+        )
+    ids = list(promotion.items.values_list("feature_id", flat=True))
+    for rollback in reverts.rollbacks_to_undo(promotion.target_id, ids, exclude=promotion.pk):
+        keys = ", ".join(i.feature.key for i in rollback.items.select_related("feature"))
+        head = _revert(
+            run,
+            repo,
+            head,
+            rollback,
+            what=f"Bringing back {keys} (rolled back by #{rollback.pk})",
+            message=f"Revert rollback #{rollback.pk}: bring {keys} back into "
+            f"{promotion.target.branch}",
+            done=f"Reverted rollback #{rollback.pk}: {keys} came back",
+        )
+    return head
+
+
+def _revert(
+    run: Run,
+    repo: storage.Repo,
+    head: storage.ObjectId,
+    reverted: Promotion,
+    *,
+    what: str,
+    message: str,
+    done: str,
+) -> storage.ObjectId:
+    """Commit on the temporary branch the revert of everything `reverted` merged."""
+    promotion = run.promotion
+    target = promotion.target
+    name = promotion.temp_branch or _temp_name(promotion)
+    last = reverted.target_head_after
+    subject = reverts.commit_subject(repo, last)
+    context = workspace.context(target.repository)
+    with context.lock:
+        result = reverts.revert(
+            context.merger,
+            head,
+            reverted=last,
+            parent=reverted.target_head_before,
+            ours_label=target.branch,
+            theirs_label=reverts.theirs_label(last, subject),
+        )
+    tree = result.tree
+    if not result.clean:
+        first = promotion.items.select_related("feature").first()
+        assert first is not None
+        try:
+            tree = _apply_resolutions(run, repo, result, first.feature)
+        except Conflicted as exc:
+            later = reverts.later_touching(reverted, repo, [c["path"] for c in exc.conflicts])
+            since = f" (changed since by {', '.join(later)})" if later else ""
+            raise Conflicted(first.feature, target, exc.conflicts, what + since) from None
+    new = storage.commit_files(
+        repo,
+        parents=[head],
+        tree=tree,
+        message=f"{message}\n\nThis reverts {reverted.target_head_before[:10]}..{last[:10]}, "
+        f"promotion #{reverted.pk} ({reverted.get_direction_display().lower()}).\n"
+        f"Promotion #{promotion.pk} ({promotion.get_direction_display().lower()}).",
+        author=_author(promotion),
+    )
+    storage.update_branch(repo, name, new, head)
+    run.log(f"{done}.", from_commit=storage.hex_id(head), to_commit=storage.hex_id(new))
+    return new
 
 
 def _apply_resolutions(run: Run, repo: storage.Repo, result: Any, feature: Feature) -> bytes:
@@ -391,8 +510,15 @@ def delete_temp_branch(run: Run, repo: storage.Repo) -> None:
 def record_presence(run: Run) -> None:
     promotion = run.promotion
     now = timezone.now()
+    rollback = promotion.direction == Direction.ROLLBACK
     with transaction.atomic():
         for item in promotion.items.select_related("feature"):
+            if rollback:
+                # Absent again; the feature page says which rollback took it out.
+                FeaturePresence.objects.filter(
+                    feature=item.feature, instance=promotion.target
+                ).delete()
+                continue
             FeaturePresence.objects.update_or_create(
                 feature=item.feature,
                 instance=promotion.target,
@@ -404,8 +530,22 @@ def record_presence(run: Run) -> None:
         )
         promotion.status = PromotionStatus.SUCCEEDED
         keys = ", ".join(i.feature.key for i in promotion.items.select_related("feature"))
+        if rollback:
+            original = promotion.rollback_of
+            assert original is not None
+            AuditEvent.record(
+                promotion.requested_by,
+                "rolled back",
+                original,
+                {"rollback": promotion.pk, "features": keys},
+                from_commit=promotion.target_head_before,
+                to_commit=promotion.target_head_after,
+            )
         run.log(
-            f"Succeeded: {keys} now in {promotion.target.name}.",
+            f"Succeeded: promotion #{promotion.rollback_of_id} rolled back, {keys} no longer "
+            f"in {promotion.target.name}."
+            if rollback
+            else f"Succeeded: {keys} now in {promotion.target.name}.",
             from_commit=promotion.target_head_before,
             to_commit=promotion.target_head_after,
         )

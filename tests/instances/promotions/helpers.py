@@ -19,6 +19,8 @@ from instances.promotions import engine
 from instances.promotions.rules import request_promotion
 
 INVOICE = "force-app/main/default/classes/Invoice.cls"
+TAX = "force-app/main/default/classes/Tax.cls"
+APEX_META = b'<?xml version="1.0" encoding="UTF-8"?>\n<ApexClass/>\n'
 HOSTILE = '<script>alert("t")</script> & <img src=x onerror=alert(1)> "]; x [label="pwned"'
 
 
@@ -135,3 +137,19 @@ def conflict_on(
 def blob_at(instance: Instance, path: str) -> bytes | None:
     with storage.open_repo(instance.repository.local_path) as repo:
         return storage.read_blob(repo, storage.branch_head(repo, instance.branch), path)
+
+
+def promote_invoice(pipeline: dict, owner: User) -> tuple[Feature, Promotion]:
+    """RM-1 through Dev Alice into Integration, for rollbacks: it changes Invoice.cls and
+    adds the class Tax. Returns the feature and its succeeded promotion into Integration."""
+    feature = start(pipeline, "RM-1", "Invoice totals", owner)
+    commit_to(
+        feature,
+        {
+            INVOICE: b"public class Invoice {\n  Decimal total;\n}\n",
+            TAX: b"public class Tax {\n}\n",
+            TAX + "-meta.xml": APEX_META,
+        },
+    )
+    promote([feature], pipeline["alice"], owner)
+    return feature, promote([feature], pipeline["integration"], owner)
