@@ -18,8 +18,14 @@ from releasemgr.access import Need, require_perm
 # What someone wants to do with a promotion: see it, approve or reject it (release managers
 # who may approve into its target), cancel, retry or resolve it (its requester and release
 # managers), or push it through a closed target (release managers who manage the target).
-PromotionNeed = Literal["view", "approve", "act", "override"]
-_ACTION_FOR = {"approve": Action.APPROVE, "act": Action.CANCEL, "override": Action.OVERRIDE}
+# Roll it back: release managers who manage or approve into its target.
+PromotionNeed = Literal["view", "approve", "act", "override", "rollback"]
+_ACTION_FOR = {
+    "approve": Action.APPROVE,
+    "act": Action.CANCEL,
+    "override": Action.OVERRIDE,
+    "rollback": Action.ROLLBACK,
+}
 
 
 def get_promotion_for(request: HttpRequest, pk: int, need: PromotionNeed = "view") -> Promotion:
@@ -27,7 +33,12 @@ def get_promotion_for(request: HttpRequest, pk: int, need: PromotionNeed = "view
     promotion = (
         visible_promotions(request.user)
         .select_related(
-            "target__repository", "target__parent", "source", "collection", "requested_by"
+            "target__repository",
+            "target__parent",
+            "source",
+            "collection",
+            "requested_by",
+            "rollback_of",
         )
         .filter(pk=pk)
         .first()
@@ -41,6 +52,7 @@ def get_promotion_for(request: HttpRequest, pk: int, need: PromotionNeed = "view
                 {
                     "approve": f"You may not approve promotions into {promotion.target.name}.",
                     "override": "Only a release manager who manages the target can override.",
+                    "rollback": f"You may not roll back promotions in {promotion.target.name}.",
                 }.get(need, "Only the requester or a release manager can do that.")
             )
     return promotion

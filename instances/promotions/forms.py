@@ -255,3 +255,12 @@ def _encodes(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+class RollbackForm(forms.Form):
+    """The explicit acknowledgement of what a rollback cannot undo (docs/rollback.md)."""
+
+    acknowledge = forms.BooleanField(
+        label="I understand what this rollback cannot undo, listed above.",
+        error_messages={"required": "Acknowledge what the rollback cannot undo to go on."},
+    )

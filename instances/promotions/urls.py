@@ -15,6 +15,7 @@ urlpatterns = [
     path("promotions/<int:pk>/retry/", promotions.promotion_retry, name="promotion_retry"),
     path("promotions/<int:pk>/resolve/", promotions.promotion_resolve, name="promotion_resolve"),
     path("promotions/<int:pk>/override/", promotions.promotion_override, name="promotion_override"),
+    path("promotions/<int:pk>/rollback/", promotions.promotion_rollback, name="promotion_rollback"),
 ]
 
 # Windows and freezes: of one instance, or of every instance of a repository.

@@ -24,7 +24,8 @@ from instances.models.promotion import WAITING
 from instances.promotions import overrides
 from instances.promotions.access import get_promotion_for, require_promotion_perm
 from instances.promotions.approvals import resolution_diffs
-from instances.promotions.forms import PromotionFilterForm, ResolutionForm
+from instances.promotions.forms import PromotionFilterForm, ResolutionForm, RollbackForm
+from instances.promotions.irreversible import what_stays
 from instances.promotions.queue import waiting_reason, waiting_reasons
 from instances.promotions.rules import (
     Action,
@@ -33,6 +34,7 @@ from instances.promotions.rules import (
     approve,
     cancel,
     reject,
+    request_rollback,
     retry,
 )
 from instances.promotions.window_forms import OverrideForm
@@ -118,6 +120,7 @@ def _context(
         "resolution_diffs": resolution_diffs(promotion) if promotion.resolutions else [],
         "resolution_form": resolution_form,
         "deployments": promotion.deployments.order_by("id"),
+        "rollbacks": promotion.rollbacks.order_by("-id"),
     }
 
 
@@ -225,3 +228,37 @@ def promotion_override(request: AuthedRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Promotion #{promotion.pk} goes through: override recorded.")
     return redirect_after_post(request, promotion.get_absolute_url())
+
+
+def promotion_rollback(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Confirm a rollback: what it reverts, what it cannot undo, and an acknowledgement; then
+    queue the rollback promotion and follow it on its own page."""
+    promotion = get_promotion_for(request, pk, need="rollback")
+    try:
+        allowed_actions(promotion, request.user).check(Action.ROLLBACK)
+    except PromotionError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect_after_post(request, promotion.get_absolute_url())
+    stays, note = what_stays(promotion)
+    form = RollbackForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            rollback = request_rollback(
+                promotion, request.user, acknowledge=True, acknowledged=[s.title for s in stays]
+            )
+        except PromotionError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect_after_post(request, promotion.get_absolute_url())
+        messages.success(
+            request, f"Rollback #{rollback.pk} of promotion #{promotion.pk} asked for."
+        )
+        return redirect_after_post(request, rollback.get_absolute_url())
+    context = {
+        "promotion": promotion,
+        "items": promotion.items.select_related("feature"),
+        "stays": stays,
+        "note": note,
+        "form": form,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "instances/promotions/promotion_rollback.html", context, status=status)
