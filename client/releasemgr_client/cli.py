@@ -22,7 +22,12 @@ from releasemgr_client.http import Api, ApiError
 SUCCEEDED, NOT_SUCCEEDED, REFUSED, TIMED_OUT = 0, 1, 2, 3
 POLL_SECONDS = float(os.environ.get("RELEASEMGR_POLL_SECONDS", "1") or 1)
 
-DIRECTIONS = {"enter": "enter the pipeline", "forward": "promote", "back": "back promote"}
+DIRECTIONS = {
+    "enter": "enter the pipeline",
+    "forward": "promote",
+    "back": "back promote",
+    "rollback": "roll back",
+}
 PROMOTION_TERMINAL = {"succeeded", "conflicted", "failed", "errored", "rejected", "cancelled"}
 DEPLOYMENT_TERMINAL = {"succeeded", "failed", "cancelled", "errored"}
 
@@ -92,11 +97,19 @@ def promote(api: Api, args: argparse.Namespace) -> int:
     keys = list(dict.fromkeys(args.keys))
     body = {"features": keys, "target": instance_id(api, args.to), "queue_anyway": True}
     promotion = api.post("/promotions", body)
-    out(
+    return announce(
+        api,
+        promotion,
+        args,
         f"Promotion #{promotion['id']} ({DIRECTIONS.get(promotion['direction'], 'promote')}): "
         f"{', '.join(promotion['features'])} into {promotion['target']['name']}, "
-        f"{words(promotion['status'])}."
+        f"{words(promotion['status'])}.",
     )
+
+
+def announce(api: Api, promotion: dict[str, Any], args: argparse.Namespace, line: str) -> int:
+    """Say what was queued and why it waits; with --wait, follow it."""
+    out(line)
     if promotion.get("waiting"):
         out(promotion["waiting"])
     if not args.wait:
@@ -170,6 +183,31 @@ def reject(api: Api, args: argparse.Namespace) -> int:
     )
     out(f"Rejected promotion #{promotion['id']} into {promotion['target']['name']}.")
     return SUCCEEDED
+
+
+def rollback(api: Api, args: argparse.Namespace) -> int:
+    number = promotion_number(args.promotion)
+    if not args.acknowledge:
+        preview = api.get(f"/promotions/{number}/rollback")
+        if not preview["allowed"]:
+            raise Refused(preview["refused"])
+        listed = "\n".join(
+            f"- {s['title']}: {s['detail']}" + "".join(f"\n    {c}" for c in s["components"])
+            for s in preview["cannot_undo"]
+        )
+        note = f"{preview['note']}\n" if preview.get("note") else ""
+        raise Refused(
+            f"Rolling back promotion #{number} cannot undo:\n{listed}\n{note}"
+            "Run again with --acknowledge to roll it back."
+        )
+    made = api.post(f"/promotions/{number}/rollback", {"acknowledge": True})
+    return announce(
+        api,
+        made,
+        args,
+        f"Promotion #{made['id']} (roll back): promotion #{number} "
+        f"({', '.join(made['features'])}) in {made['target']['name']}, {words(made['status'])}.",
+    )
 
 
 def status(api: Api, args: argparse.Namespace) -> int:
@@ -274,6 +312,17 @@ def _clock(stamp: str) -> str:
         return stamp
 
 
+def wait_flags(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument("--wait", action="store_true", help=f"Follow the {what} until it ends.")
+    command.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help=f"How long --wait waits (default 600); the {what} itself goes on.",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="releasemgr-client",
@@ -307,14 +356,7 @@ def parser() -> argparse.ArgumentParser:
     )
     prom.add_argument("keys", nargs="+", metavar="KEY", help="Feature keys, such as RM-42.")
     prom.add_argument("--to", required=True, metavar="INSTANCE", help="The target.")
-    prom.add_argument("--wait", action="store_true", help="Follow the promotion until it ends.")
-    prom.add_argument(
-        "--timeout",
-        type=float,
-        default=600.0,
-        metavar="SECONDS",
-        help="How long --wait waits (default 600); the promotion itself goes on.",
-    )
+    wait_flags(prom, "promotion")
     prom.set_defaults(run=promote)
 
     app = commands.add_parser("approve", help="Approve a promotion awaiting approval.")
@@ -326,6 +368,19 @@ def parser() -> argparse.ArgumentParser:
     rej.add_argument("promotion", metavar="PROMOTION_ID")
     rej.add_argument("--reason", required=True, help="Why; shown to the requester.")
     rej.set_defaults(run=reject)
+
+    back = commands.add_parser(
+        "rollback",
+        help="Roll back a succeeded promotion: revert its merges and deploy the inverse.",
+    )
+    back.add_argument("promotion", metavar="PROMOTION_ID")
+    back.add_argument(
+        "--acknowledge",
+        action="store_true",
+        help="Acknowledge what the rollback cannot undo (printed without it).",
+    )
+    wait_flags(back, "rollback")
+    back.set_defaults(run=rollback)
 
     stat = commands.add_parser(
         "status",

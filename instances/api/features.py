@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from branching import workspace
@@ -66,6 +66,9 @@ class PresenceOut(Schema):
     state: str
     commit: str
     promotion_id: int | None
+    rolled_back_by: int | None = Field(
+        None, description="Absent because this rollback promotion took it out."
+    )
 
 
 class TargetOut(Schema):
@@ -131,6 +134,7 @@ def feature_detail(request: HttpRequest, feature: Feature) -> dict[str, Any]:
                 "state": str(row.state),
                 "commit": row.commit,
                 "promotion_id": row.promotion_id,
+                "rolled_back_by": row.rolled_back_by,
             }
             for row in presence_rows(feature, head, request.user)
         ],

@@ -1,6 +1,6 @@
 """Promotions: list, one promotion with its steps, its log (followed with a `since` cursor), its
 approvals and conflicts; request one (with a dry run first), approve, reject, cancel, retry,
-resolve. Each act is the page's: the same access helper, form and domain function."""
+resolve, roll back. Each act is the page's: the same access helper, form and domain function."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ from instances.models import Capability, Instance, Promotion, PromotionLog, Prom
 from instances.models.promotion import WAITING
 from instances.promotions import conflicts as conflict_text
 from instances.promotions.access import get_promotion_for, require_promotion_perm
-from instances.promotions.forms import PromotionRequestForm, ResolutionForm
+from instances.promotions.forms import PromotionRequestForm, ResolutionForm, RollbackForm
+from instances.promotions.irreversible import what_stays
 from instances.promotions.queue import waiting_reasons
 from instances.promotions.rules import (
     Action,
@@ -44,6 +45,7 @@ from instances.promotions.rules import (
     dry_run,
     reject,
     request_promotion,
+    request_rollback,
     retry,
 )
 from instances.promotions.views.promotions import step_states
@@ -104,6 +106,7 @@ class PromotionOut(Schema):
     source: InstanceRef | None
     features: list[str]
     collection_id: int | None
+    rollback_of: int | None = Field(None, description="A rollback: the promotion it reverts.")
     requested_by: UserRef
     requested_at: datetime
     started_at: datetime | None
@@ -177,6 +180,28 @@ class Reason(Schema):
     reason: str = ""
 
 
+class RollbackRequest(Schema):
+    acknowledge: bool = Field(
+        False, description="Acknowledge what the rollback cannot undo (GET lists it); required."
+    )
+
+
+class CannotUndo(Schema):
+    title: str
+    detail: str
+    components: list[str]
+
+
+class RollbackPreview(Schema):
+    promotion: int
+    allowed: bool = Field(description="Whether the caller may roll it back now.")
+    refused: str = Field(description="Why not, when not.")
+    features: list[str]
+    reverts: list[str] = Field(description="The commits before and after its merges.")
+    cannot_undo: list[CannotUndo]
+    note: str = Field(description="Why the package could not be read, when it could not.")
+
+
 class Resolutions(Schema):
     resolutions: dict[str, str] = Field(
         default_factory=dict,
@@ -215,6 +240,7 @@ def promotion_out(request: HttpRequest, promotion: Promotion, waiting: str) -> d
         "source": instance_ref(promotion.source),
         "features": [item.feature.key for item in promotion.items.all()],
         "collection_id": promotion.collection_id,
+        "rollback_of": promotion.rollback_of_id,
         "requested_by": user_ref(promotion.requested_by),
         "requested_at": promotion.requested_at,
         "started_at": promotion.started_at,
@@ -501,3 +527,54 @@ def resolve_promotion(request: HttpRequest, pk: int, body: Resolutions) -> dict[
     asked = set(body.resolutions) | set(body.take)
     given = {p: r for p, r in form.resolutions().items() if p in asked}
     return _act(request, promotion, lambda: retry(promotion, acting(request), given))
+
+
+@router.get(
+    "/promotions/{pk}/rollback",
+    response=RollbackPreview,
+    summary="What rolling it back would revert, and what a rollback cannot undo",
+)
+def preview_rollback(request: HttpRequest, pk: int) -> dict[str, Any]:
+    promotion = get_promotion_for(request, pk, need="rollback")
+    allowed = allowed_actions(promotion, acting(request))
+    stays, note = what_stays(promotion)
+    return {
+        "promotion": promotion.pk,
+        "allowed": Action.ROLLBACK in allowed,
+        "refused": allowed.refused.get(Action.ROLLBACK, ""),
+        "features": [i.feature.key for i in promotion.items.select_related("feature")],
+        "reverts": [promotion.target_head_before, promotion.target_head_after],
+        "cannot_undo": [
+            {"title": s.title, "detail": s.detail, "components": s.components} for s in stays
+        ],
+        "note": note,
+    }
+
+
+@router.post(
+    "/promotions/{pk}/rollback",
+    response={201: PromotionDetail},
+    summary="Roll it back: queue a rollback promotion into the same instance",
+    description="The rollback reverts the promotion's merges on the target branch and deploys "
+    "the inverse; it needs `acknowledge` of what it cannot undo (400 without it) and the "
+    "target's approvals like any promotion. 409 when it cannot be rolled back now.",
+)
+def rollback_promotion(request: HttpRequest, pk: int, body: RollbackRequest) -> Status:
+    need(request, Scope.PROMOTE)
+    promotion = get_promotion_for(request, pk, need="rollback")
+    user = acting(request)
+    try:
+        allowed_actions(promotion, user).check(Action.ROLLBACK)
+    except PromotionError as exc:
+        raise refusal(exc) from None
+    form = RollbackForm(form_data(body.dict()))
+    if not form.is_valid():
+        raise form_problem(form)
+    stays, _ = what_stays(promotion)
+    try:
+        rollback = request_rollback(
+            promotion, user, acknowledge=True, acknowledged=[s.title for s in stays]
+        )
+    except PromotionError as exc:
+        raise refusal(exc) from None
+    return Status(201, promotion_detail(request, rollback.pk))

@@ -46,16 +46,7 @@ class Command(BaseCommand):
             metavar="USERNAME",
             help="Who requests it (needs instances.add_promotion); default: the first superuser.",
         )
-        parser.add_argument(
-            "--wait", action="store_true", help="Follow the promotion until it ends."
-        )
-        parser.add_argument(
-            "--timeout",
-            type=float,
-            default=600.0,
-            metavar="SECONDS",
-            help="How long --wait waits (default 600); the promotion itself goes on.",
-        )
+        add_wait_arguments(parser, "promotion")
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = acting_user(
@@ -70,10 +61,16 @@ class Command(BaseCommand):
         except RemoteError as exc:
             raise refuse(str(exc)) from None
         keys = ", ".join(f.key for f in features)
-        self.stdout.write(
+        self.announce(
+            promotion,
             f"Promotion #{promotion.pk} ({promotion.get_direction_display().lower()}): {keys} "
-            f"into {target.name}, {promotion.get_status_display().lower()}."
+            f"into {target.name}, {promotion.get_status_display().lower()}.",
+            options,
         )
+
+    def announce(self, promotion: Promotion, line: str, options: dict[str, Any]) -> None:
+        """Say what was queued and why it waits; with --wait, follow it."""
+        self.stdout.write(line)
         self.stdout.write(waiting_reason(promotion))
         if options["wait"]:
             self.follow(promotion, options["timeout"])
@@ -108,6 +105,18 @@ class Command(BaseCommand):
             self.stdout.write(f"Promotion #{promotion.pk} succeeded.")
             return
         raise CommandError(outcome(promotion), returncode=NOT_SUCCEEDED)
+
+
+def add_wait_arguments(parser: CommandParser, what: str) -> None:
+    """--wait and --timeout, for the commands that follow a promotion."""
+    parser.add_argument("--wait", action="store_true", help=f"Follow the {what} until it ends.")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help=f"How long --wait waits (default 600); the {what} itself goes on.",
+    )
 
 
 def outcome(promotion: Promotion) -> str:

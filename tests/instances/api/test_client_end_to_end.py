@@ -22,7 +22,7 @@ import pytest
 from instances.models import FeaturePresence, Promotion, PromotionStatus
 from releasemgr import tokens
 from tests.gitservers import git
-from tests.instances.promotions.helpers import head
+from tests.instances.promotions.helpers import TAX, head, promote_invoice
 from tests.workers import ROOT, task_cluster, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -217,3 +217,44 @@ def test_the_client_refuses_bad_input_with_exit_2_and_no_traceback(
 def test_the_client_is_python_3_9_source():
     for path in (CLIENT / "releasemgr_client").glob("*.py"):
         ast.parse(path.read_text(), filename=str(path), feature_version=(3, 9))
+
+
+def test_the_client_rolls_back_a_promotion_and_follows_it(
+    live_server, git_pipeline, developer, release_manager, tmp_path
+):
+    _, promoted = promote_invoice(git_pipeline, developer)
+    program = build_client_venv(tmp_path)
+    _, rm_token = tokens.create_token(release_manager, "release-desk", ["promote"])
+    _, dev_token = tokens.create_token(developer, "ci-main", ["promote"])
+
+    def client(*args: str, token: str = rm_token) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(program), *args],
+            env=client_env(live_server.url, token),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    listed = client("rollback", str(promoted.pk))
+    assert listed.returncode == 2, listed.stderr
+    assert f"Rolling back promotion #{promoted.pk} cannot undo:" in listed.stderr
+    assert "Run again with --acknowledge" in listed.stderr
+    refused = client("rollback", str(promoted.pk), "--acknowledge", token=dev_token)
+    assert refused.returncode == 2 and "You may not roll back" in refused.stderr
+    assert not Promotion.objects.filter(rollback_of=promoted).exists()
+
+    log = tmp_path / "qcluster.log"
+    with task_cluster(log, Q_WORKERS="2"):
+        done = client("rollback", str(promoted.pk), "--acknowledge", "--wait", "--timeout", "120")
+    assert done.returncode == 0, done.stdout + done.stderr + log.read_text()[-3000:]
+    rollback = Promotion.objects.get(rollback_of=promoted)
+    first = done.stdout.splitlines()[0]
+    assert first == (
+        f"Promotion #{rollback.pk} (roll back): promotion #{promoted.pk} (RM-1) in Integration, "
+        "queued."
+    )
+    assert f"Reverted the merges of promotion #{promoted.pk}." in done.stdout
+    assert done.stdout.rstrip().endswith(f"Promotion #{rollback.pk} succeeded.")
+    bare = git_pipeline["repo"].local_path
+    assert git("ls-tree", "--name-only", head(git_pipeline["integration"]), TAX, cwd=bare) == ""

@@ -214,6 +214,20 @@ ACTS = {
         200,
         promotions_state,
     ),
+    "roll back": Act(
+        "POST",
+        _on(
+            PromotionStatus.SUCCEEDED,
+            "rollback",
+            {"acknowledge": True},
+            target_head_before="1" * 40,
+            target_head_after="2" * 40,
+        ),
+        "promote",
+        ("release_manager", "admin"),
+        201,
+        promotions_state,
+    ),
     "start a deployment": Act(
         "POST",
         lambda w, n: (

@@ -15,6 +15,7 @@ COMMANDS = [
     "feature_start",
     "promote",
     "approve",
+    "rollback",
     "reject",
     "create_token",
     "merge_tree",
