@@ -47,10 +47,12 @@ npm:
 	  { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null 2>&1; } || \
 	  echo "Could not install npm; the jsforce interoperability tests will skip."; }
 
+# The demo, with its simulated Salesforce org (DEMO_SIMULATED_ORG: only ever with DEBUG).
+DEMO := DEBUG=$${DEBUG:-1} DEMO_SIMULATED_ORG=$${DEMO_SIMULATED_ORG:-1}
 run: deps dot
-	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo --if-empty
-	DEBUG=$${DEBUG:-1} $(PY) manage.py serve --port $(PORT)
+	$(DEMO) $(PY) manage.py migrate --noinput
+	$(DEMO) $(PY) manage.py seed_demo --if-empty
+	$(DEMO) $(PY) manage.py serve --port $(PORT)
 
 # ruff, then the import contract of pyproject.toml (the layering of docs/architecture.md).
 lint: deps

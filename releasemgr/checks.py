@@ -34,3 +34,20 @@ def task_timeout_covers_deployments(
             id="releasemgr.E001",
         )
     ]
+
+
+@register()
+def simulated_org_only_in_the_demo(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The demo's simulated org (and the loopback org host it allows) never runs for real."""
+    if not settings.DEMO_SIMULATED_ORG or settings.DEBUG:
+        return []
+    return [
+        Error(
+            "DEMO_SIMULATED_ORG is on without DEBUG: the simulated Salesforce org is for the "
+            "demo only (`make run`), never for a server people rely on.",
+            hint="Unset DEMO_SIMULATED_ORG.",
+            id="releasemgr.E002",
+        )
+    ]

@@ -214,7 +214,15 @@ SALESFORCE_CA_BUNDLE = env_str("SALESFORCE_CA_BUNDLE")
 # Org connections reach Salesforce's own domains only (instances/salesforce/hosts.py); these
 # exact host names are allowed besides (a proxy in front of Salesforce, a test stand-in).
 SALESFORCE_EXTRA_HOSTS = env_list("SALESFORCE_EXTRA_HOSTS", [])
-DEPLOY_POLL_SECONDS = env_float("DEPLOY_POLL_SECONDS", 10.0)
+# The demo's simulated org (instances/salesforce/simulation/demo.py; `make run` turns it on):
+# `serve` runs it on 127.0.0.1:DEMO_SIMULATED_ORG_PORT, and org connections may reach it, with
+# its CA trusted beside certifi's. Only with DEBUG: the system check releasemgr.E002.
+DEMO_SIMULATED_ORG = env_bool("DEMO_SIMULATED_ORG", False)
+DEMO_SIMULATED_ORG_PORT = env_int("DEMO_SIMULATED_ORG_PORT", 8443)
+if DEMO_SIMULATED_ORG:
+    SALESFORCE_EXTRA_HOSTS = [*SALESFORCE_EXTRA_HOSTS, "127.0.0.1"]
+    SALESFORCE_CA_BUNDLE = SALESFORCE_CA_BUNDLE or str(DATA_DIR / "simulated-org" / "ca-bundle.pem")
+DEPLOY_POLL_SECONDS = env_float("DEPLOY_POLL_SECONDS", 2.0 if DEMO_SIMULATED_ORG else 10.0)
 
 # A worker renews its claim on a promotion at every step; a claim older than this means the
 # worker died, and another one resumes the promotion after its last recorded step.

@@ -156,3 +156,21 @@ def git_pipeline(pipeline, git_repos):
             if key != "repo" and instance.branch != repo_model.main_branch:
                 storage.create_branch(repo, instance.branch, head)
     return pipeline
+
+
+@pytest.fixture
+def demo_settings(settings: Any, tmp_path: Any) -> Any:
+    """The settings `make run` gives the demo (DEBUG, its simulated org on a free port, and
+    what DEMO_SIMULATED_ORG derives in releasemgr/settings.py), with DATA_DIR under tmp_path."""
+    from tests.gitservers import free_port
+
+    settings.DEBUG = True
+    settings.DATA_DIR = tmp_path
+    settings.REPOSITORIES_DIR = tmp_path / "repositories"
+    settings.ARTIFACTS_DIR = tmp_path / "artifacts"
+    settings.DEMO_SIMULATED_ORG = True
+    settings.DEMO_SIMULATED_ORG_PORT = free_port()
+    settings.SALESFORCE_EXTRA_HOSTS = ["127.0.0.1"]
+    settings.SALESFORCE_CA_BUNDLE = str(tmp_path / "simulated-org" / "ca-bundle.pem")
+    settings.DEPLOY_POLL_SECONDS = 0.05
+    return settings

@@ -416,6 +416,14 @@ class OrgConnection(models.Model):
             raise ValidationError(errors)
 
     @property
+    def simulated_label(self) -> str:
+        """ "Simulated org (demo)" when it points at the demo's simulated org, otherwise ""."""
+        from instances.salesforce import simulation  # the client imports models
+
+        simulated = simulation.is_simulated(self.login_url, self.instance_url)
+        return simulation.LABEL if simulated else ""
+
+    @property
     def uses_soap_login(self) -> bool:
         """Password auth: SOAP login(), which Salesforce retires (docs/salesforce.md)."""
         return self.auth_method == AuthMethod.PASSWORD

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from instances.models import AuthMethod, OrgConnection
-from tests.salesforce_standin.server import SalesforceStandIn
+from tests.salesforce_standin import SalesforceStandIn
 
 USERNAME = "ci@acme.example"
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import trustme
 
+from tests.salesforce_standin import SalesforceStandIn, running
 from tests.salesforce_standin.keys import KeyPair, make_key_pair
-from tests.salesforce_standin.server import SalesforceStandIn, running
 
 
 @dataclass(frozen=True)

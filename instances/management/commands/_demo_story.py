@@ -8,9 +8,14 @@ pages and the metrics show weeks of history.
 
 What the story leaves behind: two features in production, others half-way up, one stale
 after a new commit, one awaiting approval into UAT, one conflicted into Integration with
-both sides to look at, one queued into QA for the task cluster to run when it starts, back
-promotions pending into the sandboxes that have not received the latest work, and a
-collection for the next release.
+both sides to look at, one failed into QA (its validation refused by QA's org, the demo's
+simulated org, on a component error), one queued into QA for the task cluster to run (and
+deploy) when it starts, back promotions pending into the sandboxes that have not received the
+latest work, and a collection for the next release.
+
+QA's org is the demo's simulated org (instances/salesforce/simulation/demo.py), which runs
+in this process while the story needs it; without DEMO_SIMULATED_ORG (and DEBUG) QA stays
+without an org and the failed validation is left out.
 """
 
 from __future__ import annotations
@@ -27,17 +32,24 @@ from django.utils import timezone
 from branching.features import start_feature
 from branching.git import storage
 from branching.models import Collection, Feature, Repository, feature_branch_name
+from instances.environments.tasks import test_org_connection
 from instances.management.commands._demo_project import _apex
 from instances.models import (
     Approval,
+    AuthMethod,
+    Deployment,
     FeaturePresence,
     Instance,
+    OrgConnection,
     Promotion,
     PromotionLog,
     PromotionStatus,
+    TestLevel,
 )
 from instances.promotions import engine
 from instances.promotions.rules import approve, request_promotion
+from instances.salesforce import simulation
+from releasemgr.models import AuditEvent
 
 WORKER = "demo-story"
 
@@ -145,7 +157,12 @@ FEATURES = (
         "developer",
         ALICE,
         "Dev Alice",
-        _class("AccountHealth", "public static Integer score(Id a) { return 100; }"),
+        _class(
+            "AccountHealth",
+            "public static Decimal score(Id a) {",
+            "    return [SELECT Health_Score__c FROM Account WHERE Id = :a].Health_Score__c;",
+            "}",
+        ),
     ),
     StoryFeature("RM-110", "Currency on invoices", "developer", ALICE, "Dev Alice", {}),
     StoryFeature(
@@ -192,11 +209,16 @@ JOURNEY: tuple[tuple[float, tuple[str, ...], str, str], ...] = (
     (2.5, ("RM-108",), "Dev Bob", "developer"),
     (2, ("RM-109",), "Dev Alice", "developer"),
     (1.5, ("RM-112",), "Dev Alice", "developer"),
+    (1.25, ("RM-109",), "Integration", "developer"),
     (1, ("RM-111",), "Dev Bob", "developer"),
 )
 # Promotions into these need a release manager other than the requester: the story approves
 # them half an hour after the request.
 APPROVED_BY = "release-manager"
+# The instance whose org is the demo's simulated org, and the feature its validation refuses
+# (AccountHealth reads a field the org lacks: demo.REFUSED).
+SIMULATED = "QA"
+REFUSED_FEATURE = "RM-109"
 
 
 def already_told(repository: Repository) -> bool:
@@ -247,6 +269,10 @@ def _tell(
         now - timedelta(hours=20),
         message="Late fee: 2.5 %",
     )
+    # RM-109 into QA: the validation in QA's simulated org refuses AccountHealth.
+    refused = _refused_in_the_simulated_org(instances[SIMULATED], features, users)
+    if refused is not None:
+        _set_clock(refused, now - timedelta(hours=9))
     # Waiting for a release manager: RM-107 into UAT.
     waiting = request_promotion(
         features=[features["RM-107"]], target=instances["UAT"], user=users["developer"]
@@ -271,6 +297,47 @@ def _tell(
     )
     release.features.set([features[k] for k in ("RM-103", "RM-104", "RM-107")])
     return {"features": len(features), "promotions": Promotion.objects.count()}
+
+
+def _refused_in_the_simulated_org(
+    qa: Instance, features: dict[str, Feature], users: dict[str, User]
+) -> Promotion | None:
+    """Connect QA to the demo's simulated org (validate first, run the local tests), test the
+    connection, and promote the feature the org refuses: the engine validates, the org
+    reports progress, then the component failure, and the promotion fails with it."""
+    if not simulation.enabled():
+        return None
+    from instances.salesforce.simulation.demo import serving  # the server, only in the demo
+
+    with serving() as org:
+        connection = OrgConnection(
+            instance=qa,
+            auth_method=AuthMethod.CLIENT_CREDENTIALS,
+            login_url=org.url,
+            consumer_key=org.consumer_key,
+            client_secret=org.client_secret,
+            created_by=users[APPROVED_BY],
+        )
+        connection.full_clean()
+        connection.save()
+        AuditEvent.record(
+            users[APPROVED_BY], "org connected", qa, {"org": str(connection), "via": "seed_demo"}
+        )
+        test_org_connection(connection.pk)
+        qa.validate_first, qa.test_level = True, TestLevel.RUN_LOCAL_TESTS
+        qa.full_clean()
+        qa.save(update_fields=["validate_first", "test_level"])
+        promotion = _run(
+            request_promotion(
+                features=[features[REFUSED_FEATURE]], target=qa, user=users["developer"]
+            )
+        )
+    if promotion.status != PromotionStatus.FAILED:
+        raise RuntimeError(
+            f"The demo story's promotion #{promotion.pk} into {qa.name} should have failed on "
+            f"its validation; it ended {promotion.status}: {promotion.failure_reason}"
+        )
+    return promotion
 
 
 def _first(spec: StoryFeature) -> float:
@@ -361,4 +428,8 @@ def _set_clock(promotion: Promotion, requested: datetime, *, finished: bool = Tr
         Approval.objects.filter(promotion=promotion).update(at=requested + approval_wait)
         FeaturePresence.objects.filter(promotion=promotion).update(
             at=started + timedelta(minutes=4)
+        )
+        Deployment.objects.filter(promotion=promotion).update(
+            created_at=started + timedelta(minutes=1),
+            finished_at=started + timedelta(minutes=3) if finished else None,
         )

@@ -1,11 +1,14 @@
-"""Start the web server and the task cluster together; Ctrl-C (or SIGTERM) stops both."""
+"""Start the web server and the task cluster together (and the demo's simulated org when
+DEMO_SIMULATED_ORG is on); Ctrl-C (or SIGTERM) stops them all."""
 
 import signal
+import socket
 import subprocess
 import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 
@@ -18,10 +21,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
         manage = [sys.executable, "manage.py"]
-        children = [
-            subprocess.Popen([*manage, "qcluster"]),
-            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"]),
-        ]
+        names: list[str] = []
+        children: list[subprocess.Popen[bytes]] = []
+        if settings.DEMO_SIMULATED_ORG:
+            # The demo's stand-in for Salesforce (instances/salesforce/simulation/demo.py),
+            # listening before the task cluster may deploy to it.
+            names.append("simulated org")
+            children.append(subprocess.Popen([*manage, "simulated_org"]))
+            _wait_for_port(settings.DEMO_SIMULATED_ORG_PORT, children[-1])
+        for name, command in (
+            ("task cluster", ["qcluster"]),
+            ("web server", ["runserver", f"{host}:{port}", "--noreload"]),
+        ):
+            names.append(name)
+            children.append(subprocess.Popen([*manage, *command]))
         self.stdout.write(f"releasemgr is starting at http://{host}:{port}/ (Ctrl-C stops it)")
         stopping = False
 
@@ -44,7 +57,6 @@ class Command(BaseCommand):
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     child.kill()
-        names = ["task cluster", "web server"]
         failed = [
             name
             for name, child in zip(names, children, strict=True)
@@ -53,3 +65,14 @@ class Command(BaseCommand):
         if failed and not stopping:
             self.stderr.write(f"stopped because {', '.join(failed)} exited")
             sys.exit(1)
+
+
+def _wait_for_port(port: int, child: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """Until 127.0.0.1:`port` accepts connections, `child` exits, or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while child.poll() is None and time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)

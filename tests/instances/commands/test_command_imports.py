@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[3]
 COMMANDS = [
     "seed_demo",
     "serve",
+    "simulated_org",
     "feature_start",
     "promote",
     "approve",

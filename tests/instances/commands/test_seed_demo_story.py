@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -21,9 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def seeded(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    settings.DATA_DIR = tmp_path
-    settings.REPOSITORIES_DIR = tmp_path / "repositories"
+def seeded(demo_settings, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("DEMO_PASSWORD", "demo-password")
     out = StringIO()
     call_command("seed_demo", "--if-empty", stdout=out)
@@ -35,9 +32,9 @@ def named(name: str) -> Instance:
 
 
 def test_it_plays_weeks_of_promotions_through_the_engine(seeded):
-    assert "12 features and 28 promotions through the engine" in seeded
+    assert "12 features and 30 promotions through the engine" in seeded
     succeeded = Promotion.objects.filter(status=PromotionStatus.SUCCEEDED)
-    assert succeeded.count() == 25
+    assert succeeded.count() == 26
     times = sorted(succeeded.values_list("finished_at", flat=True))
     assert times[-1] - times[0] > timedelta(days=20)  # spread back over weeks
     assert all(t < timezone.now() for t in times)

@@ -1,11 +1,11 @@
-"""The stand-in org's state: its organization, users, knobs, deployments, requests seen."""
+"""The simulated org's state: its organization, users, knobs, deployments, requests seen."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_COMPONENT_FAILURES = [
+DEFAULT_COMPONENT_FAILURES: list[dict[str, Any]] = [
     {
         "componentType": "ApexClass",
         "fullName": "InvoiceService",
@@ -23,7 +23,7 @@ DEFAULT_COMPONENT_FAILURES = [
         "problemType": "Error",
     },
 ]
-DEFAULT_TEST_FAILURES = [
+DEFAULT_TEST_FAILURES: list[dict[str, Any]] = [
     {
         "name": "InvoiceServiceTest",
         "methodName": "testTotals",
@@ -71,6 +71,9 @@ class Knobs:
     test_failures: list[dict[str, Any]] = field(
         default_factory=lambda: [dict(f) for f in DEFAULT_TEST_FAILURES]
     )
+    # Components the org refuses whenever a deployment holds them, whatever deploy_outcome
+    # says: full name -> the componentFailure (problem, fileName, lineNumber, …) it answers.
+    refused_components: dict[str, dict[str, Any]] = field(default_factory=dict)
     components_total: int = 4
     tests_total: int = 3
 

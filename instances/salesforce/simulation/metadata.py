@@ -14,8 +14,8 @@ import zipfile
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from tests.salesforce_standin import responses as r
-from tests.salesforce_standin.state import Deployment, Knobs, Organization, SoapFault
+from instances.salesforce.simulation import responses as r
+from instances.salesforce.simulation.state import Deployment, Knobs, Organization, SoapFault
 
 DESTRUCTIVE = ("destructiveChangesPre.xml", "destructiveChanges.xml", "destructiveChangesPost.xml")
 FOLDERS = {"ApexClass": ("classes", ".cls"), "ApexTrigger": ("triggers", ".trigger")}
@@ -175,6 +175,13 @@ class MetadataApi:
         warnings = self._deletion_warnings(d)
         if k.deploy_outcome == "component_errors":
             d.component_failures = [dict(f) for f in k.component_failures]
+        d.component_failures += [
+            {"componentType": kind, "fullName": name, "problemType": "Error"}
+            | k.refused_components[name]
+            for kind, names in d.members.items()
+            for name in names
+            if name in k.refused_components
+        ]
         if not d.ignore_warnings:
             d.component_failures += warnings
         failed_names = {f.get("fullName") for f in d.component_failures}

@@ -1,7 +1,10 @@
-"""A Salesforce org on loopback, over real HTTPS: the partner SOAP login, OAuth (the
+"""A simulated Salesforce org on loopback, over real HTTPS: the partner SOAP login, OAuth (the
 authorize page and the token endpoint: JWT bearer, refresh token, authorization code with
 PKCE, client credentials, username-password), REST query and limits, and the Metadata API's
-deploy calls. Knobs make it fail the way real orgs fail."""
+deploy calls. Knobs make it fail the way real orgs fail.
+
+Not Salesforce: the tests' stand-in (tests/salesforce_standin/) and the demo's simulated org
+(`demo.py`) only. Its users and connected app hold made-up credentials."""
 
 from __future__ import annotations
 
@@ -22,9 +25,9 @@ from xml.etree import ElementTree as ET
 
 import jwt
 
-from tests.salesforce_standin import responses as r
-from tests.salesforce_standin.metadata import MetadataApi
-from tests.salesforce_standin.state import (
+from instances.salesforce.simulation import responses as r
+from instances.salesforce.simulation.metadata import MetadataApi
+from instances.salesforce.simulation.state import (
     Deployment,
     Knobs,
     Organization,
@@ -44,7 +47,7 @@ def _oauth_error(error: str, description: str) -> tuple[int, dict[str, Any]]:
     return 400, {"error": error, "error_description": description}
 
 
-class SalesforceStandIn(MetadataApi):
+class SimulatedOrg(MetadataApi):
     """The org, its users, its connected app, and every request it received."""
 
     def __init__(self) -> None:
@@ -130,7 +133,7 @@ class SalesforceStandIn(MetadataApi):
                 "SOAP API login() is disabled by default in this org. Contact the org "
                 "administrator to enable SOAP API login().",
             )
-        root = ET.fromstring(body)  # noqa: S314 - our own test's request
+        root = ET.fromstring(body)  # noqa: S314 - a login request: no entities, no DTD needed
         username = root.findtext(f".//{{{r.PARTNER_NS}}}username") or ""
         password = root.findtext(f".//{{{r.PARTNER_NS}}}password") or ""
         user = self.users.get(username)
@@ -214,16 +217,8 @@ class SalesforceStandIn(MetadataApi):
         return self._granted(claims["sub"])
 
     def _refresh_grant(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        if form.get("client_id") != self.consumer_key:
-            return 400, {
-                "error": "invalid_client_id",
-                "error_description": "client identifier invalid",
-            }
-        if form.get("client_secret", "") != self.client_secret:
-            return 400, {
-                "error": "invalid_client",
-                "error_description": "invalid client credentials",
-            }
+        if refused := self._client(form):
+            return refused
         username = self.refresh_tokens.get(form.get("refresh_token", ""))
         if username is None:
             return 400, {
@@ -367,7 +362,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length) if length else b""
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
             if size == 0:
@@ -482,8 +477,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, standin: SalesforceStandIn, tls: ssl.SSLContext) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, standin: SimulatedOrg, tls: ssl.SSLContext, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)  # loopback only, whatever the port
         self.standin = standin
         self.tls = tls
 
@@ -495,7 +490,7 @@ class _Server(ThreadingHTTPServer):
         except (ssl.SSLError, OSError):
             return
         try:
-            self.RequestHandlerClass(secure, client_address, self)
+            self.RequestHandlerClass(secure, client_address, self)  # type: ignore[arg-type]
         except (ssl.SSLError, ConnectionError):
             pass
         finally:
@@ -504,16 +499,21 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def running(cert: Any, ca_path: str) -> Iterator[SalesforceStandIn]:
-    """Serve a fresh stand-in org until the block ends. `cert` is a trustme LeafCert."""
+def running(
+    cert: Any, ca_path: str, *, port: int = 0, org: SimulatedOrg | None = None
+) -> Iterator[SimulatedOrg]:
+    """Serve a simulated org (a fresh one unless `org` is given) on 127.0.0.1 until the block
+    ends: on `port`, or on a free one. `cert` configures the server's TLS context (a trustme
+    LeafCert, or anything with its `configure_cert(context)`); `ca_path` is the CA clients
+    trust."""
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     cert.configure_cert(tls)
-    standin = SalesforceStandIn()
-    server = _Server(standin, tls)
+    standin = org or SimulatedOrg()
+    server = _Server(standin, tls, port)
     standin.url = f"https://127.0.0.1:{server.server_address[1]}"
     standin.ca_path = ca_path
     thread = threading.Thread(
-        target=server.serve_forever, args=(0.02,), name="salesforce-standin", daemon=True
+        target=server.serve_forever, args=(0.02,), name="simulated-org", daemon=True
     )
     thread.start()
     try:
