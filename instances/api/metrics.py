@@ -54,7 +54,8 @@ class Measures(Schema):
 
     deployments: int
     deployments_per_week: float
-    deployment_failures: int
+    deployment_failures: int = Field(description="Promotions whose deployment the org refused.")
+    rolled_back: int = Field(description="Deployments a succeeded rollback reverted since.")
     change_failure_rate: float | None
     lead_time_hours: float | None
     lead_time_features: int

@@ -5,14 +5,16 @@ approvals, whatever the number of instances, features or promotions: the databas
 arithmetic, Python only arranges the rows. What counts:
 
 - a *deployment* into an instance is a promotion into it that succeeded (the branch moves only
-  once the org accepted the package, or once the merge succeeded where there is no org);
+  once the org accepted the package, or once the merge succeeded where there is no org), a
+  rollback aside;
 - *lead time for changes* is from a feature's first commit to its arrival in an instance (to
   production: the DORA measure), and the *stage wait* how long features stay in an instance
   before they are promoted on to its parent;
-- a *change failure* is a promotion whose deployment the org refused, over every promotion that
-  reached the org (the succeeded ones and those failures);
-- *time to restore* is from such a failure to the next promotion into the same instance that
-  succeeded;
+- a *change failure* is a promotion whose deployment the org refused, or a deployment that a
+  succeeded rollback (`Promotion.rollback_of`) later reverted, over every promotion that
+  reached the org (the deployments and the refused ones);
+- *time to restore* is from a refused deployment to the next promotion into the same instance
+  that succeeded, and from a reverted deployment to its rollback's success;
 - the *queue* is how long promotions waited before a worker started them: for approval (request
   to the last approval) and behind other work (approval, or request, to start).
 """
@@ -26,9 +28,11 @@ from typing import Any
 
 from django.db.models import (
     Avg,
+    Case,
     Count,
     DateTimeField,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     Max,
@@ -36,6 +40,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    When,
 )
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
@@ -78,7 +83,8 @@ class InstanceMetrics:
 
     instance: Instance
     deployments: int = 0
-    deployment_failures: int = 0
+    deployment_failures: int = 0  # refused by the org
+    rolled_back: int = 0  # deployments a succeeded rollback reverted since
     lead_time: datetime.timedelta | None = None
     lead_time_features: int = 0
     stage_wait: datetime.timedelta | None = None
@@ -93,9 +99,13 @@ class InstanceMetrics:
     queued_now: int = 0
 
     @property
+    def change_failures(self) -> int:
+        return self.deployment_failures + self.rolled_back
+
+    @property
     def change_failure_rate(self) -> float | None:
         attempts = self.deployments + self.deployment_failures
-        return self.deployment_failures / attempts if attempts else None
+        return self.change_failures / attempts if attempts else None
 
 
 @dataclass
@@ -115,6 +125,7 @@ class Report:
         out = InstanceMetrics(instance=Instance(name="All"))
         out.deployments = sum(m.deployments for m in rows)
         out.deployment_failures = sum(m.deployment_failures for m in rows)
+        out.rolled_back = sum(m.rolled_back for m in rows)
         out.lead_time, out.lead_time_features = _weighted(
             (m.lead_time, m.lead_time_features) for m in rows
         )
@@ -147,6 +158,7 @@ def measures(m: InstanceMetrics, period: Period) -> dict[str, int | float | None
         "deployments": m.deployments,
         "deployments_per_week": m.deployments / period.weeks,
         "deployment_failures": m.deployment_failures,
+        "rolled_back": m.rolled_back,
         "change_failure_rate": m.change_failure_rate,
         "lead_time_hours": _hours(m.lead_time),
         "lead_time_features": m.lead_time_features,
@@ -189,6 +201,14 @@ _REFUSED = Q(status=PromotionStatus.FAILED) & Q(
         promotion__isnull=False, status=DeploymentStatus.FAILED
     ).values("promotion")
 )
+# A deployment: a promotion that succeeded, except a rollback (it undoes one).
+_DEPLOYED = Q(status=PromotionStatus.SUCCEEDED) & ~Q(direction=Direction.ROLLBACK)
+# The succeeded rollbacks of the promotion at hand, the first first.
+_ROLLBACKS = Promotion.objects.filter(
+    rollback_of=OuterRef("pk"), status=PromotionStatus.SUCCEEDED
+).order_by("finished_at")
+# A deployment a succeeded rollback reverted: a change failure too.
+_ROLLED_BACK = _DEPLOYED & Q(Exists(_ROLLBACKS))
 
 
 def report(instances: QuerySet[Instance], period: Period) -> Report:
@@ -215,12 +235,14 @@ def _deployments(rows: Rows, promotions: QuerySet[Promotion], period: Period) ->
         promotions.filter(_in(period, "finished_at"))
         .values("target")
         .annotate(
-            ok=Count("id", filter=Q(status=PromotionStatus.SUCCEEDED)),
+            ok=Count("id", filter=_DEPLOYED),
             failed=Count("id", filter=_REFUSED),
+            rolled_back=Count("id", filter=_ROLLED_BACK),
         )
     ):
         rows[row["target"]].deployments = row["ok"]
         rows[row["target"]].deployment_failures = row["failed"]
+        rows[row["target"]].rolled_back = row["rolled_back"]
 
 
 def _lead_times(rows: Rows, period: Period) -> None:
@@ -230,7 +252,7 @@ def _lead_times(rows: Rows, period: Period) -> None:
         promotion__target_id__in=list(rows),
         promotion__status=PromotionStatus.SUCCEEDED,
         feature__first_commit_at__isnull=False,
-    )
+    ).exclude(promotion__direction=Direction.ROLLBACK)
     for row in (
         arrivals.annotate(
             lead=_duration(F("promotion__finished_at") - F("feature__first_commit_at"))
@@ -259,6 +281,7 @@ def _stage_waits(rows: Rows, period: Period) -> None:
         PromotionFeature.objects.filter(
             promotion__target_id__in=list(rows), promotion__status=PromotionStatus.SUCCEEDED
         )
+        .exclude(promotion__direction=Direction.ROLLBACK)
         .annotate(left=Subquery(departure, output_field=DateTimeField()))
         .filter(_in(period, "left"))
     )
@@ -272,7 +295,8 @@ def _stage_waits(rows: Rows, period: Period) -> None:
 
 
 def _restores(rows: Rows, promotions: QuerySet[Promotion], period: Period) -> None:
-    """From a refused deployment to the next success into the same target."""
+    """From a refused deployment to the next success into the same target, and from a
+    reverted deployment to its rollback's success; by when the failed change ended."""
     recovered = (
         Promotion.objects.filter(
             target=OuterRef("target"),
@@ -282,9 +306,16 @@ def _restores(rows: Rows, promotions: QuerySet[Promotion], period: Period) -> No
         .order_by("finished_at")
         .values("finished_at")[:1]
     )
+    rollback = _ROLLBACKS.values("finished_at")[:1]
     for row in (
-        promotions.filter(_REFUSED, _in(period, "finished_at"))
-        .annotate(back=Subquery(recovered, output_field=DateTimeField()))
+        promotions.filter(_REFUSED | _ROLLED_BACK, _in(period, "finished_at"))
+        .annotate(
+            back=Case(
+                When(_REFUSED, then=Subquery(recovered)),
+                default=Subquery(rollback),
+                output_field=DateTimeField(),
+            )
+        )
         .filter(back__isnull=False)
         .annotate(restore=_duration(F("back") - F("finished_at")))
         .values("target")
@@ -344,7 +375,7 @@ def _weekly(
     """Deployments per week, into production and anywhere, for every week of the period."""
     counts = {
         _as_date(row["week"]): (row["production"], row["all"])
-        for row in promotions.filter(_in(period, "finished_at"), status=PromotionStatus.SUCCEEDED)
+        for row in promotions.filter(_DEPLOYED, _in(period, "finished_at"))
         .annotate(week=TruncWeek("finished_at"))
         .values("week")
         .annotate(

@@ -92,6 +92,7 @@ def _row(m: InstanceMetrics) -> dict[str, object]:
         "instance": m.instance,
         "deployments": m.deployments,
         "failures": m.deployment_failures,
+        "rolled_back": m.rolled_back,
         "failure_rate": percent(m.change_failure_rate),
         "lead_time": duration(m.lead_time),
         "lead_time_features": m.lead_time_features,

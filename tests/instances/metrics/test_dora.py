@@ -14,6 +14,7 @@ from instances.models import (
     Deployment,
     DeploymentKind,
     DeploymentStatus,
+    Direction,
     Instance,
     OrgConnection,
     Promotion,
@@ -88,6 +89,63 @@ def test_it_counts_deployments_failures_and_the_time_to_restore(pipeline, develo
     assert metrics.change_failure_rate == pytest.approx(1 / 4)
     assert metrics.time_to_restore == timedelta(hours=6)
     assert metrics.restores == 1
+
+
+def rollback(of: Promotion, status: str, when: datetime) -> Promotion:
+    """A rollback of `of` into its target, as the rollback engine records one."""
+    undo = make_promotion(
+        of.target,
+        list(of.features.all()),
+        of.requested_by,
+        status=status,
+        direction=Direction.ROLLBACK,
+        rollback_of=of,
+    )
+    finished(undo, when)
+    return undo
+
+
+def test_a_rolled_back_deployment_is_a_change_failure_restored_by_its_rollback(pipeline, developer):
+    prod, uat = pipeline["prod"], pipeline["uat"]
+    rm1, rm2 = (make_feature(pipeline["repo"], f"RM-{n}", developer) for n in (1, 2))
+    kept = make_promotion(prod, [rm1], developer, source=uat, status=PromotionStatus.SUCCEEDED)
+    finished(kept, at(12))
+    reverted = make_promotion(prod, [rm2], developer, source=uat, status=PromotionStatus.SUCCEEDED)
+    finished(reverted, at(8))
+    rollback(reverted, PromotionStatus.FAILED, at(8, hours=1))  # a failed attempt restores nothing
+    rollback(reverted, PromotionStatus.SUCCEEDED, at(8, hours=3))
+    bad = make_promotion(prod, [rm1], developer, source=uat, status=PromotionStatus.FAILED)
+    refused_deployment(bad, prod)
+    finished(bad, at(4))
+    finished(
+        make_promotion(prod, [rm1], developer, source=uat, status=PromotionStatus.SUCCEEDED),
+        at(4, hours=1),
+    )
+
+    result = report(Instance.objects.all(), PERIOD)
+    metrics = by_name(result)["Production"]
+
+    assert metrics.deployments == 3  # the rollback is no deployment of its own
+    assert (metrics.deployment_failures, metrics.rolled_back) == (1, 1)
+    assert metrics.change_failure_rate == pytest.approx(2 / 4)
+    # Three hours from the reverted deployment to its rollback, one from the refusal.
+    assert metrics.time_to_restore == timedelta(hours=2)
+    assert metrics.restores == 2
+    assert sum(production for _, production, _ in result.weekly) == 3
+    assert result.total(result.production).rolled_back == 1
+
+
+def test_a_rollback_is_no_arrival_for_the_lead_time_or_the_stage_wait(pipeline, developer):
+    feature = make_feature(pipeline["repo"], "RM-1", developer, first_commit_at=at(10))
+    qa, ok = pipeline["qa"], PromotionStatus.SUCCEEDED
+    into_qa = make_promotion(qa, [feature], developer, source=pipeline["integration"], status=ok)
+    finished(into_qa, at(6))
+    rollback(into_qa, PromotionStatus.SUCCEEDED, at(5))
+
+    qa = by_name(report(Instance.objects.all(), PERIOD))["QA"]
+
+    assert (qa.lead_time, qa.lead_time_features) == (timedelta(days=4), 1)
+    assert qa.rolled_back == 1 and qa.change_failure_rate == 1
 
 
 def test_it_measures_lead_time_from_the_first_commit_and_the_wait_at_each_stage(
