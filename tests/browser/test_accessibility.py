@@ -27,9 +27,8 @@ SERIOUS = {"serious", "critical"}
 
 
 @pytest.fixture
-def demo(settings, tmp_path, monkeypatch):
-    settings.DATA_DIR = tmp_path
-    settings.REPOSITORIES_DIR = tmp_path / "repositories"
+def demo(demo_settings, monkeypatch):
+    """The demo as `make run` seeds it, with its simulated org (QA's pages label it)."""
     monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
     call_command("seed_demo", "--if-empty", verbosity=0)
 
