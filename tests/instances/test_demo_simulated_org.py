@@ -143,3 +143,17 @@ def test_the_command_refuses_outside_the_demo_even_past_the_checks(demo_settings
     demo_settings.DEBUG = False
     with pytest.raises(CommandError, match="only in the demo"):
         call_command("simulated_org", skip_checks=True)
+
+
+@pytest.mark.django_db
+def test_the_seed_refuses_a_taken_port_before_seeding_anything(demo_settings) -> None:
+    import socket
+
+    from branching.models import Repository
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", demo_settings.DEMO_SIMULATED_ORG_PORT))
+        taken.listen()
+        with pytest.raises(CommandError, match="DEMO_SIMULATED_ORG_PORT"):
+            call_command("seed_demo", "--if-empty", stdout=StringIO())
+    assert not Repository.objects.exists() and not Instance.objects.exists()

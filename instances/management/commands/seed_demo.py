@@ -42,6 +42,7 @@ from instances.management.commands._demo_project import (
     DemoCommit,
 )
 from instances.models import Instance, OrgType, Purpose
+from instances.salesforce import simulation
 from releasemgr.models import AuditEvent
 from releasemgr.roles import DEVELOPERS, RELEASE_MANAGERS
 
@@ -155,6 +156,14 @@ class Command(BaseCommand):
         if_empty: bool = options["if_empty"]
         if self._already_filled(if_empty):
             return
+        if not options["no_story"] and simulation.enabled():
+            # The story deploys to the demo's simulated org: its port must be free first.
+            from instances.salesforce.simulation.demo import SimulationRefused, check_port
+
+            try:
+                check_port()
+            except SimulationRefused as exc:
+                raise CommandError(str(exc)) from None
         everyday = Repository(name=EVERYDAY, storage=STORAGE, main_branch=MAIN)
         with init_bare(everyday.local_path, default_branch=MAIN) as repo:
             heads = build_storage(repo)

@@ -14,6 +14,7 @@ DEMO_SIMULATED_ORG without DEBUG.
 from __future__ import annotations
 
 import contextlib
+import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,6 +90,20 @@ def demo_org() -> SimulatedOrg:
     org.knobs.deploy_polls = 3
     org.knobs.refused_components = {name: dict(failure) for name, failure in REFUSED.items()}
     return org
+
+
+def check_port() -> None:
+    """SimulationRefused when DEMO_SIMULATED_ORG_PORT is taken, before anything relies on it."""
+    port = settings.DEMO_SIMULATED_ORG_PORT
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise SimulationRefused(
+                f"The simulated org cannot listen on 127.0.0.1:{port} ({exc.strerror}): stop "
+                "what listens there, or choose another port with DEMO_SIMULATED_ORG_PORT."
+            ) from None
 
 
 @contextlib.contextmanager
