@@ -66,6 +66,8 @@ class GitContext:
 
     def close(self) -> None:
         with self.lock:
+            if self._merger is not None:
+                self._merger.objects.close()
             if self._repo is not None:
                 self._repo.close()
             self._repo = self._merger = None

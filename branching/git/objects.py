@@ -25,6 +25,8 @@ from typing import Any
 from dulwich.object_store import DiskObjectStore
 from dulwich.objects import Blob, ObjectID, ShaFile, Tree, parse_tree
 
+from branching.git.packs import reader_for
+
 S_IFMT = 0o170000
 S_IFDIR = 0o040000
 S_IFREG = 0o100000
@@ -151,6 +153,21 @@ class ObjectCache:
         self._blob_limit = blob_bytes
         self._known: set[bytes] = set()
         self._disk = isinstance(object_store, DiskObjectStore)
+        # Packed and loose objects read in place (see `branching.git.packs`); dulwich answers
+        # whatever the reader leaves.
+        self._reader = reader_for(object_store) if self._disk else None
+
+    def _get_raw(self, sha: bytes) -> tuple[int, bytes]:
+        if self._reader is not None:
+            found = self._reader.get_raw(sha)
+            if found is not None:
+                return found
+        return self.store.get_raw(sha)
+
+    def close(self) -> None:
+        """Release the mapped pack files (the caches stay usable; they map them again)."""
+        if self._reader is not None:
+            self._reader.close()
 
     # ------------------------------------------------------------------ reads
 
@@ -161,7 +178,7 @@ class ObjectCache:
         if data is not None:
             self._trees.move_to_end(sha)
             return data
-        type_num, raw = self.store.get_raw(sha)
+        type_num, raw = self._get_raw(sha)
         if type_num != Tree.type_num:
             raise TypeError(f"{sha!r} is not a tree")
         data = TreeData(sha, raw, list(parse_tree(raw, 20)))
@@ -184,7 +201,7 @@ class ObjectCache:
         if cached is not None:
             self._blobs.move_to_end(sha)
             return cached
-        type_num, raw = self.store.get_raw(sha)
+        type_num, raw = self._get_raw(sha)
         if type_num != Blob.type_num:
             raise TypeError(f"{sha!r} is not a blob")
         self._remember_blob(sha, raw)
@@ -206,7 +223,7 @@ class ObjectCache:
             return sha
         store = self.store
         if self._disk:
-            if not store.contains_packed(sha):
+            if not self._packed(sha):
                 store.add_object(_LooseObject(sha, header, raw))
         elif sha not in store:
             store.add_object(ShaFile.from_raw_string(type_num, raw, sha=ObjectID(sha)))
@@ -214,6 +231,14 @@ class ObjectCache:
             self._known.clear()
         self._known.add(sha)
         return sha
+
+    def _packed(self, sha: bytes) -> bool:
+        # The reader re-lists the packs only when objects/pack changed; dulwich re-lists them
+        # on every miss, and a merge's new objects are all misses. A pack the reader cannot
+        # read only costs a loose copy of an object it already holds.
+        if self._reader is not None:
+            return self._reader.contains_packed(sha)
+        return bool(self.store.contains_packed(sha))
 
     def write_blob(self, data: bytes) -> bytes:
         sha = self._write(b"blob", Blob.type_num, data)

@@ -1,0 +1,384 @@
+"""Raw objects straight from the pack files and loose files, for merges' first reads.
+
+Why: a process's first merge of a long-lived branch reads a couple of thousand trees and blobs
+it has never seen, most of them deltas several steps deep in a pack. dulwich reads each delta
+step through general-purpose code (an `UnpackedObject` per step, a CRC, a lock per cache hit),
+which made those reads cost several times git's whole merge. This reader does what git does
+and no more:
+
+- the pack's `.idx` (version 2) is mapped and searched by its fan-out table and a binary
+  search, never loaded into a whole-pack map;
+- an object's header is parsed in place in the mapped `.pack`, its data inflated once, and a
+  delta chain resolved from the nearest base already resolved, with a byte-bounded cache of
+  resolved objects (git's delta base cache) shared by all packs;
+- a loose object is inflated once and split at its header, not parsed into a dulwich object and
+  serialised again.
+
+Anything it does not handle (a version-1 index, SHA-256, alternates, a pack that changed under
+it) it leaves to dulwich by answering None: it is a fast path, never the only path. The set of
+packs is re-listed only when `objects/pack` itself changed (one `stat` on a miss).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import zlib
+from bisect import bisect_right
+from collections import OrderedDict
+from typing import Any
+
+__all__ = ["ObjectReader"]
+
+_IDX_MAGIC = b"\377tOc\x00\x00\x00\x02"
+_OFS_DELTA = 6
+_REF_DELTA = 7
+_TYPE_NAMES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}
+
+try:  # dulwich's Rust extension, the one git's delta format is applied with
+    from dulwich._pack import apply_delta as _apply_delta
+except ImportError:  # pragma: no cover - the pure-Python build of dulwich
+    from dulwich.pack import apply_delta as _apply_delta
+
+
+def _varint(delta: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = delta[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def _apply_chain(base: bytes, deltas: list[bytes]) -> bytes:
+    """git's delta format: `deltas` applied in turn to `base`, the result joined once.
+
+    A big folder's tree is typically a base and a few dozen deltas that each change a couple of
+    entries. Materialising every step would copy the whole tree per delta; here each step is a
+    list of ranges of the base and of the deltas' inserted bytes (a copy instruction takes
+    ranges of the previous step's list, and ranges that meet again are merged), so the only
+    copy of the tree is the final join.
+    """
+    ranges: list[tuple[bytes, int, int]] = [(base, 0, len(base))]
+    starts = [0]
+    total = len(base)
+    for delta in deltas:
+        src_size, pos = _varint(delta, 0)
+        dst_size, pos = _varint(delta, pos)
+        if src_size != total:
+            raise ValueError(f"delta for a {src_size}-byte base applied to {total} bytes")
+        out: list[tuple[bytes, int, int]] = []
+        end = len(delta)
+        while pos < end:
+            op = delta[pos]
+            pos += 1
+            if op & 0x80:
+                offset = size = 0
+                for bit, shift in ((0x01, 0), (0x02, 8), (0x04, 16), (0x08, 24)):
+                    if op & bit:
+                        offset |= delta[pos] << shift
+                        pos += 1
+                for bit, shift in ((0x10, 0), (0x20, 8), (0x40, 16)):
+                    if op & bit:
+                        size |= delta[pos] << shift
+                        pos += 1
+                if not size:
+                    size = 0x10000
+                if offset + size > total:
+                    raise ValueError("delta copies past the end of its base")
+                i = bisect_right(starts, offset) - 1
+                while size:
+                    buf, lo, hi = ranges[i]
+                    lo += offset - starts[i]
+                    take = min(size, hi - lo)
+                    if out and out[-1][0] is buf and out[-1][2] == lo:
+                        out[-1] = (buf, out[-1][1], lo + take)
+                    else:
+                        out.append((buf, lo, lo + take))
+                    offset += take
+                    size -= take
+                    i += 1
+            elif op:
+                out.append((delta, pos, pos + op))
+                pos += op
+            else:
+                raise ValueError("delta instruction 0 is reserved")
+        ranges = out
+        starts = []
+        total = 0
+        for _, lo, hi in ranges:
+            starts.append(total)
+            total += hi - lo
+        if total != dst_size:
+            raise ValueError(f"delta made {total} bytes, not {dst_size}")
+    return b"".join([memoryview(buf)[lo:hi] for buf, lo, hi in ranges])
+
+
+_BIG_BASE = 32 << 10
+
+
+class _Pack:
+    """One `pack-*.pack` with its version-2 index, both mapped read-only."""
+
+    __slots__ = ("name", "_idx", "_data", "_count", "_fanout", "_names", "_offsets", "_large")
+
+    def __init__(self, name: str, idx_path: str, pack_path: str) -> None:
+        self.name = name
+        with open(idx_path, "rb") as f:
+            self._idx = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            with open(pack_path, "rb") as f:
+                self._data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except BaseException:
+            self._idx.close()
+            raise
+        idx = self._idx
+        if idx[:8] != _IDX_MAGIC or self._data[:4] != b"PACK":
+            self.close()
+            raise ValueError(f"{name}: not a version-2 pack index")
+        self._fanout = 8
+        self._count = int.from_bytes(idx[8 + 255 * 4 : 8 + 256 * 4], "big")
+        self._names = 8 + 256 * 4
+        self._offsets = self._names + self._count * 24  # past the names and the CRCs
+        self._large = self._offsets + self._count * 4
+
+    def close(self) -> None:
+        self._idx.close()
+        self._data.close()
+
+    def offset(self, raw_sha: bytes) -> int | None:
+        """Where the object with this 20-byte id starts in the pack, or None."""
+        idx = self._idx
+        first = raw_sha[0]
+        fanout = self._fanout
+        lo = int.from_bytes(idx[fanout + 4 * first - 4 : fanout + 4 * first], "big") if first else 0
+        hi = int.from_bytes(idx[fanout + 4 * first : fanout + 4 * first + 4], "big")
+        names = self._names
+        while lo < hi:
+            mid = (lo + hi) // 2
+            at = names + 20 * mid
+            found = idx[at : at + 20]
+            if found < raw_sha:
+                lo = mid + 1
+            elif found > raw_sha:
+                hi = mid
+            else:
+                at = self._offsets + 4 * mid
+                value = int.from_bytes(idx[at : at + 4], "big")
+                if value & 0x80000000:
+                    at = self._large + 8 * (value & 0x7FFFFFFF)
+                    value = int.from_bytes(idx[at : at + 8], "big")
+                return value
+        return None
+
+    def entry(self, offset: int) -> tuple[int, int, int, bytes | int | None]:
+        """(type, size, data offset, delta base) of the entry at `offset`: the base is the
+        base's offset for an offset delta, its 20-byte id for a ref delta, None otherwise."""
+        data = self._data
+        byte = data[offset]
+        kind = (byte >> 4) & 7
+        size = byte & 15
+        shift = 4
+        pos = offset + 1
+        while byte & 0x80:
+            byte = data[pos]
+            pos += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+        base: bytes | int | None = None
+        if kind == _OFS_DELTA:
+            byte = data[pos]
+            pos += 1
+            distance = byte & 0x7F
+            while byte & 0x80:
+                byte = data[pos]
+                pos += 1
+                distance = ((distance + 1) << 7) | (byte & 0x7F)
+            base = offset - distance
+        elif kind == _REF_DELTA:
+            base = data[pos : pos + 20]
+            pos += 20
+        return kind, size, pos, base
+
+    def inflate(self, pos: int, size: int) -> bytes:
+        """The `size` bytes that the zlib stream starting at `pos` inflates to."""
+        data = self._data
+        step = size + 64
+        try:
+            # Deflate adds at most 5 bytes per 16 KiB block and 6 of its own, so this slice
+            # usually holds the whole stream; what follows it is ignored.
+            out = zlib.decompress(data[pos : pos + step], bufsize=size or 1)
+        except zlib.error:
+            out = b""
+        if len(out) == size:
+            return out
+        inflater = zlib.decompressobj()
+        out = inflater.decompress(data[pos : pos + step])
+        while not inflater.eof:
+            pos += step
+            if pos >= len(data):
+                raise ValueError(f"{self.name}: truncated object")
+            step *= 2
+            out += inflater.decompress(data[pos : pos + step])
+        if len(out) != size:
+            raise ValueError(f"{self.name}: object inflates to {len(out)} bytes, not {size}")
+        return out
+
+
+class ObjectReader:
+    """Raw objects of one repository's object directory: (type number, content) by hex id."""
+
+    def __init__(self, objects_dir: str, *, cache_bytes: int = 48 << 20) -> None:
+        self.objects_dir = objects_dir
+        self._pack_dir = os.path.join(objects_dir, "pack")
+        self._packs: list[_Pack] = []
+        self._listed: int | None = None  # objects/pack's mtime when the packs were listed
+        self._cache: OrderedDict[tuple[str, int], tuple[int, bytes]] = OrderedDict()
+        self._cache_bytes = 0
+        self._cache_limit = cache_bytes
+        self._small = cache_bytes // 16  # a bigger object is resolved but not kept
+
+    # -------------------------------------------------------------- the packs
+
+    def _pack_dir_stamp(self) -> int | None:
+        try:
+            return os.stat(self._pack_dir).st_mtime_ns
+        except OSError:
+            return None
+
+    def _relist(self) -> bool:
+        """Re-list the packs if `objects/pack` changed since they were listed; True if it did."""
+        stamp = self._pack_dir_stamp()
+        if stamp is not None and stamp == self._listed:
+            return False
+        self._listed = stamp
+        try:
+            names = sorted(n[:-4] for n in os.listdir(self._pack_dir) if n.endswith(".idx"))
+        except OSError:
+            names = []
+        known = {p.name: p for p in self._packs}
+        packs = []
+        for name in names:
+            pack = known.pop(name, None)
+            if pack is None:
+                base = os.path.join(self._pack_dir, name)
+                if not os.path.exists(base + ".pack"):
+                    continue  # an index written before its pack: git renames .pack first
+                try:
+                    pack = _Pack(name, base + ".idx", base + ".pack")
+                except (OSError, ValueError):
+                    continue  # dulwich reads what this reader cannot
+            packs.append(pack)
+        for gone in known.values():
+            gone.close()
+        self._packs = packs
+        return True
+
+    def _locate(self, raw_sha: bytes) -> tuple[_Pack, int] | None:
+        if self._listed is None:
+            self._relist()
+        for _ in range(2):
+            for pack in self._packs:
+                offset = pack.offset(raw_sha)
+                if offset is not None:
+                    return pack, offset
+            if not self._relist():
+                return None
+        return None
+
+    def contains_packed(self, sha: bytes) -> bool:
+        """Whether a pack this reader can read holds the object (hex id)."""
+        return len(sha) == 40 and self._locate(bytes.fromhex(sha.decode())) is not None
+
+    # ------------------------------------------------------------------ reads
+
+    def get_raw(self, sha: bytes) -> tuple[int, bytes] | None:
+        """(type number, content) of the object with this hex id, or None to ask dulwich."""
+        if len(sha) != 40:
+            return None
+        raw_sha = bytes.fromhex(sha.decode())
+        found = self._locate(raw_sha)
+        if found is not None:
+            try:
+                return self._resolve(*found)
+            except (KeyError, ValueError, IndexError, zlib.error):
+                return None  # dulwich will say what is wrong with it
+        return self._loose(sha)
+
+    def _loose(self, sha: bytes) -> tuple[int, bytes] | None:
+        hexsha = sha.decode()
+        path = os.path.join(self.objects_dir, hexsha[:2], hexsha[2:])
+        try:
+            with open(path, "rb") as f:
+                body = zlib.decompress(f.read())
+        except (OSError, zlib.error):
+            return None
+        end = body.find(b"\0")
+        kind, _, size = body[:end].partition(b" ")
+        type_num = _TYPE_NAMES.get(kind)
+        if type_num is None or not size.isdigit() or int(size) != len(body) - end - 1:
+            return None
+        return type_num, body[end + 1 :]
+
+    def _resolve(self, pack: _Pack, offset: int) -> tuple[int, bytes]:
+        """The object at `offset`: walk down its delta chain to a base (or a resolved object
+        in the cache), then apply the deltas back up, keeping what each step resolved."""
+        cache = self._cache
+        chain: list[tuple[_Pack, int, bytes]] = []
+        while True:
+            key = (pack.name, offset)
+            hit = cache.get(key)
+            if hit is not None:
+                cache.move_to_end(key)
+                kind, content = hit
+                break
+            kind, size, pos, base = pack.entry(offset)
+            if base is None:
+                content = pack.inflate(pos, size)
+                self._remember(key, kind, content)
+                break
+            chain.append((pack, offset, pack.inflate(pos, size)))
+            if isinstance(base, int):
+                offset = base
+                continue
+            located = self._locate(base)
+            if located is None:
+                raise KeyError(base.hex())
+            pack, offset = located
+        if chain and len(content) > _BIG_BASE:
+            content = _apply_chain(content, [delta for _, _, delta in reversed(chain)])
+            self._remember((chain[0][0].name, chain[0][1]), kind, content)
+            return kind, content
+        for delta_pack, delta_offset, delta in reversed(chain):
+            content = b"".join(_apply_delta(content, delta))
+            self._remember((delta_pack.name, delta_offset), kind, content)
+        return kind, content
+
+    def _remember(self, key: tuple[str, int], kind: int, content: bytes) -> None:
+        if len(content) > self._small:
+            return
+        cache = self._cache
+        cache[key] = (kind, content)
+        self._cache_bytes += len(content)
+        while self._cache_bytes > self._cache_limit and cache:
+            _, (_, old) = cache.popitem(last=False)
+            self._cache_bytes -= len(old)
+
+    def close(self) -> None:
+        for pack in self._packs:
+            pack.close()
+        self._packs = []
+        self._listed = None
+        self._cache.clear()
+        self._cache_bytes = 0
+
+
+def reader_for(object_store: Any) -> ObjectReader | None:
+    """A reader for a dulwich `DiskObjectStore` of SHA-1 objects; None for anything else."""
+    path = getattr(object_store, "path", None)
+    object_format = getattr(object_store, "object_format", None)
+    if not isinstance(path, str) or getattr(object_format, "hex_length", 40) != 40:
+        return None
+    return ObjectReader(path)
