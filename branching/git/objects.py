@@ -56,13 +56,14 @@ def encode_entry(entry: Entry) -> bytes:
 class TreeData:
     """One parsed tree: raw body, entries in tree order, and lazy lookup views."""
 
-    __slots__ = ("sha", "raw", "entries", "_set", "_dict", "_offsets", "_index", "_keys")
+    __slots__ = ("sha", "raw", "entries", "_set", "_dirs", "_dict", "_offsets", "_index", "_keys")
 
     def __init__(self, sha: bytes, raw: bytes, entries: list[Entry]) -> None:
         self.sha = sha
         self.raw = raw
         self.entries = entries
         self._set: frozenset[Entry] | None = None
+        self._dirs: frozenset[Entry] | None = None
         self._dict: TreeEntries | None = None
         self._offsets: list[int] | None = None
         self._index: dict[bytes, int] | None = None
@@ -72,6 +73,19 @@ class TreeData:
         if self._set is None:
             self._set = frozenset(self.entries)
         return self._set
+
+    def dirs(self) -> frozenset[Entry]:
+        """The entries that are directories (usually few; none in a big folder of files)."""
+        if self._dirs is None:
+            raw = self.raw
+            # Every directory entry starts with its mode, "40000 ": without those bytes
+            # anywhere (a search at C speed) there is none. A name or an id holding them only
+            # costs the loop.
+            if b"40000 " in raw:
+                self._dirs = frozenset(e for e in self.entries if e[1] & S_IFMT == S_IFDIR)
+            else:
+                self._dirs = frozenset()
+        return self._dirs
 
     def as_dict(self) -> TreeEntries:
         if self._dict is None:

@@ -337,6 +337,48 @@ def test_it_merges_text_exactly_like_xdiff() -> None:
     assert res.content == b"<<<<<<< o\nx\n=======\ny\n>>>>>>> t\n" and res.conflicts == 1
 
 
+# ----------------------------------------------------------- big folders
+
+
+def _big_folder_fork(repo: GitRepo) -> None:
+    """A 400-file folder: ``ours`` rewrites most of it, ``theirs`` touches a handful."""
+    base = {f"{CLS}/Service{n:03d}.cls": apex(f"Service{n:03d}", 2) for n in range(400)}
+    base[f"{CLS}/sub/Inner.cls"] = apex("Inner", 2)
+
+    def ours(r: GitRepo) -> None:
+        for n in range(0, 400, 2):  # 200 edits
+            r.write(f"{CLS}/Service{n:03d}.cls", apex(f"Service{n:03d}", 2, "ours"))
+        for n in (1, 3, 5):
+            r.remove(f"{CLS}/Service{n:03d}.cls")
+        r.write(f"{CLS}/Added.cls", apex("Added", 3))
+        r.write(f"{CLS}/sub/Inner.cls", apex("Inner", 2, "ours"))  # a changed subfolder
+        r.remove(f"{CLS}/Service007.cls")
+        r.write(f"{CLS}/Service007.cls/Nested.cls", apex("Nested", 1))  # file becomes folder
+
+    def theirs(r: GitRepo) -> None:
+        r.write(f"{CLS}/Service010.cls", apex("Service010", 2, "theirs"))  # conflicts
+        r.write(f"{CLS}/Service011.cls", apex("Service011", 2, "theirs"))  # only theirs
+        r.write(f"{CLS}/Service012.cls", apex("Service012", 2, "ours"))  # the same edit
+        r.remove(f"{CLS}/Service014.cls")  # modify/delete
+        r.move(f"{CLS}/Service099.cls", f"{CLS}/Renamed099.cls")  # a rename in the big folder
+        r.write(f"{CLS}/Service003.cls", apex("Service003", 2, "theirs"))  # delete/modify
+        r.write(f"{CLS}/Added.cls", apex("Added", 3))  # the same addition
+
+    fork(repo, base, ours, theirs)
+
+
+def test_it_merges_a_folder_one_side_rewrote_like_git_either_way(repo: GitRepo) -> None:
+    """The result is spliced from the side that changed the folder more; whichever that is,
+    conflicts, renames, deletions and the folder that replaced a file come out as git's."""
+    _big_folder_fork(repo)
+    answer, result = repo.assert_agrees("ours", "theirs")
+    assert not answer.clean and f"{CLS}/Service010.cls" in result.conflicts
+    assert f"{CLS}/Renamed099.cls" in repo.paths(answer.tree)
+    assert repo.blob(answer.tree, f"{CLS}/Service011.cls").decode().count("theirs") == 2
+    assert repo.blob(answer.tree, f"{CLS}/Service020.cls").decode().count("ours") == 2
+    repo.assert_agrees("theirs", "ours")
+
+
 # ----------------------------------------------------------- generated
 
 
