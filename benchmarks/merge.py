@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dulwich.repo import Repo  # noqa: E402
-from merge_agreement import (  # noqa: E402
+from merge_agreement import classify, git_merge_tree  # noqa: E402
+from merge_cases.content import (  # noqa: E402
     BASE,
     CLASS_META,
     EXE,
@@ -40,16 +41,14 @@ from merge_agreement import (  # noqa: E402
     VERBS,
     WORDS,
     apex_class,
-    classify,
-    edit_lines,
     fast_import,
     field_meta,
     git,
-    git_merge_tree,
     lwc_html,
     lwc_js,
     lwc_meta,
 )
+from merge_cases.scenarios import edit_lines  # noqa: E402
 
 from branching.git.history import update_commit_graph  # noqa: E402
 from branching.git.merge import Merger  # noqa: E402
