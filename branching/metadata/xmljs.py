@@ -296,7 +296,10 @@ def _text_node(value: str, key: str, attrs: str, level: int, dialect: Dialect) -
 
 
 _SPECIAL_ENTITY = re.compile(r"&amp;#(x?[\da-fA-F]+);")
-_COMMENT_SPACE = re.compile(r"\s+<!--(.*?)-->\s+", re.S)
+# SDR's correctComments: `/\s+<!--(.*?)-->\s+/g`, with JavaScript's meaning of `\s` and of
+# `.` (anything but a line terminator), so a comment spanning lines keeps its own line.
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_COMMENT_SPACE = re.compile(f"[{_JS_SPACE}]+<!--([^\n\r\u2028\u2029]*?)-->[{_JS_SPACE}]+")
 
 
 def sdr_document(document: dict[str, Any]) -> bytes:

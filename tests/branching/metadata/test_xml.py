@@ -40,3 +40,53 @@ def test_it_reads_forceignore_like_the_ignore_package() -> None:
     assert not ignore.ignores("keep.log")
     assert ignore.ignores("force-app/main/default/profiles/Admin.profile-meta.xml")
     assert not ignore.ignores("force-app/main/default/classes/A.cls")
+
+
+# Trimmed from SalesforceFoundation/NPSP (BSD-3-Clause), force-app/main/default/:
+# flexipages/GetStarted.flexipage-meta.xml and
+# globalValueSetTranslations/Payment_ACH_Code-iw.globalValueSetTranslation-meta.xml.
+NPSP_COMMENTED_REGION = b"""<?xml version="1.0" encoding="UTF-8"?>
+<FlexiPage xmlns="http://soap.sforce.com/2006/04/metadata">
+    <flexiPageRegions>
+        <name>region1</name>
+        <type>Region</type>
+    </flexiPageRegions>
+    <!-- <flexiPageRegions>
+        <name>region2</name>
+        <type>Region</type>
+    </flexiPageRegions> -->
+    <masterLabel>Get Started</masterLabel>
+    <type>AppPage</type>
+</FlexiPage>
+"""
+NPSP_COMMENTED_TRANSLATION = b"""<?xml version="1.0" encoding="UTF-8"?>
+<GlobalValueSetTranslation xmlns="http://soap.sforce.com/2006/04/metadata">
+    <valueTranslation>
+        <masterLabel>ARC</masterLabel>
+        <translation><!-- Accounts Receivable Conversion (ARC) --></translation>
+    </valueTranslation>
+</GlobalValueSetTranslation>
+"""
+
+
+def test_a_comment_on_one_line_joins_its_neighbours_one_over_several_lines_keeps_its_own() -> None:
+    # SDR's correctComments is /\s+<!--(.*?)-->\s+/g: JavaScript's `.` stops at a line end, so
+    # only a one-line comment loses the spaces around it. Both outputs are SDR 12.37.2's.
+    assert xmljs.sdr_document(xmljs.parse(NPSP_COMMENTED_REGION)) == NPSP_COMMENTED_REGION
+    assert xmljs.sdr_document(xmljs.parse(NPSP_COMMENTED_TRANSLATION)) == (
+        NPSP_COMMENTED_TRANSLATION
+    )
+    one_line = NPSP_COMMENTED_REGION.replace(b"\n        <name>region2", b" <name>region2").replace(
+        b"\n        <type>Region</type>\n    </flexiPageRegions> -->", b" -->"
+    )
+    assert b"</flexiPageRegions><!-- <flexiPageRegions> <name>region2</name> --><masterLabel>" in (
+        xmljs.sdr_document(xmljs.parse(one_line))
+    )
+
+
+def test_comment_spacing_uses_javascript_s_whitespace_and_line_ends() -> None:
+    # \u2028 ends a line in JavaScript (the comment stays put), \u00a0 is a space there.
+    doc = {"A": {"b": "1", "#xml__comment": " x\u2028y ", "c": "2"}}
+    assert "    <!-- x\u2028y -->\n" in xmljs.sdr_document(doc).decode()
+    doc = {"A": {"b": "1\u00a0", "#xml__comment": " x ", "c": "2"}}
+    assert "<b>1\u00a0</b><!-- x --><c>" in xmljs.sdr_document(doc).decode()
