@@ -42,6 +42,7 @@ from branching.metadata.registry import (
     LABELS,
     META_SUFFIX,
     MIXED,
+    PARTIAL,
     PERMSET,
     REGISTRY,
     MetadataType,
@@ -350,6 +351,16 @@ def _unwrap(document: dict[str, Any], type_name: str) -> dict[str, Any]:
     return {key: value for key, value in inner.items() if key != "@_xmlns"}
 
 
+def _unwrap_keeping_namespace(document: dict[str, Any], type_name: str) -> dict[str, Any]:
+    """The root element's content, its namespace first (the metadata namespace when the file
+    has none)."""
+    inner = document.get(type_name)
+    content: dict[str, Any] = {"@_xmlns": xmljs.METADATA_NS}
+    if isinstance(inner, dict):
+        content.update(inner)
+    return content
+
+
 def _unique(document: dict[str, Any], unique_id: str) -> str:
     for key in (unique_id, "fullName", "name"):
         if key and isinstance(document.get(key), str):
@@ -392,6 +403,8 @@ class Converter:
                 self._permission_set(component, result)
             elif kind == LABEL_FILES:
                 label_files.append(component)
+            elif kind == PARTIAL:
+                self._external_service(component, result)
             elif component.type.name == "StaticResource":
                 self._static_resource(component, result)
             else:
@@ -498,6 +511,36 @@ class Converter:
                     continue
                 merged.setdefault(key, []).extend(value if isinstance(value, list) else [value])
         body = xmljs.sdr_document({mdtype.name: {"@_xmlns": xmljs.METADATA_NS, **merged}})
+        result.files[f"{mdtype.directory}/{component.name}.{mdtype.suffix}"] = body
+
+    def _external_service(self, component: Component, result: Conversion) -> None:
+        """SDR's decomposed external service registration (decomposeExternalServiceRegistration
+        Beta): the registration's `-meta.xml` with its schema, read from `Name.yaml` beside it,
+        put back as `<schema>`: the YAML as it is, or, when the registration's
+        `schemaUploadFileExtension` is `json`, as JSON (`JSON.stringify(yaml.parse(…), …, 2)`)."""
+        mdtype = component.type
+        if component.xml is None:
+            return
+        schema_path = posixpath.join(posixpath.dirname(component.xml), f"{component.name}.yaml")
+        if schema_path not in self.source:
+            raise ConversionError(
+                f"{component.xml}: the external service registration {component.name} has no "
+                f"schema file {component.name}.yaml beside it (sfdx-project.json turns on "
+                f"decomposeExternalServiceRegistrationBeta, which keeps the schema there)."
+            )
+        content = _unwrap_keeping_namespace(xmljs.parse(self._read(component.xml)), mdtype.name)
+        text = self._read(schema_path).decode("utf-8", "replace")
+        if content.get("schemaUploadFileExtension") == "json":
+            # Imported here: PyYAML costs about 1 MiB in every worker, and only projects with
+            # this layout need it.
+            from branching.metadata import yamljs
+
+            try:
+                text = yamljs.to_json(text)
+            except yamljs.YamlError as error:
+                raise ConversionError(f"{schema_path}: not YAML SDR can read: {error}") from error
+        content["schema"] = text
+        body = xmljs.sdr_document({mdtype.name: content})
         result.files[f"{mdtype.directory}/{component.name}.{mdtype.suffix}"] = body
 
     def _label_files(self, components: list[Component], result: Conversion) -> None:

@@ -103,6 +103,8 @@ _IN_FILE_CONTAINERS = {
 _SGD_IN_RESOURCE = {"GenAiPlannerBundle", "LightningTypeBundle", "WaveTemplateBundle"}
 # sgd's suffix for types SDR's registry leaves without one.
 _SGD_SUFFIX = {"ExperienceBundle": "site"}
+# The sourceBehaviorOptions preset that splits an external service registration's schema out.
+DECOMPOSED_ESR = "decomposeExternalServiceRegistrationBeta"
 _REPORTING = {"Report", "Dashboard"}
 _IN_FOLDER = {"EmailTemplate", "Document"}
 _FOLDER_TYPES = {
@@ -630,10 +632,45 @@ class _Bot(_Standard):
         self.copy_with_meta(f"{directory}/{self.parent_folder}.bot")
 
 
+class _ExternalService(_Standard):
+    """A registration in SDR's decomposed layout (decomposeExternalServiceRegistrationBeta):
+    `Name.externalServiceRegistration-meta.xml` and its schema, `Name.yaml`. A change to
+    either deploys the registration, with both files (SDR needs the schema to convert it);
+    sgd knows only the first file, so it misses a change to the schema alone."""
+
+    def __init__(self, work: _Work, status: str, path: str, mdtype: MetadataType) -> None:
+        super().__init__(work, status, path, mdtype)
+        self.name = _base(path).split(".")[0]  # SDR's getName
+        folder = posixpath.dirname(path)
+        self.meta = f"{folder}/{self.name}.{mdtype.suffix}{META_SUFFIX}"
+        self.schema = f"{folder}/{self.name}.yaml"
+
+    def processable(self) -> bool:
+        return self.original in (self.meta, self.schema)
+
+    def element_name(self) -> str:
+        return self.name
+
+    def addition(self) -> None:
+        self.fill(self.work.delta.package)
+        self.work.copy(self.meta)
+        self.work.copy(self.schema)
+
+    def deletion(self) -> None:
+        if self.work.exists(self.meta):  # the schema alone went: the registration changed
+            self.addition()
+        else:
+            self.fill(self.work.delta.destructive)
+
+
 _Handler = Callable[[_Work, str, str, MetadataType], _Standard]
 
 
-def _handler_for(mdtype: MetadataType) -> tuple[_Handler, MetadataType]:
+def _handler_for(
+    mdtype: MetadataType, presets: tuple[str, ...] = ()
+) -> tuple[_Handler, MetadataType]:
+    if mdtype.name == "ExternalServiceRegistration" and DECOMPOSED_ESR in presets:
+        return _ExternalService, mdtype
     if mdtype.parent == "CustomObjectTranslation":
         return _ObjectTranslation, REGISTRY["CustomObjectTranslation"]
     if mdtype.parent == "CustomLabels" or mdtype.name == "CustomLabels":
@@ -687,8 +724,10 @@ def compute_delta(
     to_commit: str,
     package_dirs: list[str],
     ignore: ForceIgnore | None = None,
+    presets: tuple[str, ...] = (),
 ) -> Delta:
-    """The delta between two commits (ids; None for the empty tree) in `package_dirs`."""
+    """The delta between two commits (ids; None for the empty tree) in `package_dirs`;
+    `presets` are the project's `sourceBehaviorOptions` (SDR's decomposed layouts)."""
     ignore = ignore or ForceIgnore()
     work = _Work(repo, from_commit, to_commit, ignore)
     changes = changed_files(repo, from_commit, to_commit, package_dirs)
@@ -713,7 +752,7 @@ def compute_delta(
                 continue
         elif ignore.ignores(change.path):
             continue
-        handler, handled_type = _handler_for(mdtype)
+        handler, handled_type = _handler_for(mdtype, presets)
         handler(work, change.status, change.path, handled_type).handle()
     delta = work.delta
     for mdtype_name, members in delta.package.items():

@@ -34,10 +34,6 @@ FORCEIGNORE = ".forceignore"
 PACKAGE_XML = "package.xml"
 DESTRUCTIVE_XML = "destructiveChanges.xml"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-# SDR's opt-in decomposed layouts not packaged yet: option → the folder it changes.
-_UNSUPPORTED_BEHAVIORS = {
-    "decomposeExternalServiceRegistrationBeta": "externalServiceRegistrations",
-}
 # The Metadata API's deploy() limits: files in one package, and the size of its zip.
 MAX_FILES = 10_000
 MAX_ZIP_BYTES = 39 * 1024 * 1024
@@ -96,10 +92,12 @@ def delta(
     old = resolve_revision(repo, from_commit, allow_empty_tree=True)
     new = resolve_revision(repo, to_commit)
     assert new is not None
+    project = sfdx.read_project(repo, new)
     if package_dirs is None:
-        project = sfdx.read_project(repo, new)
         package_dirs = [d.path for d in project.package_directories]
-    return compute_delta(repo, old, new, package_dirs, _ignore_at(repo, new))
+    return compute_delta(
+        repo, old, new, package_dirs, _ignore_at(repo, new), project.behavior_options
+    )
 
 
 def build_package_files(
@@ -117,8 +115,9 @@ def build_package_files(
         raise PackageError("; ".join(project.problems) or "The project has no package directory.")
     version = api_version or _api_version(project.source_api_version)
     ignore = _ignore_at(repo, to_commit)
-    delta = compute_delta(repo, from_commit, to_commit, directories, ignore)
-    _refuse_unsupported_layouts(project.behavior_options, [*delta.files, *delta.ignored])
+    delta = compute_delta(
+        repo, from_commit, to_commit, directories, ignore, project.behavior_options
+    )
     sources: dict[str, bytes] = {}
     snapshot = Snapshot(repo, to_commit)
     for path in sorted(delta.files):
@@ -168,23 +167,6 @@ def build_package_files(
         source_format=str(project.source_format),
         warnings=warnings,
     )
-
-
-def _refuse_unsupported_layouts(options: tuple[str, ...], paths: list[str]) -> None:
-    """A decomposed layout we cannot recompose would deploy an incomplete component: stop."""
-    for option in options:
-        folder = _UNSUPPORTED_BEHAVIORS.get(option)
-        if folder is None:
-            continue
-        touched = sorted(p for p in paths if f"/{folder}/" in f"/{p}")
-        if touched:
-            raise PackageError(
-                f"sfdx-project.json turns on “{option}” (SDR's decomposed {folder} layout), "
-                f"which this package builder does not recompose yet; the delta touches "
-                f"{touched[0]}"
-                + (f" and {len(touched) - 1} more" if len(touched) > 1 else "")
-                + ". Deploy these components with the Salesforce CLI, or turn the option off."
-            )
 
 
 def _full_manifest(members: dict[str, set[str]], extra: dict[str, set[str]]) -> dict[str, set[str]]:

@@ -28,8 +28,8 @@ LABELS = "labels"  # one file holding many children (CustomLabels)
 FOLDER = "folder"  # a folder of an in-folder type (EmailFolder, ReportFolder, …)
 DIGITAL = "digital"  # a DigitalExperienceBundle and its DigitalExperience contents
 PERMSET = "permset"  # a permission set decomposed into files (decomposePermissionSetBeta2)
-LABEL_FILES = "labelfiles"  # one file per label (decomposeCustomLabelsBeta2), not implemented
-PARTIAL = "partial"  # partially decomposed (external service registrations), not implemented
+LABEL_FILES = "labelfiles"  # one file per label (decomposeCustomLabelsBeta2)
+PARTIAL = "partial"  # a -meta.xml and its schema file (decomposed external service registrations)
 
 # sgd never trusts these suffixes alone (CustomApplication "app", CustomMetadata "md",
 # EmailServicesFunction "xml"): too many unrelated files end that way.

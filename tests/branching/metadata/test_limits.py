@@ -55,20 +55,3 @@ def test_it_refuses_a_zip_over_39_mb(history: History) -> None:
     assert "The package zips to 40.0 MB; Salesforce deploys at most 39 MB zipped" in str(
         error.value
     )
-
-
-def test_it_refuses_a_decomposed_layout_it_cannot_recompose(history: History) -> None:
-    history.commit(
-        {
-            "sfdx-project.json": b'{"packageDirectories": [{"path": "force-app", "default": true}],'
-            b' "sourceBehaviorOptions": ["decomposeExternalServiceRegistrationBeta"]}',
-            f"{D}externalServiceRegistrations/Pets.externalServiceRegistration-meta.xml": xml(
-                "ExternalServiceRegistration"
-            ),
-            f"{D}externalServiceRegistrations/Pets.yaml": b"openapi: 3.0.0\n",
-        }
-    )
-    with pytest.raises(PackageError) as error:
-        build_package_zip(history.repo, EMPTY_TREE, "main")
-    assert "“decomposeExternalServiceRegistrationBeta”" in str(error.value)
-    assert "force-app/main/default/externalServiceRegistrations/Pets" in str(error.value)
