@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from dulwich.repo import Repo
 
 from branching.git.storage import read_blob
-from branching.metadata import infile
+from branching.metadata import infile, xmljs
 from branching.metadata.forceignore import ForceIgnore
 from branching.metadata.gitread import (
     ADDED,
@@ -709,6 +709,40 @@ def _handler_for(
     return _Standard, mdtype
 
 
+_TRANSLATION = ".translation"
+
+
+def _flow_translations(work: _Work, package_dirs: list[str]) -> None:
+    """sgd's FlowTranslationProcessor: when flows are deployed, every translation file (at
+    `to`, not ignored) holding one of their `flowDefinitions` is deployed too (`Translations
+    fr`), written with only those definitions, unless the translation already travels as a
+    pruned copy of its own change (sgd writes a file once)."""
+    flows = work.delta.package.get("Flow")
+    if not flows:
+        return
+    for directory in package_dirs:
+        for path in work.files_under(directory.strip("/")):
+            if not _strip_meta(path).endswith(_TRANSLATION) or work.ignore.ignores(path):
+                continue
+            content = work.read(path)
+            document = xmljs.parse(content, xmljs.SGD) if content else {}
+            root = document.get("Translations")
+            found = root.get("flowDefinitions") if isinstance(root, dict) else None
+            definitions = [
+                definition
+                for definition in (found if isinstance(found, list) else [found])
+                if isinstance(definition, dict) and definition.get("fullName") in flows
+            ]
+            if not definitions:
+                continue
+            work.add(work.delta.package, "Translations", _stem(_base(_strip_meta(path))))
+            written = {
+                "?xml": {"@_version": "1.0", "@_encoding": "UTF-8"},
+                "Translations": {"@_xmlns": xmljs.METADATA_NS, "flowDefinitions": definitions},
+            }
+            work.write(path, xmljs.sgd_document(written))
+
+
 def _qualified_name(path: str, mdtype: MetadataType) -> str:
     """sgd's getFullyQualifiedName: how a delete and an add are recognised as a move."""
     if mdtype.name in _COMPOSED or mdtype.parent in ("CustomObject", "CustomObjectTranslation"):
@@ -754,6 +788,7 @@ def compute_delta(
             continue
         handler, handled_type = _handler_for(mdtype, presets)
         handler(work, change.status, change.path, handled_type).handle()
+    _flow_translations(work, package_dirs)
     delta = work.delta
     for mdtype_name, members in delta.package.items():
         removed = delta.destructive.get(mdtype_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,3 +74,33 @@ def history(tmp_path: Path) -> Iterator[History]:
     found = History(tmp_path / "repo.git")
     yield found
     found.repo.close()
+
+
+def replay(history: History, fixture: Path, upto: int) -> list[str]:
+    """A fixture history's commits 0..upto (tests/fixtures/sfdx/*/history.json), as commits of
+    `history`."""
+    spec = json.loads((fixture / "history.json").read_text())
+    files = {
+        p.relative_to(fixture / "files").as_posix(): p.read_bytes()
+        for p in (fixture / "files").rglob("*")
+        if p.is_file()
+    }
+    commits = []
+    for step in spec["commits"][: upto + 1]:
+        changes: dict[str, bytes | None] = {}
+        for operation in step["operations"]:
+            if operation["op"] == "write":
+                changes[operation["path"]] = operation["content"].encode()
+            elif operation["op"] == "replace":
+                path = operation["path"]
+                text = files[path].decode()
+                assert operation["old"] in text
+                files[path] = changes[path] = text.replace(
+                    operation["old"], operation["new"], 1
+                ).encode()
+            elif operation["op"] == "delete":
+                changes[operation["path"]] = None
+            elif operation["op"] == "copy":
+                changes.update(files)
+        commits.append(history.commit(changes, step["message"]))
+    return commits

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from branching.metadata import EMPTY_TREE, PackageError, build_package_files, yamljs
-from tests.branching.metadata.conftest import History
+from tests.branching.metadata.conftest import History, replay
 from tests.branching.metadata.test_adapters import read
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "sfdx" / "external-services"
@@ -23,33 +23,8 @@ ESR = "force-app/main/default/externalServiceRegistrations/"
 OUT = "externalServiceRegistrations/"
 
 
-def replay(history: History, upto: int) -> list[str]:
-    """The fixture's commits 0..upto, as commits of `history`."""
-    spec = json.loads((FIXTURE / "history.json").read_text())
-    files = dict(read(FIXTURE / "files"))
-    commits = []
-    for step in spec["commits"][: upto + 1]:
-        changes: dict[str, bytes | None] = {}
-        for operation in step["operations"]:
-            if operation["op"] == "write":
-                changes[operation["path"]] = operation["content"].encode()
-            elif operation["op"] == "replace":
-                path = operation["path"]
-                text = files[path].decode()
-                assert operation["old"] in text
-                files[path] = changes[path] = text.replace(
-                    operation["old"], operation["new"], 1
-                ).encode()
-            elif operation["op"] == "delete":
-                changes[operation["path"]] = None
-            elif operation["op"] == "copy":
-                changes.update(files)
-        commits.append(history.commit(changes, step["message"]))
-    return commits
-
-
 def test_registrations_convert_as_sdr_recomposes_them(history: History) -> None:
-    replay(history, 3)
+    replay(history, FIXTURE, 3)
     package = build_package_files(history.repo, EMPTY_TREE, "main")
     expected = read(FIXTURE / "expected")
     assert sorted(package.files) == sorted(expected)
@@ -61,7 +36,7 @@ def test_registrations_convert_as_sdr_recomposes_them(history: History) -> None:
 
 
 def test_a_yaml_schema_goes_back_as_it_is_and_a_json_one_as_json(history: History) -> None:
-    replay(history, 3)
+    replay(history, FIXTURE, 3)
     files = build_package_files(history.repo, EMPTY_TREE, "main").files
     as_yaml = files[f"{OUT}OpenAPIChallenge.externalServiceRegistration"].decode()
     assert "<schema>openapi: 3.0.0\ninfo:\n  title: OpenAPIChallenge\n" in as_yaml
@@ -73,7 +48,7 @@ def test_a_yaml_schema_goes_back_as_it_is_and_a_json_one_as_json(history: Histor
 
 
 def test_a_change_to_the_schema_alone_deploys_the_registration(history: History) -> None:
-    commits = replay(history, 1)
+    commits = replay(history, FIXTURE, 1)
     package = build_package_files(history.repo, commits[0], commits[1])
     # sfdx-git-delta knows only the -meta.xml, so it packages nothing here.
     assert package.delta.package == {"ExternalServiceRegistration": {"OpenAPIChallenge"}}
@@ -86,7 +61,7 @@ def test_a_change_to_the_schema_alone_deploys_the_registration(history: History)
 
 
 def test_a_change_to_the_registration_brings_its_schema(history: History) -> None:
-    commits = replay(history, 2)
+    commits = replay(history, FIXTURE, 2)
     package = build_package_files(history.repo, commits[1], commits[2])
     assert package.delta.package == {"ExternalServiceRegistration": {"OpenAPIChallengeJson"}}
     body = package.files[f"{OUT}OpenAPIChallengeJson.externalServiceRegistration"]
@@ -95,14 +70,14 @@ def test_a_change_to_the_registration_brings_its_schema(history: History) -> Non
 
 
 def test_a_removed_registration_is_deleted_once(history: History) -> None:
-    commits = replay(history, 4)
+    commits = replay(history, FIXTURE, 4)
     package = build_package_files(history.repo, commits[3], commits[4])
     assert package.delta.package == {}
     assert package.delta.destructive == {"ExternalServiceRegistration": {"OpenAPIChallenge"}}
 
 
 def test_a_registration_without_its_schema_stops_with_the_file_it_needs(history: History) -> None:
-    commits = replay(history, 0)
+    commits = replay(history, FIXTURE, 0)
     history.commit({f"{ESR}OpenAPIChallenge.yaml": None})
     with pytest.raises(PackageError) as error:
         build_package_files(history.repo, commits[0], "main")
@@ -110,7 +85,7 @@ def test_a_registration_without_its_schema_stops_with_the_file_it_needs(history:
 
 
 def test_without_the_option_the_registration_is_one_file(history: History) -> None:
-    replay(history, 0)
+    replay(history, FIXTURE, 0)
     spec = json.loads((FIXTURE / "history.json").read_text())
     settings = json.loads(spec["commits"][0]["operations"][1]["content"])
     del settings["sourceBehaviorOptions"]
