@@ -191,6 +191,16 @@ class _Work:
             return
         self.delta.pruned[path] = content
 
+    def write_pruned(self, path: str, content: bytes) -> None:
+        """A pruned copy of an in-file type; in a full package nothing is pruned, so the file
+        goes as it is, which is what SDR's conversion of the whole project writes (sgd's copy
+        holds the same elements, but rewritten: a comment alone in an element moves to a line
+        of its own)."""
+        if self.from_commit is None:
+            self.copy(path)
+        else:
+            self.write(path, content)
+
 
 def _base(path: str) -> str:
     return path.rsplit("/", 1)[-1]
@@ -447,7 +457,7 @@ class _ObjectTranslation(_Resource):
             f"{posixpath.dirname(self.line)}/{self.parts[-2]}.objectTranslation{META_SUFFIX}"
         )
         diff = infile.compare(self.work.read_old(translation), self.work.read(translation))
-        self.work.write(translation, diff.pruned)
+        self.work.write_pruned(translation, diff.pruned)
 
 
 class _InFile(_Standard):
@@ -474,7 +484,7 @@ class _InFile(_Standard):
         if container and not diff.empty:
             self.fill(self.work.delta.package)
         if not diff.empty:
-            self.work.write(self.line, diff.pruned)
+            self.work.write_pruned(self.line, diff.pruned)
 
     def deletion(self) -> None:
         if self.type.name in _IN_FILE_PRUNE_ONLY:
@@ -736,6 +746,8 @@ def _flow_translations(work: _Work, package_dirs: list[str]) -> None:
             if not definitions:
                 continue
             work.add(work.delta.package, "Translations", _stem(_base(_strip_meta(path))))
+            if path in work.delta.files:  # a full package: the translation goes whole
+                continue
             written = {
                 "?xml": {"@_version": "1.0", "@_encoding": "UTF-8"},
                 "Translations": {"@_xmlns": xmljs.METADATA_NS, "flowDefinitions": definitions},

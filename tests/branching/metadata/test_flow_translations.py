@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from branching.metadata import build_package_files
+from branching.metadata import EMPTY_TREE, build_package_files
 from tests.branching.metadata.conftest import History, replay
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "sfdx" / "flow-translations"
@@ -64,3 +64,13 @@ def test_a_package_without_flows_leaves_translations_alone(history: History) -> 
     history.commit({"sfdx-project.json": b'{"packageDirectories": [{"path": "force-app"}]}'})
     package = build_package_files(history.repo, commits[0], "main")
     assert package.delta.package == {}
+
+
+def test_a_full_package_takes_the_translations_as_they_are(history: History) -> None:
+    replay(history, FIXTURE, 0)
+    package = build_package_files(history.repo, EMPTY_TREE, "main")
+    assert package.delta.package["Translations"] == {"de", "fr"}
+    for language in ("de", "fr"):
+        source = FIXTURE / "files/force-app/main/default/translations"
+        expected = (source / f"{language}.translation-meta.xml").read_bytes()
+        assert package.files[f"translations/{language}.translation"] == expected

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from branching.metadata import xmljs
+from branching.metadata import EMPTY_TREE, build_package_files, xmljs
 from branching.metadata.collation import collated
 from branching.metadata.forceignore import ForceIgnore
+from tests.branching.metadata.conftest import History, project
 
 
 def test_it_groups_repeated_elements_and_escapes_like_sdr() -> None:
@@ -90,3 +91,18 @@ def test_comment_spacing_uses_javascript_s_whitespace_and_line_ends() -> None:
     assert "    <!-- x\u2028y -->\n" in xmljs.sdr_document(doc).decode()
     doc = {"A": {"b": "1\u00a0", "#xml__comment": " x ", "c": "2"}}
     assert "<b>1\u00a0</b><!-- x --><c>" in xmljs.sdr_document(doc).decode()
+
+
+def test_a_full_package_keeps_an_in_file_type_as_written_a_delta_as_sgd_rewrites_it(
+    history: History,
+) -> None:
+    path = "force-app/main/default/globalValueSetTranslations/Payment_ACH_Code-iw"
+    path += ".globalValueSetTranslation-meta.xml"
+    first = history.commit({"sfdx-project.json": project(), path: NPSP_COMMENTED_TRANSLATION})
+    full = build_package_files(history.repo, EMPTY_TREE, first)
+    written = "globalValueSetTranslations/Payment_ACH_Code-iw.globalValueSetTranslation"
+    assert full.files[written] == NPSP_COMMENTED_TRANSLATION  # SDR copies the file
+    history.commit({path: NPSP_COMMENTED_TRANSLATION.replace(b">ARC<", b">ARC code<")})
+    delta = build_package_files(history.repo, first, "main")
+    # sgd's pruned copy, which SDR then copies: its builder has no correctComments.
+    assert b"<translation>\n            <!-- Accounts Receivable" in delta.files[written]
