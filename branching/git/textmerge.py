@@ -98,7 +98,9 @@ def _copy(out: list[bytes], lines: list[bytes], i: int, count: int, needs_cr: bo
             out.append(b"\r\n" if needs_cr else b"\n")
 
 
-def _refine_conflicts(ours: list[bytes], theirs: list[bytes], hunks: list[_Hunk]) -> list[_Hunk]:
+def _refine_conflicts(
+    ours: list[bytes], theirs: list[bytes], hunks: list[_Hunk], myers: bool = False
+) -> list[_Hunk]:
     """``xdl_refine_conflicts()``: shrink each conflict to where the sides differ."""
     out: list[_Hunk] = []
     for m in hunks:
@@ -106,7 +108,7 @@ def _refine_conflicts(ours: list[bytes], theirs: list[bytes], hunks: list[_Hunk]
             out.append(m)
             continue
         i1, i2 = m.i1, m.i2
-        script = diff_lines(ours[i1 : i1 + m.chg1], theirs[i2 : i2 + m.chg2])
+        script = diff_lines(ours[i1 : i1 + m.chg1], theirs[i2 : i2 + m.chg2], myers=myers)
         if not script:
             m.mode = 4
             out.append(m)
@@ -148,6 +150,7 @@ def _do_merge(
     name1: str | bytes,
     name2: str | bytes,
     marker_size: int,
+    myers: bool = False,
 ) -> TextMergeResult:
     hunks: list[_Hunk] = []
     a = 0
@@ -204,7 +207,7 @@ def _do_merge(
         _append(hunks, 2, s2[0], s2[2], s2[0] + len(ours) - len(base), s2[2], s2[1], s2[3])
         b += 1
 
-    hunks = _simplify_non_conflicts(_refine_conflicts(ours, theirs, hunks))
+    hunks = _simplify_non_conflicts(_refine_conflicts(ours, theirs, hunks, myers))
 
     lab1 = name1.encode("utf-8", "surrogateescape") if isinstance(name1, str) else name1
     lab2 = name2.encode("utf-8", "surrogateescape") if isinstance(name2, str) else name2
@@ -245,12 +248,15 @@ def merge_text(
     theirs_label: str | bytes = "theirs",
     marker_size: int = DEFAULT_MARKER_SIZE,
     virtual_ancestor: bool = False,
+    myers: bool = False,
 ) -> TextMergeResult:
     """Merge three blobs exactly as git's built-in "text" merge driver does.
 
     ``virtual_ancestor`` is set while building the virtual merge base of a
     criss-cross merge; git then resolves binary files to the base content
-    without reporting a conflict.
+    without reporting a conflict.  ``myers`` diffs with xdiff's classic
+    algorithm, as ``ll_merge()`` does when no diff options are given (rerere's
+    replay); merge-ort itself diffs with histogram.
     """
     if is_binary(base) or is_binary(ours) or is_binary(theirs):
         if virtual_ancestor:
@@ -259,12 +265,20 @@ def merge_text(
     base_lines = split_lines(base)
     ours_lines = split_lines(ours)
     theirs_lines = split_lines(theirs)
-    xscr1 = diff_lines(base_lines, ours_lines)
+    xscr1 = diff_lines(base_lines, ours_lines, myers=myers)
     if not xscr1:
         return TextMergeResult(theirs, 0)
-    xscr2 = diff_lines(base_lines, theirs_lines)
+    xscr2 = diff_lines(base_lines, theirs_lines, myers=myers)
     if not xscr2:
         return TextMergeResult(ours, 0)
     return _do_merge(
-        base_lines, ours_lines, theirs_lines, xscr1, xscr2, ours_label, theirs_label, marker_size
+        base_lines,
+        ours_lines,
+        theirs_lines,
+        xscr1,
+        xscr2,
+        ours_label,
+        theirs_label,
+        marker_size,
+        myers,
     )

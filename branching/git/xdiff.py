@@ -567,11 +567,15 @@ def _build_script(rchg1: bytearray, rchg2: bytearray) -> list[Change]:
     return changes
 
 
-def diff_keys(a: Sequence[int], b: Sequence[int]) -> list[Change]:
-    """Histogram diff + compaction of two interned line sequences."""
-    c1 = bytearray(len(a))
-    c2 = bytearray(len(b))
-    _histogram(a, b, c1, c2)
+def diff_keys(a: Sequence[int], b: Sequence[int], *, myers: bool = False) -> list[Change]:
+    """Histogram diff (or, with `myers`, xdiff's classic algorithm, git's default outside
+    merge-ort) + compaction of two interned line sequences."""
+    if myers:
+        c1, c2 = _myers(a, b)
+    else:
+        c1 = bytearray(len(a))
+        c2 = bytearray(len(b))
+        _histogram(a, b, c1, c2)
     r1 = bytearray(1) + c1 + bytearray(1)
     r2 = bytearray(1) + c2 + bytearray(1)
     _change_compact(a, r1, r2)
@@ -579,7 +583,7 @@ def diff_keys(a: Sequence[int], b: Sequence[int]) -> list[Change]:
     return _build_script(r1, r2)
 
 
-def diff_lines(a: Sequence[bytes], b: Sequence[bytes]) -> list[Change]:
+def diff_lines(a: Sequence[bytes], b: Sequence[bytes], *, myers: bool = False) -> list[Change]:
     """What git's merge machinery gets from ``xdl_do_diff`` + compaction + script."""
     ka, kb = _intern(a, b)
-    return diff_keys(ka, kb)
+    return diff_keys(ka, kb, myers=myers)
