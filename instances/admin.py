@@ -1,7 +1,9 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from instances.environments.forms import OrgConnectionForm
 from instances.models import (
@@ -13,7 +15,10 @@ from instances.models import (
     Promotion,
     PromotionFeature,
     PromotionLog,
+    RecordedResolution,
 )
+from instances.promotions.conflicts import shown_text
+from instances.promotions.recorded import forget
 
 
 class OrgConnectionAdminForm(OrgConnectionForm):
@@ -156,6 +161,7 @@ class PromotionAdmin(admin.ModelAdmin):
         "failure_reason",
         "conflicts",
         "resolutions",
+        "auto_resolutions",
         "claimed_by",
         "lease_until",
     )
@@ -163,6 +169,55 @@ class PromotionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(RecordedResolution)
+class RecordedResolutionAdmin(admin.ModelAdmin):
+    """Recorded by the merge step when a promotion merges with a resolution given on its page;
+    read-only here. Deleting one forgets it (recorded in the audit trail, as on its page)."""
+
+    list_display = ["path", "short_id", "repository", "made_by", "promotion", "made_at"]
+    list_filter = ["repository"]
+    search_fields = ["path", "conflict_id"]
+    list_select_related = ["repository", "made_by", "promotion__target"]
+    readonly_fields = (
+        "repository",
+        "path",
+        "conflict_id",
+        "made_by",
+        "promotion",
+        "made_at",
+        "last_used_at",
+        "times_used",
+        "preimage_text",
+        "postimage_text",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="Conflict")
+    def short_id(self, obj: RecordedResolution) -> str:
+        return obj.conflict_id[:10]
+
+    @admin.display(description="Conflict, normalised (preimage)")
+    def preimage_text(self, obj: RecordedResolution) -> str:
+        return format_html("<pre>{}</pre>", shown_text(bytes(obj.preimage))[0])
+
+    @admin.display(description="Resolution (postimage)")
+    def postimage_text(self, obj: RecordedResolution) -> str:
+        return format_html("<pre>{}</pre>", shown_text(bytes(obj.postimage))[0])
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: RecordedResolution) -> None:
+        forget(obj, request.user)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RecordedResolution]) -> None:
+        for obj in queryset.select_related("repository"):
+            forget(obj, request.user)  # type: ignore[arg-type]
 
 
 @admin.register(FeaturePresence)

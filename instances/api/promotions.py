@@ -98,6 +98,13 @@ class ConflictOut(Schema):
     )
 
 
+class AutoResolutionOut(Schema):
+    path: str
+    recorded: int | None = Field(description="The recorded resolution replayed.")
+    promotion: int | None = Field(description="The promotion it was made in.")
+    conflict_id: str
+
+
 class PromotionOut(Schema):
     id: int
     direction: str
@@ -129,6 +136,9 @@ class PromotionDetail(PromotionOut):
     target_head_after: str
     approvals: list[ApprovalOut]
     conflicts: list[ConflictOut]
+    auto_resolutions: list[AutoResolutionOut] = Field(
+        description="Paths the last merge resolved by replaying a recorded resolution."
+    )
     deployments: list[int]
     actions: list[str] = Field(description="What the caller may do to it now (its buttons).")
     can_approve: bool
@@ -269,6 +279,15 @@ def promotion_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
         "target_head_after": promotion.target_head_after,
         "approvals": _approvals(promotion),
         "conflicts": conflicts_out(promotion),
+        "auto_resolutions": [
+            {
+                "path": path,
+                "recorded": entry.get("recorded"),
+                "promotion": entry.get("promotion"),
+                "conflict_id": entry.get("conflict_id", ""),
+            }
+            for path, entry in sorted((promotion.auto_resolutions or {}).items())
+        ],
         "deployments": list(promotion.deployments.order_by("id").values_list("id", flat=True)),
         "actions": [str(action) for action in Action if action in allowed],
         "can_approve": Action.APPROVE in allowed,

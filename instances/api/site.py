@@ -14,6 +14,7 @@ from instances.api import (
     problems,
     promotions,
     repositories,
+    resolutions,
 )
 from instances.api.auth import AUTH, attributed, signed_in
 
@@ -36,6 +37,7 @@ api.add_decorator(attributed, mode="operation")
 for module in (
     me,
     repositories,
+    resolutions,
     instances,
     features,
     promotions,

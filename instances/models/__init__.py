@@ -40,6 +40,7 @@ from instances.models.promotion import (
     PromotionFeature,
     PromotionLog,
     PromotionStatus,
+    RecordedResolution,
     Step,
 )
 
@@ -76,6 +77,7 @@ __all__ = [
     "PromotionLog",
     "PromotionStatus",
     "Purpose",
+    "RecordedResolution",
     "Step",
     "validate_https_url",
 ]

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from branching.models import Collection, Feature
+from branching.models import Collection, Feature, Repository
 from instances.models.hierarchy import Instance
 
 
@@ -122,6 +122,9 @@ class Promotion(models.Model):
     # Both sides of each resolved path as the conflict showed them, so that an approver sees
     # the resolution as a diff against each side.
     resolved_conflicts = models.JSONField(default=dict, blank=True)
+    # Paths the last merge resolved with a RecordedResolution (path → which one, from which
+    # promotion, the digest of what it wrote, and both sides for the approver's diff).
+    auto_resolutions = models.JSONField(default=dict, blank=True)
     # Which worker holds it, and until when; an expired lease means the worker died.
     claimed_by = models.CharField(max_length=100, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -262,3 +265,58 @@ class FeaturePresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feature.key} in {self.instance}"
+
+
+class RecordedResolution(models.Model):
+    """A conflict's resolution, recorded by the conflict itself the way git rerere does.
+
+    `conflict_id` is rerere's: the SHA-1 over the conflict hunks, each normalised (its two
+    sides in sorted order, the markers' labels stripped; `branching.git.rerere`). The preimage
+    is the whole conflicted file normalised, the postimage the file as resolved. When the same
+    conflict comes back at the same path of the same repository, the merge replays it.
+    """
+
+    repository = models.ForeignKey(
+        Repository, on_delete=models.CASCADE, related_name="recorded_resolutions"
+    )
+    path = models.CharField(max_length=1000)
+    conflict_id = models.CharField(max_length=40)
+    preimage = models.BinaryField()
+    preimage_sha256 = models.CharField(max_length=64)
+    postimage = models.BinaryField()
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    promotion = models.ForeignKey(
+        Promotion,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recorded_resolutions",
+        help_text="The promotion whose resolution this is.",
+    )
+    made_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    times_used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["path", "id"]
+        constraints = [
+            # One resolution per variant of a conflict (rerere keeps variants whose
+            # surroundings differ so much that one's resolution does not replay on the other).
+            models.UniqueConstraint(
+                fields=["repository", "path", "conflict_id", "preimage_sha256"],
+                name="recorded_resolution_once",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["repository", "path", "conflict_id"], name="recorded_resolution_lookup"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.conflict_id[:10]})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("recorded_resolution_detail", args=[self.repository_id, self.pk])

@@ -40,11 +40,16 @@ def _resolution_key(resolution: Resolution) -> str:
 
 
 def subject_of(
-    promotion: Promotion, resolutions: dict[str, Resolution] | None = None
+    promotion: Promotion,
+    resolutions: dict[str, Resolution] | None = None,
+    *,
+    auto: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """What an approval of `promotion` covers (with `resolutions` instead of its stored ones)."""
+    """What an approval of `promotion` covers (with `resolutions` instead of its stored ones,
+    and `auto` instead of the recorded resolutions its last merge replayed)."""
     items = promotion.items.select_related("feature").order_by("position", "id")
     chosen = promotion.resolutions if resolutions is None else resolutions
+    replayed = promotion.auto_resolutions if auto is None else auto
     subject: dict[str, Any] = {
         "target": promotion.target_id,
         "direction": promotion.direction,
@@ -60,6 +65,13 @@ def subject_of(
         subject["rollback_of"] = {
             "promotion": original.pk,
             "reverts": [original.target_head_before, original.target_head_after],
+        }
+    if replayed:
+        # What each recorded resolution wrote, and which one it was (absent when none was
+        # replayed, so that approvals of promotions without any keep their digest).
+        subject["recorded_resolutions"] = {
+            path: {"recorded": entry.get("recorded"), "sha256": entry.get("sha256")}
+            for path, entry in sorted(replayed.items())
         }
     return subject
 
@@ -198,11 +210,14 @@ def describe_need(promotion: Promotion, missing: int | None = None) -> str:
 
 @dataclass(frozen=True)
 class ResolutionDiff:
-    """A resolved path shown to the approver: the resolution against each side."""
+    """A resolved path shown to the approver: the resolution against each side, and, for a
+    replayed recorded resolution, which promotion recorded it."""
 
     path: str
     against_ours: str
     against_theirs: str
+    recorded: int | None = None  # the RecordedResolution replayed
+    recorded_in: int | None = None  # the promotion it was made in
 
 
 def _diff(before: str | None, after: str, label: str) -> str:
@@ -229,6 +244,19 @@ def resolution_diffs(promotion: Promotion) -> list[ResolutionDiff]:
                 path,
                 _diff(side.get("ours"), value, f"ours ({promotion.target.branch})"),
                 _diff(side.get("theirs"), value, "theirs (the feature)"),
+            )
+        )
+    for path, entry in sorted((promotion.auto_resolutions or {}).items()):
+        if path in (promotion.resolutions or {}):
+            continue
+        text = entry.get("text") or ""
+        out.append(
+            ResolutionDiff(
+                path,
+                _diff(entry.get("ours"), text, f"ours ({promotion.target.branch})"),
+                _diff(entry.get("theirs"), text, "theirs (the feature)"),
+                recorded=entry.get("recorded"),
+                recorded_in=entry.get("promotion"),
             )
         )
     return out

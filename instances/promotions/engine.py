@@ -23,10 +23,12 @@ from django.utils import timezone
 from branching import workspace
 from instances.models import Instance, LogLevel, Promotion, PromotionStatus, Step, leases
 from instances.promotions import queue
+from instances.promotions.approvals import describe_need
 from instances.promotions.log import log
 from instances.promotions.steps import (
     Conflicted,
     LostClaim,
+    NeedsApproval,
     PromotionFailed,
     Run,
     TargetMoved,
@@ -106,6 +108,8 @@ def run_promotion(promotion_id: int, worker: str | None = None) -> PromotionStat
         return leases.Outcome.LOST_CLAIM
     except Conflicted as exc:
         _finish(run, PromotionStatus.CONFLICTED, str(exc), conflicts=exc.conflicts)
+    except NeedsApproval as exc:
+        _await_approval(run, str(exc))
     except PromotionFailed as exc:
         _finish(run, PromotionStatus.FAILED, str(exc))
     except Exception as exc:
@@ -150,6 +154,38 @@ def _execute(run: Run) -> None:
             record_presence(run)
 
 
+def _await_approval(run: Run, reason: str) -> None:
+    """Send a promotion back to awaiting approval, to start again from the check once
+    approved; the target branch was never moved."""
+    promotion = run.promotion
+    with transaction.atomic():
+        updated = Promotion.objects.filter(
+            pk=promotion.pk, status=PromotionStatus.RUNNING, claimed_by=run.worker
+        ).update(
+            status=PromotionStatus.AWAITING_APPROVAL,
+            step=Step.NONE,
+            claimed_by="",
+            lease_until=None,
+            temp_branch="",
+            merged_head="",
+            target_head_before="",
+        )
+        if not updated:
+            return
+        promotion.status = PromotionStatus.AWAITING_APPROVAL
+        run.log(f"{reason} {describe_need(promotion)}", level=LogLevel.WARNING)
+    _delete_temp_branch(run)
+
+
+def _delete_temp_branch(run: Run) -> None:
+    promotion = run.promotion
+    try:
+        with workspace.open_storage(promotion.target.repository) as repo:
+            delete_temp_branch(run, repo)
+    except Exception:
+        logger.exception("promotion %s: could not delete its temporary branch", promotion.pk)
+
+
 def _finish(run: Run, status: PromotionStatus, reason: str, **fields: Any) -> None:
     """End a promotion that did not succeed: the target branch was never moved.
 
@@ -172,8 +208,4 @@ def _finish(run: Run, status: PromotionStatus, reason: str, **fields: Any) -> No
             return
         promotion.status = status
         run.log(f"{status.label}: {reason}", level=LogLevel.ERROR)
-    try:
-        with workspace.open_storage(promotion.target.repository) as repo:
-            delete_temp_branch(run, repo)
-    except Exception:
-        logger.exception("promotion %s: could not delete its temporary branch", promotion.pk)
+    _delete_temp_branch(run)

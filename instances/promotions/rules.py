@@ -37,7 +37,7 @@ from instances.models import (
     WindowOverride,
 )
 from instances.models.promotion import CANCELLABLE, RETRYABLE
-from instances.promotions import reverts
+from instances.promotions import recorded, reverts
 from instances.promotions.approvals import (
     describe_need,
     digest_of,
@@ -199,15 +199,20 @@ def dry_run(features: Sequence[Feature], target: Instance, route: Route) -> DryR
             result = merger.merge_commits(
                 head, theirs, ours_label=target.branch, theirs_label=feature.branch
             )
+            tree = result.tree
             if not result.clean:
-                conflicts[feature.key] = list(result.conflicts) or [
-                    "(a conflict git names no path for)"
-                ]
-                continue
+                # A conflict whose recorded resolution replays is no conflict to report.
+                replays = recorded.replay_all(repository, result, recorded.reader(repo))
+                if replays is None:
+                    conflicts[feature.key] = list(result.conflicts) or [
+                        "(a conflict git names no path for)"
+                    ]
+                    continue
+                tree = storage.update_tree(repo, result.tree, replays)
             head = storage.commit_files(
                 repo,
                 parents=[head, commit],
-                tree=result.tree,
+                tree=tree,
                 message=f"Dry run: merge {feature.key}",
                 author=storage.DEFAULT_COMMITTER,
             )

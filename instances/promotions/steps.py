@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
-from dulwich.objects import ObjectID
 
 from branching import workspace
 from branching.git import storage
@@ -36,7 +36,7 @@ from instances.models import (
     TestLevel,
     leases,
 )
-from instances.promotions import approvals, conflicts, reverts
+from instances.promotions import approvals, conflicts, recorded, reverts
 from instances.promotions.log import log
 from releasemgr.models import AuditEvent
 
@@ -60,6 +60,11 @@ class Conflicted(Exception):
         self.feature, self.conflicts = feature, conflicts
         paths = ", ".join(c["path"] for c in conflicts) or "(no path named)"
         super().__init__(f"{what or feature.key} conflicts with {target.name}: {paths}")
+
+
+class NeedsApproval(Exception):
+    """The merge resolved conflicts with recorded resolutions that the approvals given do not
+    cover: the promotion goes back to awaiting approval, with those resolutions to approve."""
 
 
 class TargetMoved(Exception):
@@ -211,9 +216,10 @@ def merge_features(run: Run, repo: storage.Repo) -> None:
             else storage.create_branch(repo, name, base)
         )
     check_approvals(promotion)  # again: a resumed run may not have checked
-    head = _reverts(run, repo, head)
+    resolving = _Resolving(repo)
+    head = _reverts(run, repo, head, resolving)
     if promotion.direction == Direction.ROLLBACK:
-        run.record(Step.MERGED, merged_head=storage.hex_id(head))
+        _merged(run, head, resolving)
         return
     context = workspace.context(promotion.target.repository)
     for item in promotion.items.select_related("feature").order_by("position", "id"):
@@ -235,7 +241,7 @@ def merge_features(run: Run, repo: storage.Repo) -> None:
             continue
         tree = result.tree
         if not result.clean:
-            tree = _apply_resolutions(run, repo, result, feature)
+            tree = _apply_resolutions(run, repo, result, feature, resolving)
         new = storage.commit_files(
             repo,
             parents=[head, item.commit],
@@ -251,10 +257,19 @@ def merge_features(run: Run, repo: storage.Repo) -> None:
             to_commit=storage.hex_id(new),
         )
         head = new
-    run.record(Step.MERGED, merged_head=storage.hex_id(head))
+    _merged(run, head, resolving)
 
 
-def _reverts(run: Run, repo: storage.Repo, head: storage.ObjectId) -> storage.ObjectId:
+def _merged(run: Run, head: storage.ObjectId, resolving: _Resolving) -> None:
+    """End the merge step: replays approved where that is needed, resolutions recorded."""
+    _check_replays_approved(run, resolving.auto)
+    _record_resolutions(run, resolving)
+    run.record(Step.MERGED, merged_head=storage.hex_id(head), auto_resolutions=resolving.auto)
+
+
+def _reverts(
+    run: Run, repo: storage.Repo, head: storage.ObjectId, resolving: _Resolving
+) -> storage.ObjectId:
     """A rollback's one revert commit; for any other promotion, the reverts of the rollbacks
     that took its features out of the target (docs/rollback.md), before its merges."""
     promotion = run.promotion
@@ -266,6 +281,7 @@ def _reverts(run: Run, repo: storage.Repo, head: storage.ObjectId) -> storage.Ob
             run,
             repo,
             head,
+            resolving,
             original,
             what=f"Rolling back #{original.pk}",
             message=f"Roll back promotion #{original.pk} ({keys}) in {promotion.target.branch}",
@@ -278,6 +294,7 @@ def _reverts(run: Run, repo: storage.Repo, head: storage.ObjectId) -> storage.Ob
             run,
             repo,
             head,
+            resolving,
             rollback,
             what=f"Bringing back {keys} (rolled back by #{rollback.pk})",
             message=f"Revert rollback #{rollback.pk}: bring {keys} back into "
@@ -291,6 +308,7 @@ def _revert(
     run: Run,
     repo: storage.Repo,
     head: storage.ObjectId,
+    resolving: _Resolving,
     reverted: Promotion,
     *,
     what: str,
@@ -318,7 +336,7 @@ def _revert(
         first = promotion.items.select_related("feature").first()
         assert first is not None
         try:
-            tree = _apply_resolutions(run, repo, result, first.feature)
+            tree = _apply_resolutions(run, repo, result, first.feature, resolving)
         except Conflicted as exc:
             later = reverts.later_touching(reverted, repo, [c["path"] for c in exc.conflicts])
             since = f" (changed since by {', '.join(later)})" if later else ""
@@ -337,29 +355,121 @@ def _revert(
     return new
 
 
-def _apply_resolutions(run: Run, repo: storage.Repo, result: Any, feature: Feature) -> bytes:
-    """Write the stored resolutions over the conflicted paths, or raise Conflicted.
+class _Resolving:
+    """What resolving the conflicts of one merge step found, over all its features: the
+    paths resolved by a recorded resolution, and the resolutions given here, to record."""
+
+    def __init__(self, repo: storage.Repo) -> None:
+        self.read = recorded.reader(repo)
+        self.auto: dict[str, dict[str, Any]] = {}
+        self.made: list[tuple[Any, bytes]] = []  # (conflict entry, what was written)
+
+
+def _apply_resolutions(
+    run: Run, repo: storage.Repo, result: Any, feature: Feature, resolving: _Resolving
+) -> bytes:
+    """Write the stored resolutions over the conflicted paths, or replay a recorded
+    resolution of the same conflict (`recorded`), or raise Conflicted.
 
     A resolved text keeps the file's mode; taking one side whole writes that side's blob as it
     is, and only if that side still holds the blob the conflict showed.
     """
-    resolutions: dict[str, conflicts.Resolution] = run.promotion.resolutions or {}
+    promotion = run.promotion
+    resolutions: dict[str, conflicts.Resolution] = promotion.resolutions or {}
     entries = {entry.path: entry for entry in result.entries}
     changes: dict[str, storage.Change] = {}
     unresolved = []
+    replays: list[tuple[str, recorded.Replayed]] = []
     for path in result.conflicts:
-        change = _resolved(resolutions.get(path), entries.get(path))
-        if change is _UNRESOLVED:
-            unresolved.append(path)
-        else:
+        entry, given = entries.get(path), resolutions.get(path)
+        change = _resolved(given, entry)
+        if change is not _UNRESOLVED:
             changes[path] = change
+            written = _written(change, resolving.read)
+            if entry is not None and written is not None:
+                resolving.made.append((entry, written))
+            continue
+        replayed = (
+            recorded.replay_for(promotion.target.repository, entry, resolving.read)
+            if given is None and entry is not None
+            else None
+        )
+        if replayed is None:
+            unresolved.append(path)
+            continue
+        changes[path] = (replayed.content, _mode_of(entry))
+        resolving.auto[path] = recorded.auto_entry(replayed, entry, resolving.read)
+        replays.append((path, replayed))
+    for path, replayed in replays:
+        recorded.used(replayed)
+        origin = replayed.recorded.promotion_id
+        run.log(
+            f"Resolved {path} with the resolution recorded "
+            + (f"in promotion #{origin}" if origin else "earlier")
+            + f" for the same conflict ({replayed.recorded.conflict_id[:10]})."
+        )
     if unresolved or result.unclean_without_paths:
+        run.record(Step(promotion.step), pause=False, auto_resolutions=resolving.auto)
         raise Conflicted(
-            feature, run.promotion.target, _describe_conflicts(repo, result, set(unresolved))
+            feature, promotion.target, _describe_conflicts(repo, result, set(unresolved))
         )
     tree = storage.update_tree(repo, result.tree, changes)
-    run.log(f"Applied the stored resolutions for {', '.join(result.conflicts)}.")
+    given_paths = [path for path in result.conflicts if path in resolutions]
+    if given_paths:
+        run.log(f"Applied the stored resolutions for {', '.join(given_paths)}.")
     return tree
+
+
+def _mode_of(entry: Any) -> int:
+    stage = (entry.result or entry.ours or entry.theirs) if entry else None
+    return int(stage[0]) if stage else storage.REGULAR
+
+
+def _written(change: Any, read: Any) -> bytes | None:
+    """The bytes a resolution writes (None when it deletes the path)."""
+    if isinstance(change, storage.BlobRef):
+        return read(change.id)
+    if isinstance(change, tuple):
+        return bytes(change[0])
+    return None
+
+
+def _check_replays_approved(run: Run, auto: dict[str, dict[str, Any]]) -> None:
+    """On an approval-gated target, what recorded resolutions wrote is part of what is
+    approved: approvals given before those resolutions were applied do not cover them."""
+    promotion = run.promotion
+    if not promotion.target.requires_approval or not (auto or promotion.auto_resolutions):
+        return
+    digest = approvals.digest_of(approvals.subject_of(promotion, auto=auto))
+    if not approvals.missing_approvals(promotion, digest):
+        return
+    run.record(Step(promotion.step), pause=False, auto_resolutions=auto)
+    if auto:
+        origins = sorted({f"#{e['promotion']}" for e in auto.values() if e.get("promotion")})
+        made = f" (made in promotion {', '.join(origins)})" if origins else ""
+        what = f"Recorded resolutions resolved {', '.join(sorted(auto))}{made}"
+    else:
+        what = "The merge no longer needs the recorded resolutions that were approved"
+    raise NeedsApproval(
+        f"{what}; the approvals given do not cover what is merged now, so it needs approval again."
+    )
+
+
+def _record_resolutions(run: Run, resolving: _Resolving) -> None:
+    """Record the resolutions given in this promotion, for the next time their conflict
+    comes back (in another instance, a back promotion, a new request)."""
+    promotion = run.promotion
+    sides: dict[str, dict[str, Any]] = promotion.resolved_conflicts or {}
+    by: dict[str, int] = {p: s["by"] for p, s in sides.items() if isinstance(s.get("by"), int)}
+    users = {u.pk: u for u in User.objects.filter(pk__in=by.values())}
+    for entry, written in resolving.made:
+        user = users.get(by.get(entry.path, 0)) or promotion.requested_by
+        row = recorded.record(promotion, entry, resolving.read, written, user)
+        if row is not None:
+            run.log(
+                f"Recorded the resolution of {entry.path} (conflict {row.conflict_id[:10]}): "
+                "the same conflict is resolved the same way from now on."
+            )
 
 
 _UNRESOLVED = object()
@@ -375,16 +485,12 @@ def _resolved(resolution: conflicts.Resolution | None, entry: Any) -> Any:
         if entry is None or held != resolution.get("blob", ""):
             return _UNRESOLVED  # that side changed since the choice: show it again
         return storage.BlobRef(storage.object_id(held), stage[0]) if stage else None
-    stage = (entry.result or entry.ours or entry.theirs) if entry else None
-    return (resolution.encode("utf-8"), stage[0] if stage else storage.REGULAR)
+    return (resolution.encode("utf-8"), _mode_of(entry))
 
 
 def _describe_conflicts(repo: storage.Repo, result: Any, paths: set[str]) -> list[dict[str, Any]]:
     kinds = result.kinds()
-
-    def read(blob: bytes) -> bytes:
-        return repo.object_store[ObjectID(blob)].as_raw_string()
-
+    read = recorded.reader(repo)
     out = []
     for entry in result.entries:
         if entry.path not in paths:

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from instances.promotions.views import features, promotion_request, promotions, windows
+from instances.promotions.views import (
+    features,
+    promotion_request,
+    promotions,
+    resolutions,
+    windows,
+)
 
 urlpatterns = [
     path("features/", features.feature_list, name="feature_list"),
@@ -16,6 +22,22 @@ urlpatterns = [
     path("promotions/<int:pk>/resolve/", promotions.promotion_resolve, name="promotion_resolve"),
     path("promotions/<int:pk>/override/", promotions.promotion_override, name="promotion_override"),
     path("promotions/<int:pk>/rollback/", promotions.promotion_rollback, name="promotion_rollback"),
+    # Recorded conflict resolutions, beside the repository's pages.
+    path(
+        "repositories/<int:pk>/resolutions/",
+        resolutions.resolution_list,
+        name="recorded_resolution_list",
+    ),
+    path(
+        "repositories/<int:pk>/resolutions/<int:resolution_id>/",
+        resolutions.resolution_detail,
+        name="recorded_resolution_detail",
+    ),
+    path(
+        "repositories/<int:pk>/resolutions/<int:resolution_id>/forget/",
+        resolutions.resolution_forget,
+        name="recorded_resolution_forget",
+    ),
 ]
 
 # Windows and freezes: of one instance, or of every instance of a repository.

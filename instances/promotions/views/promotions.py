@@ -117,7 +117,9 @@ def _context(
         "step_count": len(Step) - 1,
         "waiting": waiting_reason(promotion),
         "actions": allowed_actions(promotion, user),
-        "resolution_diffs": resolution_diffs(promotion) if promotion.resolutions else [],
+        "resolution_diffs": resolution_diffs(promotion)
+        if promotion.resolutions or promotion.auto_resolutions
+        else [],
         "resolution_form": resolution_form,
         "deployments": promotion.deployments.order_by("id"),
         "rollbacks": promotion.rollbacks.order_by("-id"),

@@ -33,10 +33,14 @@ def _fill(path: str, w: dict[str, Any]) -> str:
     for prefix, pk in ids.items():
         if path.startswith(prefix):
             path = path.replace("{pk}", str(pk))
+    path = path.replace("{resolution_id}", str(w["recorded_resolution"].pk))
     return path.replace("{key}", "RM-1")
 
 
 def test_the_document_validates_and_every_path_answers(api, world, token_for):
+    from tests.instances.promotions.test_resolution_views import make_resolution
+
+    world["recorded_resolution"] = make_resolution(world, world["developer"])
     token = token_for("admin", ["read"])
     answer = api("GET", "/openapi.json", token)
     assert answer.status == 200
