@@ -55,6 +55,9 @@ from branching.git.textmerge import merge_text
 Version = tuple[int, bytes | None]  # (mode, hex id); (0, None) is "absent"
 _NULL: Version = (0, None)
 _NULL_OID = b"0" * 40
+# Up to this many changed entries in a directory (both sides together), each is looked at;
+# beyond it, the directory is spliced from the side that changed it more (`OrtMerge._traverse`).
+_FEW_CHANGES = 64
 
 
 def _isreg(mode: int) -> bool:
@@ -302,12 +305,14 @@ class OrtMerge:
     def _traverse(self, dirpath: bytes, trees: tuple[bytes | None, bytes | None, bytes | None]):
         """One ``traverse_trees()`` level; entries whose result is known on sight stay in bulk.
 
-        The result is spliced from the side that changed the directory more (``keep``): an
-        entry the other side left as it was comes out as ``keep``'s when it is a file on all
-        three sides or the same on all three (git resolves those on sight, see `_visit`), so
-        only the other side's changes, and ``keep``'s additions, deletions and changes to or
-        from a directory, are looked at one by one. A long-lived branch merged with a main
-        line that changed thousands of files of one folder costs the branch's changes.
+        With many changes the result is spliced from the side that changed the directory more
+        (``keep``): an entry the other side left as it was comes out as ``keep``'s when it is a
+        file on all three sides or the same on all three (git resolves those on sight, see
+        `_visit`), so only the other side's changes, and ``keep``'s additions, deletions and
+        changes to or from a directory, are looked at one by one. A long-lived branch merged
+        with a main line that changed thousands of files of one folder costs the branch's
+        changes. With few changes each changed entry is looked at, as that needs no lookup
+        table of a big directory's names.
         """
         t0, t1, t2 = (self.obj.tree_data(t) for t in trees)
         s0 = t0.as_set()
@@ -316,18 +321,27 @@ class OrtMerge:
         # Symmetric differences run at C speed, whatever the size of the directory.
         x1 = s0 ^ s1
         x2 = s0 ^ s2
-        keep, keep_changes, other_changes = (t1, x1, x2) if len(x2) <= len(x1) else (t2, x2, x1)
-        b0, b1, b2 = t0.as_dict(), t1.as_dict(), t2.as_dict()
-        bk = b1 if keep is t1 else b2
-        look = {e[0] for e in other_changes}
-        look.update(bk.keys() ^ b0.keys())
-        look.update(e[0] for e in (t0.dirs() | keep.dirs()) & keep_changes)
-        d0 = {n: b0[n] for n in look if n in b0}
-        d1 = {n: b1[n] for n in look if n in b1}
-        d2 = {n: b2[n] for n in look if n in b2}
+        if len(x1) + len(x2) <= _FEW_CHANGES:
+            # Few changes: look at each changed entry, spliced out of the base tree.
+            keep = t0
+            changes = x1 | x2
+            look = {e[0] for e in changes}
+            d0 = {n: (m, o) for n, m, o in changes & s0}
+            d1 = d0 if s1 is s0 else {n: (m, o) for n, m, o in changes & s1}
+            d2 = d0 if s2 is s0 else (d1 if s2 is s1 else {n: (m, o) for n, m, o in changes & s2})
+            dk = d0
+        else:
+            keep, keep_changes, other_changes = (t1, x1, x2) if len(x2) <= len(x1) else (t2, x2, x1)
+            b0, b1, b2 = t0.as_dict(), t1.as_dict(), t2.as_dict()
+            look = {e[0] for e in other_changes}
+            look.update((b1 if keep is t1 else b2).keys() ^ b0.keys())
+            look.update(e[0] for e in (t0.dirs() | keep.dirs()) & keep_changes)
+            d0 = {n: b0[n] for n in look if n in b0}
+            d1 = {n: b1[n] for n in look if n in b1}
+            d2 = {n: b2[n] for n in look if n in b2}
+            dk = d1 if keep is t1 else d2
         names = _walk_order(look, (d0, d1, d2))
-        in_keep = [n for n in look if n in bk]
-        n_same = len(bk) - len(in_keep)
+        n_same = len(keep.entries) - len(dk)
         if n_same:
             # One entry of the bulk stays a real path so this directory is "opened" by
             # process_entries even if nothing else remains in it; the rest is spliced from
@@ -337,7 +351,7 @@ class OrtMerge:
             mi.clean = True
             mi.result = (rep[1], rep[2])
             self.paths[dirpath + b"/" + rep[0] if dirpath else rep[0]] = mi
-            removed = [(n, *bk[n]) for n in in_keep]
+            removed = [(n, m, o) for n, (m, o) in dk.items()]
             removed.append(rep)
             self.bulk[dirpath] = _Bulk(keep, removed, n_same - 1)
         if self.dir_rename_mask in (2, 4):
