@@ -249,7 +249,9 @@ class _Resolver:
         found = self.component(mdtype, name)
         found.files.append(path)
         if len(rest) == 2 and match.group(2) == mdtype.suffix:
-            found.xml = path
+            # In two folders of the project (NPSP's tdtm/ and main/default/), the parent file
+            # found first is the one SDR's recomposition keeps; the children of both are merged.
+            found.xml = found.xml or path
             return True
         child = mdtype.child_for_suffix(match.group(2))
         if child is None:
@@ -565,20 +567,22 @@ class Converter:
         mdtype = components[0].type
         child = mdtype.children[0]
         labels: list[tuple[str, Any]] = []
+        # Every labels file of the project (NPSP has its own and fflib's), as SDR's
+        # RecompositionFinalizer gathers the children of each into one CustomLabels.
+        seen: set[str] = set()
         for component in components:
-            assert component.xml is not None
-            document = xmljs.parse(self._read(component.xml))
-            root = document.get(mdtype.name)
-            items = root.get(child.group_element) if isinstance(root, dict) else None
-            if items is None:
-                continue
-            seen: set[str] = set()
-            for item in items if isinstance(items, list) else [items]:
-                name = item.get(child.unique_id) if isinstance(item, dict) else None
-                if not isinstance(name, str) or name in seen:
+            for path in component.files:
+                document = xmljs.parse(self._read(path))
+                root = document.get(mdtype.name)
+                items = root.get(child.group_element) if isinstance(root, dict) else None
+                if items is None:
                     continue
-                seen.add(name)
-                labels.append((child.group_element, (collation_key(name), item)))
+                for item in items if isinstance(items, list) else [items]:
+                    name = item.get(child.unique_id) if isinstance(item, dict) else None
+                    if not isinstance(name, str) or name in seen:
+                        continue
+                    seen.add(name)
+                    labels.append((child.group_element, (collation_key(name), item)))
         body = _recompose_sorted(mdtype, None, labels)
         result.files[f"{mdtype.directory}/{mdtype.name}.{mdtype.suffix}"] = body
 

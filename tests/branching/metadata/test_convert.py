@@ -302,3 +302,61 @@ def test_it_copies_a_metadata_format_project_as_it_is(history: History) -> None:
     assert package.files["objects/Account.object"] == xml("CustomObject")
     assert package.api_version == "58.0"
     assert b"<name>CustomObject</name>" in package.files["package.xml"]
+
+
+def _label(name: str) -> str:
+    return (
+        f"    <labels>\n        <fullName>{name}</fullName>\n        <language>en_US</language>\n"
+        f"        <protected>false</protected>\n"
+        f"        <shortDescription>{name}</shortDescription>\n"
+        f"        <value>{name.upper()}</value>\n    </labels>\n"
+    )
+
+
+def test_every_labels_file_goes_into_the_one_custom_labels(history: History) -> None:
+    # NPSP keeps fflib's labels in a file of their own beside its CustomLabels.labels; for these
+    # two files SDR 12.37.2 writes exactly the expected one: every label, in ICU order.
+    history.commit(
+        {
+            "sfdx-project.json": project(),
+            f"{D}labels/CustomLabels.labels-meta.xml": xml(
+                "CustomLabels", _label("zeta") + _label("alpha")
+            ),
+            "force-app/infra/labels/fflib-CustomLabels.labels-meta.xml": xml(
+                "CustomLabels", _label("fflib_x")
+            ),
+        }
+    )
+    package = build_package_files(history.repo, EMPTY_TREE, "main")
+    assert package.files["labels/CustomLabels.labels"] == xml(
+        "CustomLabels", _label("alpha") + _label("fflib_x") + _label("zeta")
+    )
+
+
+def test_an_object_translation_in_two_folders_keeps_the_first_parent_and_both_children(
+    history: History,
+) -> None:
+    # NPSP's Trigger_Handler__c-fr has a parent file in main/default/ and another, with the
+    # field translations, in tdtm/; SDR 12.37.2 keeps main/default's parent and every field.
+    first = f"{D}objectTranslations/Trigger_Handler__c-fr/Trigger_Handler__c-fr"
+    second = "force-app/tdtm/objectTranslations/Trigger_Handler__c-fr/"
+    history.commit(
+        {
+            "sfdx-project.json": project(),
+            f"{first}.objectTranslation-meta.xml": xml(
+                "CustomObjectTranslation",
+                "    <layouts>\n        <layout>Trigger Handler Layout</layout>\n    </layouts>\n",
+            ),
+            f"{second}Trigger_Handler__c-fr.objectTranslation-meta.xml": xml(
+                "CustomObjectTranslation", "    <gender>Masculine</gender>\n"
+            ),
+            f"{second}Active__c.fieldTranslation-meta.xml": xml(
+                "CustomFieldTranslation", "    <label>Actif</label>\n    <name>Active__c</name>\n"
+            ),
+        }
+    )
+    package = build_package_files(history.repo, EMPTY_TREE, "main")
+    body = package.files["objectTranslations/Trigger_Handler__c-fr.objectTranslation"]
+    assert b"<layout>Trigger Handler Layout</layout>" in body
+    assert b"<gender>" not in body
+    assert b"<name>Active__c</name>" in body
