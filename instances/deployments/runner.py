@@ -304,48 +304,11 @@ def _finish(deployment: Deployment, final: sf.DeployStatus) -> None:
         deployment,
         status=status,
         error_message=final.error_message,
-        component_failures=[
-            {
-                "type": f.component_type,
-                "name": f.full_name,
-                "file": f.file_name,
-                "line": f.line,
-                "column": f.column,
-                "problem": f.problem,
-                "problem_type": f.problem_type,
-            }
-            for f in final.component_failures
-        ],
-        test_failures=[
-            {
-                "class": f.class_name,
-                "method": f.method,
-                "message": f.message,
-                "stack": f.stack_trace,
-            }
-            for f in final.test_failures
-        ],
-        warnings=[
-            {
-                "type": w.component_type,
-                "name": w.full_name,
-                "file": w.file_name,
-                "problem": w.problem,
-            }
-            for w in final.warnings
-        ],
-        coverage=[
-            {
-                "name": c.name,
-                "kind": c.kind,
-                "locations": c.locations,
-                "not_covered": c.not_covered,
-                "percent": c.percent,
-                "low": c.below_requirement,
-            }
-            for c in sorted(final.coverage, key=lambda c: (c.percent, c.name))
-        ],
-        coverage_warnings=[{"name": w.name, "message": w.message} for w in final.coverage_warnings],
+        component_failures=[f.to_json() for f in final.component_failures],
+        test_failures=[f.to_json() for f in final.test_failures],
+        warnings=[w.warning_json() for w in final.warnings],
+        coverage=[c.to_json() for c in sorted(final.coverage, key=lambda c: (c.percent, c.name))],
+        coverage_warnings=[w.to_json() for w in final.coverage_warnings],
         failure_reason=final.failure_reason(),
         finished_at=timezone.now(),
     )

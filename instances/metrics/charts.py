@@ -7,14 +7,13 @@ images (`<img>`), each with the same numbers as a table beside it for screen rea
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 
 import pygal
 from lxml import etree
 from pygal.style import Style
 
-from instances.metrics.dora import InstanceMetrics, Report
+from instances.metrics.dora import InstanceMetrics, Report, hours
 
 CHARTS = {
     "deployments": "Deployments per week",
@@ -36,10 +35,6 @@ _STYLE = Style(
     legend_font_size=12,
     title_font_size=14,
 )
-
-
-def _hours(value: datetime.timedelta | None) -> float | None:
-    return round(value.total_seconds() / 3600, 1) if value is not None else None
 
 
 def _config(chart_class: type[pygal.graph.graph.Graph], title: str, **extra: object) -> pygal.Graph:
@@ -74,8 +69,8 @@ def render(name: str, report: Report) -> bytes:
     elif name == "lead-time":
         chart = _config(pygal.HorizontalBar, title)
         chart.x_labels = _names(rows)
-        chart.add("Lead time (first commit → arrival)", [_hours(m.lead_time) for m in rows])
-        chart.add("Stage wait (arrival → promoted on)", [_hours(m.stage_wait) for m in rows])
+        chart.add("Lead time (first commit → arrival)", [hours(m.lead_time, 1) for m in rows])
+        chart.add("Stage wait (arrival → promoted on)", [hours(m.stage_wait, 1) for m in rows])
     elif name == "failure-rate":
         chart = _config(pygal.Bar, title, range=(0, 100), x_label_rotation=30)
         chart.x_labels = _names(rows)
@@ -89,8 +84,8 @@ def render(name: str, report: Report) -> bytes:
     elif name == "queue":
         chart = _config(pygal.StackedBar, title, x_label_rotation=30)
         chart.x_labels = _names(rows)
-        chart.add("Waiting for approval", [_hours(m.approval_wait) for m in rows])
-        chart.add("Queued behind other work", [_hours(m.queue_wait) for m in rows])
+        chart.add("Waiting for approval", [hours(m.approval_wait, 1) for m in rows])
+        chart.add("Queued behind other work", [hours(m.queue_wait, 1) for m in rows])
     else:
         raise KeyError(name)
     return _without_script(chart)

@@ -146,8 +146,16 @@ class Report:
         return sum(m.deployments for m in rows) / self.period.weeks
 
 
-def _hours(value: datetime.timedelta | None) -> float | None:
-    return None if value is None else value.total_seconds() / 3600
+def hours(value: datetime.timedelta | None, digits: int | None = None) -> float | None:
+    """A duration in hours (None stays None), rounded to `digits` if given: the unit of the
+    CSV, the API and the charts."""
+    if value is None:
+        return None
+    return (
+        value.total_seconds() / 3600
+        if digits is None
+        else round(value.total_seconds() / 3600, digits)
+    )
 
 
 def measures(m: InstanceMetrics, period: Period) -> dict[str, int | float | None]:
@@ -160,15 +168,15 @@ def measures(m: InstanceMetrics, period: Period) -> dict[str, int | float | None
         "deployment_failures": m.deployment_failures,
         "rolled_back": m.rolled_back,
         "change_failure_rate": m.change_failure_rate,
-        "lead_time_hours": _hours(m.lead_time),
+        "lead_time_hours": hours(m.lead_time),
         "lead_time_features": m.lead_time_features,
-        "stage_wait_hours": _hours(m.stage_wait),
+        "stage_wait_hours": hours(m.stage_wait),
         "stage_wait_features": m.stage_wait_features,
-        "time_to_restore_hours": _hours(m.time_to_restore),
+        "time_to_restore_hours": hours(m.time_to_restore),
         "restores": m.restores,
-        "approval_wait_hours": _hours(m.approval_wait),
-        "queue_wait_hours": _hours(m.queue_wait),
-        "longest_wait_hours": _hours(m.longest_wait),
+        "approval_wait_hours": hours(m.approval_wait),
+        "queue_wait_hours": hours(m.queue_wait),
+        "longest_wait_hours": hours(m.longest_wait),
         "promotions_started": m.started,
         "awaiting_approval_now": m.awaiting_approval_now,
         "queued_now": m.queued_now,

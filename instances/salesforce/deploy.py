@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET  # noqa: S405
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from xml.sax.saxutils import escape
 
 from django.db import models
@@ -75,6 +76,23 @@ class ComponentFailure:
             where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
         return f"{where}: {self.problem}"
 
+    def to_json(self) -> dict[str, Any]:
+        """As a deployment records it (and the pages and the API show it)."""
+        return {
+            "type": self.component_type,
+            "name": self.full_name,
+            "file": self.file_name,
+            "line": self.line,
+            "column": self.column,
+            "problem": self.problem,
+            "problem_type": self.problem_type,
+        }
+
+    def warning_json(self) -> dict[str, Any]:
+        """A warning is recorded by its component and message only."""
+        recorded = self.to_json()
+        return {key: recorded[key] for key in ("type", "name", "file", "problem")}
+
 
 @dataclass(frozen=True)
 class CodeCoverage:
@@ -101,6 +119,16 @@ class CodeCoverage:
         covered = self.locations - self.not_covered
         return f"{self.name}: {self.percent}% ({covered}/{self.locations} lines)"
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "locations": self.locations,
+            "not_covered": self.not_covered,
+            "percent": self.percent,
+            "low": self.below_requirement,
+        }
+
 
 @dataclass(frozen=True)
 class CoverageWarning:
@@ -113,6 +141,9 @@ class CoverageWarning:
 
     def __str__(self) -> str:
         return f"{self.name}: {self.message}" if self.name else self.message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -129,6 +160,14 @@ class TestFailure:
 
     def __str__(self) -> str:
         return f"{self.class_name}.{self.method}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "class": self.class_name,
+            "method": self.method,
+            "message": self.message,
+            "stack": self.stack_trace,
+        }
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from branching.git import storage
-from instances.metrics.dora import Period, report
+from instances.metrics.dora import Period, hours, report
 from instances.models import (
     Approval,
     Decision,
@@ -285,3 +285,11 @@ def test_it_times_a_feature_from_its_first_commit_through_the_real_engine(git_pi
     assert metrics.deployments == 1
     assert metrics.lead_time_features == 1
     assert timedelta(days=3) <= metrics.lead_time < timedelta(days=3, minutes=5)
+
+
+def test_durations_read_in_hours_one_way_for_the_csv_the_api_and_the_charts():
+    assert hours(None) is None and hours(None, 1) is None
+    assert hours(timedelta(minutes=90)) == 1.5
+    assert hours(timedelta(minutes=100)) == pytest.approx(5 / 3)  # the CSV and the API
+    assert hours(timedelta(minutes=100), 1) == 1.7  # the charts' one place
+    assert hours(timedelta(days=2, seconds=18), 2) == 48.01

@@ -283,3 +283,40 @@ def test_metadata_api_faults_are_named(salesforce, org, knob, error, code):
 def test_an_unknown_deploy_id_is_an_api_error(org):
     with pytest.raises(sf.ApiError, match="INVALID_ID_FIELD"):
         sf.deploy_status(org, "0Af000000000000AAA")
+
+
+def test_each_result_records_itself_as_a_deployment_keeps_it():
+    failure = sf.ComponentFailure("ApexClass", "Tax", "classes/Tax.cls", 3, None, "Oops", "Error")
+    assert failure.to_json() == {
+        "type": "ApexClass",
+        "name": "Tax",
+        "file": "classes/Tax.cls",
+        "line": 3,
+        "column": None,
+        "problem": "Oops",
+        "problem_type": "Error",
+    }
+    assert failure.warning_json() == {
+        "type": "ApexClass",
+        "name": "Tax",
+        "file": "classes/Tax.cls",
+        "problem": "Oops",
+    }
+    assert sf.TestFailure("TaxTest", "rates", "Assertion Failed", "line 4").to_json() == {
+        "class": "TaxTest",
+        "method": "rates",
+        "message": "Assertion Failed",
+        "stack": "line 4",
+    }
+    assert sf.CodeCoverage("TaxTrigger", "Trigger", 8, 1).to_json() == {
+        "name": "TaxTrigger",
+        "kind": "Trigger",
+        "locations": 8,
+        "not_covered": 1,
+        "percent": 87,
+        "low": False,
+    }
+    assert sf.CoverageWarning("", "Average coverage is 68%").to_json() == {
+        "name": "",
+        "message": "Average coverage is 68%",
+    }
