@@ -14,7 +14,7 @@ from ninja.responses import Status
 from branching import workspace
 from branching.access import get_feature_for, require_feature_perm
 from branching.models import Feature
-from instances.api.auth import need
+from instances.api.auth import acting, need
 from instances.api.common import (
     InstanceRef,
     Page,
@@ -29,11 +29,12 @@ from instances.api.common import (
     user_ref,
 )
 from instances.api.problems import Problem, form_problem
-from instances.environments.permissions import instances_allowing, visible_instances
+from instances.environments.access import conceal_hidden
+from instances.environments.permissions import visible_instances
 from instances.environments.presence import presence_rows, read_branch_heads
-from instances.models import Capability, FeaturePresence, Instance
+from instances.models import FeaturePresence, Instance
 from instances.promotions.feature_forms import FeatureStartForm
-from instances.promotions.rules import targets_for
+from instances.promotions.rules import targets_offered
 from instances.promotions.views.features import start_from_form
 from releasemgr.models import Scope
 
@@ -109,35 +110,31 @@ def feature_out(request: HttpRequest, feature: Feature) -> dict[str, Any]:
 def feature_detail(request: HttpRequest, feature: Feature) -> dict[str, Any]:
     heads = read_branch_heads(feature.repository, [feature.branch])
     head = (heads[feature.branch] or None) if heads is not None else None
-    targets = []
-    if request.user.has_perm("instances.add_promotion"):
-        allowed = set(
-            instances_allowing(request.user, Capability.PROMOTE).values_list("pk", flat=True)
-        )
-        targets = [
-            {
-                "instance": instance_ref(instance),
-                "direction": route.direction,
-                "source": instance_ref(route.source),
-            }
-            for instance, route in targets_for(feature)
-            if instance.pk in allowed
-        ]
+    targets = [
+        {
+            "instance": instance_ref(instance),
+            "direction": route.direction,
+            "source": instance_ref(route.source),
+        }
+        for instance, route in targets_offered(feature, acting(request))
+    ]
+    presence = [
+        {
+            "instance": instance_ref(row.instance),
+            "depth": row.depth,
+            "state": str(row.state),
+            "commit": row.commit,
+            "promotion_id": row.promotion_id,
+            "rolled_back_by": row.rolled_back_by,
+        }
+        for row in presence_rows(feature, head, request.user)
+    ]
+    conceal_hidden(request, [feature], "started_from")
     return {
         **feature_out(request, feature),
         "clone_url": workspace.clone_url(feature.repository),
         "head": head,
-        "presence": [
-            {
-                "instance": instance_ref(row.instance),
-                "depth": row.depth,
-                "state": str(row.state),
-                "commit": row.commit,
-                "promotion_id": row.promotion_id,
-                "rolled_back_by": row.rolled_back_by,
-            }
-            for row in presence_rows(feature, head, request.user)
-        ],
+        "presence": presence,
         "next_targets": targets,
     }
 
@@ -173,7 +170,14 @@ def list_features(
         )
     if filters.q:
         features = features.filter(Q(key__icontains=filters.q) | Q(title__icontains=filters.q))
-    return paginate(request, features, paging, lambda rows: (feature_out(request, f) for f in rows))
+    return paginate(
+        request,
+        features,
+        paging,
+        lambda rows: [
+            feature_out(request, f) for f in conceal_hidden(request, rows, "started_from")
+        ],
+    )
 
 
 @router.get("/features/{key}", response=FeatureDetail, summary="One feature, where it is")

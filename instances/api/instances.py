@@ -21,7 +21,7 @@ from instances.api.common import (
     repository_ref,
 )
 from instances.environments.access import (
-    conceal_hidden_parents,
+    conceal_hidden,
     get_instance_for,
     require_instance_perm,
 )
@@ -113,7 +113,7 @@ def list_instances(
         instances = instances.filter(Q(name__icontains=filters.q) | Q(branch__icontains=filters.q))
 
     def rows(shown: list[Instance]) -> list[dict[str, Any]]:
-        conceal_hidden_parents(request, shown)  # a hidden parent reads as none, as on the page
+        conceal_hidden(request, shown)  # a hidden parent reads as none, as on the page
         return [instance_out(request, i) for i in shown]
 
     return paginate(request, instances, paging, rows)
@@ -122,7 +122,7 @@ def list_instances(
 @router.get("/instances/{pk}", response=InstanceDetail, summary="One instance")
 def get_instance(request: HttpRequest, pk: int) -> dict[str, Any]:
     instance = get_instance_for(request, pk)
-    conceal_hidden_parents(request, [instance])
+    conceal_hidden(request, [instance])
     visible = set(visible_instances(request.user).values_list("pk", flat=True))
     connection = instance.org_connection
     features = instance_features(instance)

@@ -11,7 +11,7 @@ from branching import workspace
 from branching.access import get_repository_for, require_repository_perm
 from branching.models import Repository
 from instances.api.common import InstanceRef, Page, Paging, absolute, instance_ref, paginate
-from instances.environments.access import conceal_hidden_parents, require_instance_perm
+from instances.environments.access import conceal_hidden, require_instance_perm
 from instances.environments.diagram import tree_rows
 from instances.environments.permissions import visible_instances
 from instances.models import Instance
@@ -89,7 +89,7 @@ def get_hierarchy(request: HttpRequest, pk: int) -> dict[str, Any]:
             Instance.objects.filter(storage_key=repository.storage_key).select_related("parent"),
         )
     )
-    conceal_hidden_parents(request, instances)
+    conceal_hidden(request, instances)
     return {
         "repository": repository_out(request, repository),
         "instances": [

@@ -5,7 +5,7 @@ not see) and 403 (may see, may not act) for requests.
 """
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
@@ -13,6 +13,8 @@ from django.http import Http404, HttpRequest
 from instances.environments.permissions import capabilities_on, visible_instances
 from instances.models import Capability, Instance, OrgConnection
 from releasemgr.access import Need, get_object_for, require_perm
+
+T = TypeVar("T")
 
 InstanceNeed = Need | Literal["promote", "approve", "deploy", "manage"]
 
@@ -72,15 +74,16 @@ def get_org_connection_for(request: HttpRequest, pk: int, need: Need = "view") -
     return connection
 
 
-def conceal_hidden_parents(request: HttpRequest, instances: Iterable[Instance]) -> None:
-    """For display only: a parent the user may not see is shown as no parent (never saved)."""
-    rows = list(instances)
-    parent_ids = {i.parent_id for i in rows if i.parent_id is not None}
-    if not parent_ids:
-        return
-    seen = set(
-        visible_instances(request.user).filter(pk__in=parent_ids).values_list("pk", flat=True)
-    )
-    for instance in rows:
-        if instance.parent_id is not None and instance.parent_id not in seen:
-            instance.parent = None
+def conceal_hidden(request: HttpRequest, rows: Iterable[T], field: str = "parent") -> list[T]:
+    """For display only: an instance in `field` of each row (an instance's parent, a feature's
+    `started_from`) that the user may not see is shown as none (never saved). The rows, as a
+    list."""
+    rows = list(rows)
+    ids = {getattr(row, f"{field}_id") for row in rows} - {None}
+    if not ids:
+        return rows
+    seen = set(visible_instances(request.user).filter(pk__in=ids).values_list("pk", flat=True))
+    for row in rows:
+        if getattr(row, f"{field}_id") not in seen | {None}:
+            setattr(row, field, None)
+    return rows

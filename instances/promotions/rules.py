@@ -23,7 +23,12 @@ from branching.features import first_commit_time
 from branching.git import storage
 from branching.models import Collection, Feature
 from instances.environments import windows
-from instances.environments.permissions import Capability, allows
+from instances.environments.permissions import (
+    Capability,
+    allows,
+    instances_allowing,
+    visible_instances,
+)
 from instances.models import (
     Approval,
     Decision,
@@ -152,6 +157,21 @@ def targets_for(feature: Feature) -> list[tuple[Instance, Route]]:
             seen.add(instance.pk)
             unique.append((instance, route))
     return unique
+
+
+def targets_offered(feature: Feature, user: User) -> list[tuple[Instance, Route]]:
+    """`targets_for` as `user` may use them: into instances they may promote into, from
+    instances they may see (a route out of a hidden instance is not theirs to take, and would
+    name it)."""
+    if not user.has_perm("instances.add_promotion"):
+        return []
+    allowed = set(instances_allowing(user, Capability.PROMOTE).values_list("pk", flat=True))
+    seen = set(visible_instances(user).values_list("pk", flat=True))
+    return [
+        (instance, route)
+        for instance, route in targets_for(feature)
+        if instance.pk in allowed and (route.source is None or route.source.pk in seen)
+    ]
 
 
 # --------------------------------------------------------------------------- dry run

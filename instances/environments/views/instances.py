@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from instances.environments.access import (
-    conceal_hidden_parents,
+    conceal_hidden,
     get_instance_for,
     require_instance_perm,
 )
@@ -57,13 +57,13 @@ def instance_list(request: AuthedRequest) -> HttpResponse:
     if request.htmx and not request.htmx.boosted:
         template += "#results"
     rows = list(instances)
-    conceal_hidden_parents(request, rows)
+    conceal_hidden(request, rows)
     return render(request, template, {"instances": rows, "filters": filters})
 
 
 def instance_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     instance = get_instance_for(request, pk)
-    conceal_hidden_parents(request, [instance])
+    conceal_hidden(request, [instance])
     connections = list(instance.org_connections.select_related("created_by"))
     visible = set(visible_instances(request.user).values_list("pk", flat=True))
     can = capabilities_on(request.user, instance)

@@ -20,17 +20,17 @@ from branching.features import FeatureError
 from branching.git.errors import RepositoryDamaged
 from branching.git.remote import RemoteError
 from branching.models import Feature
+from instances.environments.access import conceal_hidden
 from instances.environments.permissions import (
-    instances_allowing,
     visible_instances,
     visible_promotions,
 )
 from instances.environments.presence import presence_rows, read_branch_heads
-from instances.models import Capability, FeaturePresence, Instance, Promotion
+from instances.models import FeaturePresence, Instance, Promotion
 from instances.promotions.feature_forms import FeatureFilterForm, FeatureStartForm
 from instances.promotions.features import queue_start, start_from_instance
 from instances.promotions.routing import route_label
-from instances.promotions.rules import targets_for
+from instances.promotions.rules import targets_offered
 from releasemgr.http import AuthedRequest, redirect_after_post
 from releasemgr.models import AuditEvent
 
@@ -65,6 +65,7 @@ def feature_list(request: AuthedRequest) -> HttpResponse:
         if data["q"]:
             features = features.filter(Q(key__icontains=data["q"]) | Q(title__icontains=data["q"]))
     page = Paginator(features, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = conceal_hidden(request, page.object_list, "started_from")
     template = "instances/promotions/feature_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
@@ -143,12 +144,9 @@ def feature_detail(request: AuthedRequest, key: str) -> HttpResponse:
         .select_related("target", "source", "requested_by")
         .order_by("-id")[:50]
     )
-    targets = []
-    if request.user.has_perm("instances.add_promotion"):
-        allowed = set(
-            instances_allowing(request.user, Capability.PROMOTE).values_list("pk", flat=True)
-        )
-        targets = [(i, route_label(i, r)) for i, r in targets_for(feature) if i.pk in allowed]
+    targets = [(i, route_label(i, r)) for i, r in targets_offered(feature, request.user)]
+    rows = presence_rows(feature, head, request.user)
+    conceal_hidden(request, [feature], "started_from")
     return render(
         request,
         "instances/promotions/feature_detail.html",
@@ -161,7 +159,7 @@ def feature_detail(request: AuthedRequest, key: str) -> HttpResponse:
             "checkout": checkout_command(feature),
             "head": head,
             "heads_known": heads is not None,
-            "rows": presence_rows(feature, head, request.user),
+            "rows": rows,
             "promotions": promotions,
             "targets": targets,
             "events": AuditEvent.for_object(feature)[:20],

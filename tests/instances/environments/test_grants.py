@@ -139,6 +139,38 @@ def test_a_developer_without_a_grant_cannot_see_production_anywhere(
     )
 
 
+def test_a_feature_started_in_a_hidden_instance_does_not_name_it(
+    client_for, prod_for_rms, developer
+):
+    pipeline = prod_for_rms
+    prod = pipeline["prod"]
+    prod.name = "Acme Live"
+    prod.save(update_fields=["name"])
+    # A hotfix started from Production, and so far only there.
+    feature = make_feature(pipeline["repo"], "RM-6", developer, started_from=prod)
+    place(feature, prod)
+    client = client_for("developer")
+
+    for url in [reverse("feature_list"), reverse("feature_detail", args=["RM-6"])]:
+        body = client.get(url).content.decode()
+        assert "RM-6" in body, url
+        assert "Acme Live" not in body and f"/instances/{prod.pk}/" not in body, url
+    for path in ["/api/v1/features", "/api/v1/features/RM-6"]:
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert "Acme Live" not in answer.content.decode(), path
+    detail = client.get("/api/v1/features/RM-6").json()
+    assert detail["started_from"] is None and detail["next_targets"] == []
+    # Those who may see Production see where the feature started, and where it may go.
+    manager = client_for("release_manager")
+    assert "Acme Live" in manager.get(reverse("feature_detail", args=["RM-6"])).content.decode()
+    seen = manager.get("/api/v1/features/RM-6").json()
+    assert seen["started_from"]["name"] == "Acme Live"
+    assert {t["source"]["name"] for t in seen["next_targets"] if t["source"]} == {"Acme Live"}
+    feature.refresh_from_db()
+    assert feature.started_from_id == prod.pk  # concealed for display, never saved
+
+
 def test_the_command_line_cannot_find_a_hidden_instance(prod_for_rms, developer):
     make_feature(prod_for_rms["repo"], "RM-8", developer)
     with pytest.raises(CommandError) as refused:
