@@ -1,10 +1,13 @@
 """git's smart HTTP protocol (dulwich) for the local repositories, at /git/<storage>.git.
 
 HTTP Basic with a username and a personal access token. Anyone with a role may clone and
-fetch; a push moves only the branches `rules.refusal` allows, and git shows the reason for each
-refused ref. The request body is read from the socket as it arrives (dulwich writes a pushed
-pack to disk, never whole into memory) and cut off at GIT_PUSH_MAX_BYTES; the answer is
-spooled to a temporary file (memory up to a megabyte) and streamed from it.
+fetch what they may see: the branches of instances hidden from them (and of promotions into
+those) are not advertised and cannot be fetched, and only git's smart protocol is served (the
+dumb one would hand out any object by name). A push moves only the branches `rules.refusal`
+allows, and git shows the reason for each refused ref. The request body is read from the
+socket as it arrives (dulwich writes a pushed pack to disk, never whole into memory) and cut
+off at GIT_PUSH_MAX_BYTES; the answer is spooled to a temporary file (memory up to a
+megabyte) and streamed from it.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from releasemgr.models import Scope
 PUSH_SCOPE = Scope.PROMOTE
 
 ZERO = b"0" * 40
+SERVICES = ("git-upload-pack", "git-receive-pack")
+SMART_PATHS = ("info/refs", *SERVICES)
 REALM = 'Basic realm="releasemgr git", charset="UTF-8"'
 
 
@@ -83,9 +88,18 @@ class _Limited:
         return line
 
 
-def _receive_handler(user: Any, repository: Repository, pushed: list[str]) -> type:
-    storage = rules.Storage.of(repository.storage_key)
+class _Visible(Repo):
+    """The repository as one user may see it: refs they may not see are not there."""
 
+    def __init__(self, root: str, hidden: frozenset[bytes]) -> None:
+        super().__init__(root)
+        self.hidden_refs = hidden
+
+    def get_refs(self) -> dict[Any, Any]:
+        return {ref: sha for ref, sha in super().get_refs().items() if ref not in self.hidden_refs}
+
+
+def _receive_handler(user: Any, storage: rules.Storage, pushed: list[str]) -> type:
     class Handler(ReceivePackHandler):
         def _on_update(self, ref_name: bytes, old_sha: bytes, new_sha: bytes) -> bytes | None:
             reason = rules.refusal(
@@ -131,7 +145,11 @@ def serve(request: HttpRequest, storage: str, path: str) -> HttpResponseBase:
         return _text(403, "Your account has no role in releasemgr.")
     if repository is None or not (repository.local_path / "HEAD").exists():
         return _text(404, f"No repository {storage}.git here.")
-    pushing = path == "git-receive-pack" or request.GET.get("service") == "git-receive-pack"
+    service = request.GET.get("service", "")
+    if path not in SMART_PATHS or (path == "info/refs" and service not in SERVICES):
+        # git's dumb protocol would hand out any object, seen or not: smart HTTP only.
+        return _text(403, "Only git's smart HTTP protocol is served here.")
+    pushing = path == "git-receive-pack" or service == "git-receive-pack"
     if pushing and not tokens.has_scope(token, PUSH_SCOPE):
         return _text(403, f"The access token “{token.name}” may not push.")
     length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -164,12 +182,13 @@ def serve(request: HttpRequest, storage: str, path: str) -> HttpResponseBase:
         started["status"], started["headers"] = status, headers
         return answer.write
 
-    with Repo(str(repository.local_path)) as repo:
+    storage_rules = rules.Storage.of(repository.storage_key, user)
+    with _Visible(str(repository.local_path), storage_rules.hidden_refs()) as repo:
         app = HTTPGitApplication(
             _OneRepository(repo),
             handlers={
                 b"git-upload-pack": UploadPackHandler,
-                b"git-receive-pack": _receive_handler(user, repository, pushed),
+                b"git-receive-pack": _receive_handler(user, storage_rules, pushed),
             },
         )
         with tokens.using(token):

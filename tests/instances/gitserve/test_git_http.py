@@ -20,7 +20,7 @@ from instances.notifications import events as notification_events
 from instances.notifications.models import Event, EventKind
 from releasemgr import tokens
 from tests.conftest import make_user
-from tests.instances.promotions.helpers import promote, start
+from tests.instances.promotions.helpers import commit_to, make_promotion, promote, start
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -207,3 +207,92 @@ def test_tags_and_deletions_are_refused(served, tmp_path):
     assert branch_head(pipeline["repo"], feature.branch) == before
     with storage.open_repo(pipeline["repo"].local_path) as repo:
         assert b"refs/tags/v1" not in repo.refs.as_dict()
+
+
+@pytest.fixture
+def integration_for_rms(served, release_manager):
+    """Integration holds a merge of its own; one view grant keeps developers out of it."""
+    from django.contrib.auth.models import Group
+
+    from instances.models import Capability, InstanceGrant
+    from releasemgr.roles import RELEASE_MANAGERS
+
+    pipeline, feature, url, base = served
+    own = commit_to(pipeline["integration"], {"integration-only.txt": b"only here\n"})
+    # A promotion into Integration in progress, with its temporary branch.
+    running = make_promotion(pipeline["integration"], [feature], release_manager)
+    running.temp_branch = f"releasemgr/promotion-{running.pk}"
+    running.save(update_fields=["temp_branch"])
+    with storage.open_repo(pipeline["repo"].local_path) as repo:
+        storage.create_branch(repo, running.temp_branch, own)
+    InstanceGrant.objects.create(
+        instance=pipeline["integration"],
+        capability=Capability.VIEW,
+        group=Group.objects.get(name=RELEASE_MANAGERS),
+    )
+    _, raw = tokens.create_token(release_manager, "laptop", ["read", "promote"])
+    host = base.removeprefix("http://")
+    manager_url = f"http://{release_manager.username}:{raw}@{host}/git/acme.git"
+    return pipeline, feature, url, manager_url
+
+
+def test_a_developer_kept_out_of_an_instance_cannot_fetch_or_push_its_branch(
+    integration_for_rms, tmp_path
+):
+    pipeline, feature, url, manager_url = integration_for_rms
+    hidden_head = branch_head(pipeline["repo"], "integration")
+    assert hidden_head != branch_head(pipeline["repo"], feature.branch)  # a commit of its own
+
+    # Not advertised: ls-remote, a clone, a fetch by name or by commit find nothing.
+    advertised = ok(git("ls-remote", url))
+    assert "refs/heads/integration" not in advertised and hidden_head not in advertised
+    assert "releasemgr/promotion-" not in advertised
+    assert f"refs/heads/{feature.branch}" in advertised and "refs/heads/qa" in advertised
+    result = git("clone", "--branch", "integration", url, tmp_path / "hidden")
+    assert result.returncode != 0 and "integration not found" in result.stderr
+    work = tmp_path / "work"
+    ok(git("clone", "--branch", feature.branch, url, work))
+    assert git("fetch", "origin", "integration", cwd=work).returncode != 0
+    assert git("fetch", "origin", hidden_head, cwd=work).returncode != 0
+    assert git("cat-file", "-e", hidden_head, cwd=work).returncode != 0
+
+    # A push to it is refused without naming the instance, and moves nothing.
+    (work / "new.txt").write_text("x\n")
+    ok(git("add", ".", cwd=work))
+    ok(git("commit", "-qm", "sneak", cwd=work))
+    result = git("push", "origin", "HEAD:refs/heads/integration", cwd=work)
+    assert result.returncode != 0
+    assert (
+        "[remote rejected] HEAD -> integration (only feature/… branches can be pushed)"
+        in result.stderr
+    )
+    assert "Integration" not in result.stderr
+    assert branch_head(pipeline["repo"], "integration") == hidden_head
+
+    # Those who may see Integration fetch it as before.
+    seen = ok(git("ls-remote", manager_url))
+    assert f"{hidden_head}\trefs/heads/integration" in seen
+    assert f"{hidden_head}\trefs/heads/releasemgr/promotion-" in seen
+    ok(git("clone", "--branch", "integration", manager_url, tmp_path / "manager"))
+
+
+def test_only_the_smart_protocol_is_served(served):
+    import base64
+    import urllib.error
+    import urllib.request
+
+    pipeline, feature, url, base = served
+    credentials = url.removeprefix("http://").split("@", 1)[0]
+    head = branch_head(pipeline["repo"], feature.branch)
+    auth = {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
+    smart = urllib.request.Request(  # noqa: S310
+        f"{base}/git/acme.git/info/refs?service=git-upload-pack", headers=auth
+    )
+    with urllib.request.urlopen(smart) as answer:  # noqa: S310
+        assert answer.headers["Content-Type"] == "application/x-git-upload-pack-advertisement"
+    for dumb in ["info/refs", f"objects/{head[:2]}/{head[2:]}", "objects/info/packs", "HEAD"]:
+        request = urllib.request.Request(f"{base}/git/acme.git/{dumb}", headers=auth)  # noqa: S310
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request)  # noqa: S310
+        assert refused.value.code == 403, dumb
+        assert b"smart HTTP" in refused.value.read()

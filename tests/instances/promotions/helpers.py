@@ -29,7 +29,8 @@ def head(instance: Instance) -> str:
         return storage.hex_id(storage.branch_head(repo, instance.branch))
 
 
-def commit_to(feature: Feature, changes: dict[str, bytes], message: str = "work") -> str:
+def commit_to(feature: Feature | Instance, changes: dict[str, bytes], message: str = "work") -> str:
+    """A commit on the branch of a feature (or, straight, of an instance)."""
     with storage.open_repo(feature.repository.local_path) as repo:
         old = storage.branch_head(repo, feature.branch)
         new = storage.commit_changes(
