@@ -80,6 +80,8 @@ class DeployRequest(Schema):
     kind: str = "deploy"
     test_level: str
     run_tests: str = ""
+    # Into a closed instance: a release manager's written reason to deploy anyway.
+    override_justification: str = ""
 
 
 def deployment_out(request: HttpRequest, deployment: Deployment) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from instances.environments.windows import closure_of
 from instances.models import DeploymentKind, Instance, TestLevel
 
 _CLASS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -54,10 +55,22 @@ class StandaloneDeployForm(TestClassesMixin, forms.Form):
         "classes in the package).",
     )
 
+    override_justification = forms.CharField(
+        required=False,
+        label="Emergency override",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The instance is closed. A release manager who manages it may deploy anyway: "
+        "say why this cannot wait (recorded, and its subscribers are told). A validation "
+        "needs none.",
+    )
+
     def __init__(self, *args: Any, instance: Instance, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["revision"].initial = instance.branch
         self.fields["test_level"].initial = instance.test_level
+        self.closure = closure_of(instance)
+        if self.closure is None:
+            del self.fields["override_justification"]
         field = self.fields["test_level"]
         assert isinstance(field, forms.ChoiceField)
         # A production org refuses NoTestRun: it is not offered.

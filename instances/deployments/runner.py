@@ -64,7 +64,7 @@ def log_path(deployment: Deployment) -> Path:
     return Path(settings.ARTIFACTS_DIR) / "deployments" / f"{deployment.pk}.log"
 
 
-def _append_log(deployment: Deployment, text: str) -> None:
+def append_log(deployment: Deployment, text: str) -> None:
     """The deployment's own log, kept beside its package under DATA_DIR."""
     path = log_path(deployment)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,7 +162,7 @@ def run(
 
     def note(message: str) -> None:
         """The caller's log (a promotion's), and the deployment's own."""
-        _append_log(deployment, message)
+        append_log(deployment, message)
         outer_log(message)
 
     try:
@@ -192,7 +192,7 @@ def run(
             _record_status(deployment, status)
             if status.progress() != last_line:
                 last_line = status.progress()
-                _append_log(deployment, last_line)
+                append_log(deployment, last_line)
             heartbeat()
 
         final = sf.wait(
@@ -205,7 +205,7 @@ def run(
     except PackageError as exc:
         # Bad input in the repository (a deploy limit, a resource that is not an archive…):
         # the deployment fails with the reason, nothing was sent to the org.
-        _append_log(deployment, str(exc))
+        append_log(deployment, str(exc))
         _save(
             deployment,
             status=DeploymentStatus.FAILED,
@@ -214,7 +214,7 @@ def run(
         )
         raise DeploymentFailed(deployment, str(exc)) from None
     except sf.SalesforceError as exc:
-        _append_log(deployment, exc.message)
+        append_log(deployment, exc.message)
         _save(
             deployment,
             status=DeploymentStatus.ERRORED,
@@ -223,7 +223,7 @@ def run(
         )
         raise DeploymentFailed(deployment, exc.message) from None
     _finish(deployment, final)
-    _append_log(deployment, final.summary())
+    append_log(deployment, final.summary())
     outer_log(final.summary().splitlines()[0])
     if deployment.status != DeploymentStatus.SUCCEEDED:
         raise DeploymentFailed(deployment, final.summary())

@@ -11,7 +11,12 @@ from django_q.tasks import async_task
 
 from instances.deployments import runner
 from instances.deployments.forms import StandaloneDeployForm
-from instances.deployments.standalone import DeployRefused, queue_deployment, request_deployment
+from instances.deployments.standalone import (
+    DeployRefused,
+    check_window,
+    queue_deployment,
+    request_deployment,
+)
 from instances.deployments.tasks import cancel_deployment
 from instances.environments.access import check_instance, get_instance_for
 from instances.models import Deployment
@@ -117,10 +122,11 @@ def deployment_create(request: AuthedRequest, pk: int) -> HttpResponse:
             status=409 if request.method == "POST" else 200,
         )
     if request.method == "POST" and form.is_valid():
-        if instance.repository.remote_url:  # fetching is network work: a job does it
-            job = queue_deployment(instance, form.cleaned_data, request.user)
-            return redirect_after_post(request, job.get_absolute_url())
         try:
+            if instance.repository.remote_url:  # fetching is network work: a job does it
+                check_window(instance, form.cleaned_data, request.user)  # and again in the job
+                job = queue_deployment(instance, form.cleaned_data, request.user)
+                return redirect_after_post(request, job.get_absolute_url())
             deployment = request_deployment(instance, form.cleaned_data, request.user)
         except DeployRefused as exc:
             form.add_error(None, str(exc))

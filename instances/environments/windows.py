@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from branching.models import Repository
+from instances.environments.permissions import Capability, allows
 from instances.models import (
     DeploymentWindow,
     Freeze,
@@ -233,3 +234,24 @@ def lift(row: Freeze, user: Any) -> bool:
             return False
         AuditEvent.record(user, "freeze lifted", scope, {"reason": row.reason})
     return True
+
+
+# The audit action of an emergency override (of a promotion or a standalone deployment).
+OVERRIDE_ACTION = "emergency override"
+
+
+class OverrideError(ValueError):
+    """An override that cannot be given; the text says why."""
+
+
+def override_justification(user: Any, instance: Instance, justification: str) -> str:
+    """The written justification for pushing one promotion or standalone deployment through
+    closed `instance`, when `user` may: a release manager who manages it."""
+    justification = justification.strip()
+    if not (
+        user.has_perm("instances.change_promotion") and allows(user, instance, Capability.MANAGE)
+    ):
+        raise OverrideError(f"Only a release manager who manages {instance.name} can override.")
+    if len(justification) < 10:
+        raise OverrideError("An emergency override needs a written justification.")
+    return justification

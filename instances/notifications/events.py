@@ -296,17 +296,49 @@ def stale_spec(feature: Feature, head: str) -> Spec | None:
     )
 
 
+def _override(
+    key: str, what: str, target: Any, path: str, user: User, justification: str, **fields: Any
+) -> Spec:
+    """An emergency override pushed `what` through frozen or closed `target`."""
+    data = {**fields.pop("data"), "target": target.name, "justification": justification}
+    return Spec(
+        key=f"override:{key}",
+        kind=EventKind.EMERGENCY_OVERRIDE,
+        title=f"Emergency override: {what} by {user}",
+        text=justification,
+        path=path,
+        actor_id=user.pk,
+        data=data,
+        **fields,
+    )
+
+
+def deployment_override_spec(deployment: Deployment, user: User, justification: str) -> Spec:
+    """An emergency override pushed a standalone deployment through a closed instance."""
+    instance = deployment.instance
+    return _override(
+        f"deployment:{deployment.pk}",
+        f"deployment #{deployment.pk} to {instance.name}",
+        instance,
+        deployment.get_absolute_url(),
+        user,
+        justification,
+        instance_ids=[instance.pk],
+        data={"deployment": deployment.pk},
+    )
+
+
 def override_spec(promotion: Promotion, user: User, justification: str) -> Spec:
     """An emergency override pushed a promotion through a frozen or closed instance."""
     target = promotion.target
-    return Spec(
-        key=f"override:{promotion.pk}",
-        kind=EventKind.EMERGENCY_OVERRIDE,
-        title=f"Emergency override: promotion #{promotion.pk} into {target.name} by {user}",
-        text=justification,
-        path=promotion.get_absolute_url(),
+    return _override(
+        str(promotion.pk),
+        f"promotion #{promotion.pk} into {target.name}",
+        target,
+        promotion.get_absolute_url(),
+        user,
+        justification,
         instance_ids=[target.pk] + ([promotion.source_id] if promotion.source_id else []),
         owner_ids=sorted({item.feature.owner_id for item in promotion.items.all()}),
-        actor_id=user.pk,
-        data={"promotion": promotion.pk, "target": target.name, "justification": justification},
+        data={"promotion": promotion.pk},
     )

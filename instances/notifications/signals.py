@@ -15,9 +15,11 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django_q.tasks import async_task
 
+from instances.environments.windows import OVERRIDE_ACTION
 from instances.models import Deployment, Promotion, PromotionLog
 from instances.notifications import tasks
 from instances.notifications.events import KIND_BY_STATUS
+from releasemgr.models import AuditEvent
 
 
 @receiver(post_save, sender=PromotionLog)
@@ -46,5 +48,20 @@ def deployment_saved(sender: type[Deployment], instance: Deployment, **kwargs: A
                 tasks.deployment_changed,
                 deployment_id,
                 task_name=f"notify-deployment-{deployment_id}",
+            )
+        )
+
+
+@receiver(post_save, sender=AuditEvent)
+def audited(sender: type[AuditEvent], instance: AuditEvent, **kwargs: Any) -> None:
+    """A standalone deployment's emergency override (a promotion's is notified by
+    `promotions.overrides` itself)."""
+    if not kwargs.get("created") or kwargs.get("raw"):
+        return
+    if instance.action == OVERRIDE_ACTION and "deployment" in instance.changes:
+        event_id = instance.pk
+        transaction.on_commit(
+            lambda: async_task(
+                tasks.deployment_overridden, event_id, task_name=f"notify-override-{event_id}"
             )
         )

@@ -19,6 +19,7 @@ from django_q.tasks import async_task
 from instances.models import Deployment, Promotion
 from instances.notifications import channels, events
 from instances.notifications.models import DUE, Delivery, DeliveryStatus
+from releasemgr.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,22 @@ def deployment_changed(deployment_id: int) -> int:
     )
     spec = events.deployment_spec(deployment) if deployment is not None else None
     return int(spec is not None and events.emit(spec) is not None)
+
+
+def deployment_overridden(audit_event_id: int) -> int:
+    """The emergency override of a standalone deployment, from its audit event."""
+    event = AuditEvent.objects.select_related("actor").filter(pk=audit_event_id).first()
+    if event is None or event.actor is None:
+        return 0
+    deployment = (
+        Deployment.objects.select_related("instance")
+        .filter(pk=event.changes.get("deployment"))
+        .first()
+    )
+    if deployment is None:
+        return 0
+    spec = events.deployment_override_spec(deployment, event.actor, event.changes["justification"])
+    return int(events.emit(spec) is not None)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -10,14 +10,15 @@ from django.db import transaction
 
 from branching.models import Repository
 from instances.environments import windows
-from instances.environments.permissions import Capability, allows
-from instances.environments.windows import closure_of
+from instances.environments.windows import OverrideError, closure_of, override_justification
 from instances.models import Freeze, Instance, LogLevel, Promotion, PromotionStatus, WindowOverride
 from instances.promotions.log import log
 from instances.promotions.tasks import dispatch_target
 from releasemgr.models import AuditEvent
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["OverrideError", "lift", "override", "redispatch"]
 
 
 def _instances_of(scope: Instance | Repository) -> list[Instance]:
@@ -48,22 +49,9 @@ def lift(row: Freeze, user: Any) -> bool:
     return True
 
 
-class OverrideError(ValueError):
-    """An override that cannot be given; the text says why."""
-
-
 def override(promotion: Promotion, user: Any, justification: str) -> WindowOverride:
     """Push one queued promotion through its closed target: recorded, logged, notified."""
-    justification = justification.strip()
-    if not (
-        user.has_perm("instances.change_promotion")
-        and allows(user, promotion.target, Capability.MANAGE)
-    ):
-        raise OverrideError(
-            f"Only a release manager who manages {promotion.target.name} can override."
-        )
-    if len(justification) < 10:
-        raise OverrideError("An emergency override needs a written justification.")
+    justification = override_justification(user, promotion.target, justification)
     with transaction.atomic():
         locked = Promotion.objects.select_for_update().filter(pk=promotion.pk).first()
         if locked is None or locked.status != PromotionStatus.QUEUED:
@@ -88,7 +76,7 @@ def override(promotion: Promotion, user: Any, justification: str) -> WindowOverr
         )
         AuditEvent.record(
             user,
-            "emergency override",
+            windows.OVERRIDE_ACTION,
             promotion.target,
             {"promotion": promotion.pk, "justification": justification, "closed": closure.text},
         )

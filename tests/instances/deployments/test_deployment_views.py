@@ -11,21 +11,14 @@ from instances.environments import tasks as environment_tasks
 from instances.models import Deployment, DeploymentStatus
 from releasemgr.models import Job
 from tests.personas import MANAGE, PERSONAS, READ
-from tests.salesforce_standin.connections import password_connection
 
 pytest_plugins = ["tests.salesforce_standin.plugin"]
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def org(salesforce, settings, git_pipeline):
-    settings.SALESFORCE_CA_BUNDLE = salesforce.ca_path
-    settings.DEPLOY_POLL_SECONDS = 0.01
-    settings.DATA_DIR = settings.REPOSITORIES_DIR.parent
-    settings.ARTIFACTS_DIR = settings.DATA_DIR / "artifacts"
-    connection = password_connection(salesforce, instance=git_pipeline["qa"])
-    connection.save()
-    return connection
+def org(qa_org):
+    return qa_org
 
 
 @pytest.fixture
