@@ -1,4 +1,4 @@
-"""Where features can go next, for the request form: built on `targets_for` and `route_to`.
+"""Where features can go next, for the request form: built on `targets_for` and `route_among`.
 
 Only valid targets are offered; the domain still decides on submit (`route_to` again inside
 `request_promotion`), since the pipeline may have moved between the page and the click.
@@ -12,24 +12,45 @@ from django.db.models import Q, QuerySet
 
 from branching.models import Feature
 from instances.models import Direction, FeaturePresence, Instance
-from instances.promotions.rules import PromotionError, Route, route_to, targets_for
+from instances.promotions.rules import (
+    PromotionError,
+    Route,
+    presences_of,
+    route_among,
+    targets_for,
+)
 
 
 def common_targets(features: Sequence[Feature]) -> list[tuple[Instance, Route]]:
-    """The instances every one of `features` can go to together, with the route."""
+    """The instances every one of `features` can go to together, with the route.
+
+    Two queries however many features: their presences and the instances of their storages;
+    the routes are worked out from those (`targets_for` and `route_among` take them loaded).
+    """
     if not features:
         return []
+    where = presences_of(features)
+    keys = {f.repository.storage_key for f in features}
+    by_storage: dict[str, dict[int, Instance]] = {key: {} for key in keys}
+    for instance in Instance.objects.filter(storage_key__in=keys):
+        by_storage[instance.storage_key][instance.pk] = instance
     first, *rest = features
-    offered = targets_for(first)
+    offered = targets_for(first, where[first.pk], by_storage[first.repository.storage_key])
     if not rest:
         return offered
     for feature in rest:
-        reachable = {instance.pk for instance, _ in targets_for(feature)}
-        offered = [(i, r) for i, r in offered if i.pk in reachable]
+        reachable = targets_for(
+            feature, where[feature.pk], by_storage[feature.repository.storage_key]
+        )
+        ids = {instance.pk for instance, _ in reachable}
+        offered = [(i, r) for i, r in offered if i.pk in ids]
+    instances = by_storage[first.repository.storage_key]
     together = []
     for instance, _ in offered:
+        children = [i for i in instances.values() if i.parent_id == instance.pk]
+        parent = instances.get(instance.parent_id or -1)
         try:
-            together.append((instance, route_to(features, instance)))
+            together.append((instance, route_among(features, instance, where, children, parent)))
         except PromotionError:
             continue  # each can go there, but not from one common source
     return together

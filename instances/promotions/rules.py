@@ -86,12 +86,28 @@ def route_to(features: Sequence[Feature], target: Instance) -> Route:
     """Infer forward, back or enter from where the features are; raise with the reason if none."""
     if not features:
         raise PromotionError("Choose at least one feature.")
+    return route_among(
+        features, target, presences_of(features), list(target.children.all()), target.parent
+    )
+
+
+def route_among(
+    features: Sequence[Feature],
+    target: Instance,
+    where: dict[int, dict[int, str]],
+    children: Sequence[Instance],
+    parent: Instance | None,
+) -> Route:
+    """`route_to`, from what the caller already loaded: the features' presences (`where`) and
+    the target's children (in name order) and parent. No query, so a page can ask it of many
+    targets at the cost of one load."""
+    if not features:
+        raise PromotionError("Choose at least one feature.")
     foreign = [f.key for f in features if f.repository.storage_key != target.storage_key]
     if foreign:
         raise PromotionError(
             f"{', '.join(foreign)} live in another git storage than {target.name}."
         )
-    where = presences_of(features)
     already = [f.key for f in features if target.pk in where[f.pk]]
     entering = [f for f in features if f.started_from_id == target.pk]
     if len(entering) == len(features):
@@ -99,11 +115,9 @@ def route_to(features: Sequence[Feature], target: Instance) -> Route:
         return Route(Direction.ENTER, None)
     if already:
         raise PromotionError(f"{', '.join(already)} {_are(already)} already in {target.name}.")
-    children = list(target.children.all())
     for child in children:
         if all(child.pk in where[f.pk] for f in features):
             return Route(Direction.FORWARD, child)
-    parent = target.parent
     if parent is not None and all(parent.pk in where[f.pk] for f in features):
         return Route(Direction.BACK, parent)
     missing = [
@@ -130,12 +144,21 @@ def _are(keys: Sequence[str]) -> str:
     return "is" if len(keys) == 1 else "are"
 
 
-def targets_for(feature: Feature) -> list[tuple[Instance, Route]]:
-    """Every instance this feature can go to next, with the route (for forms and pages)."""
-    where = presences_of([feature])[feature.pk]
-    instances = {
-        i.pk: i for i in Instance.objects.filter(storage_key=feature.repository.storage_key)
-    }
+def targets_for(
+    feature: Feature,
+    where: dict[int, str] | None = None,
+    instances: dict[int, Instance] | None = None,
+) -> list[tuple[Instance, Route]]:
+    """Every instance this feature can go to next, with the route (for forms and pages).
+
+    `where` (the feature's presences) and `instances` (every instance of its storage, by id)
+    are loaded when not given; a caller asking for many features loads them once for all."""
+    if where is None:
+        where = presences_of([feature])[feature.pk]
+    if instances is None:
+        instances = {
+            i.pk: i for i in Instance.objects.filter(storage_key=feature.repository.storage_key)
+        }
     out: list[tuple[Instance, Route]] = []
     start = instances.get(feature.started_from_id or -1)
     if start is not None:
