@@ -17,7 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from releasemgr.models import Job, JobStatus
+from releasemgr import tokens
+from releasemgr.models import AccessToken, Job, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,9 @@ class JobFailed(Exception):
 
 def enqueue(task: Callable[[int], Any], *, title: str, user: Any, params: dict[str, Any]) -> Job:
     """Record a job and hand it to the task cluster once the transaction commits."""
+    token = tokens.current()
+    if token is not None:
+        params = {**params, "via_token": token.pk}
     job = Job.objects.create(title=title[:200], requested_by=user, params=params)
     transaction.on_commit(lambda: async_task(task, job.pk, task_name=f"job-{job.pk}"))
     return job
@@ -41,7 +45,8 @@ def run(
     """Claim the job and do `work` (which returns the outcome message and the next URL).
 
     `JobFailed` and the `expected` exceptions end the job failed with their message; anything
-    else ends it failed too, with a generic sentence (and the traceback in the log).
+    else ends it failed too, with a generic sentence (and the traceback in the log). What the
+    work puts in `job.result` is recorded either way.
     """
     claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
         status=JobStatus.RUNNING, started_at=timezone.now()
@@ -50,8 +55,10 @@ def run(
         return "skipped"  # already taken by another worker, or done
     job = Job.objects.get(pk=job_id)
     refusals: tuple[type[Exception], ...] = (JobFailed, *expected)
+    token = AccessToken.objects.filter(pk=job.params.get("via_token") or 0).first()
     try:
-        message, url = work(job)
+        with tokens.using(token):
+            message, url = work(job)
     except refusals as exc:
         return _finish(job, JobStatus.FAILED, _message(exc), "")
     except Exception:
@@ -69,6 +76,10 @@ def _message(exc: Exception) -> str:
 
 def _finish(job: Job, status: str, message: str, url: str) -> str:
     Job.objects.filter(pk=job.pk).update(
-        status=status, message=message[:2000], result_url=url, finished_at=timezone.now()
+        status=status,
+        message=message[:2000],
+        result_url=url,
+        result=job.result,
+        finished_at=timezone.now(),
     )
     return str(status)

@@ -185,6 +185,9 @@ class Job(models.Model):
     params = models.JSONField(default=dict)
     message = models.TextField(blank=True)
     result_url = models.CharField(max_length=500, blank=True)
+    # What the work found, for pages and the API to show (a dry run's conflicts, the id of
+    # the promotion or deployment it made).
+    result = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

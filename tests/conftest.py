@@ -127,6 +127,16 @@ def git_repos(settings, tmp_path):
     return settings.REPOSITORIES_DIR
 
 
+@pytest.fixture
+def loopback(settings, git_repos):
+    """Git servers on loopback over plain http, allowed explicitly, with short timeouts."""
+    settings.GIT_ALLOW_INSECURE_TRANSPORTS = True
+    settings.GIT_ALLOW_PRIVATE_ADDRESSES = True
+    settings.NETWORK_CONNECT_TIMEOUT = 1
+    settings.NETWORK_READ_TIMEOUT = 1
+    return settings
+
+
 def seed_storage(repository: Repository, files: dict[str, bytes] | None = None) -> str:
     """Create the repository's bare storage with one commit on its main branch."""
     from branching.git import storage

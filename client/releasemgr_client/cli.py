@@ -21,6 +21,7 @@ from releasemgr_client.http import Api, ApiError
 
 SUCCEEDED, NOT_SUCCEEDED, REFUSED, TIMED_OUT = 0, 1, 2, 3
 POLL_SECONDS = float(os.environ.get("RELEASEMGR_POLL_SECONDS", "1") or 1)
+JOB_TIMEOUT = 600.0  # how long a call the server handed to a worker may take, without --timeout
 
 DIRECTIONS = {
     "enter": "enter the pipeline",
@@ -62,6 +63,25 @@ def promotion_number(text: str) -> int:
         raise Refused(f"“{text}” is not a promotion number.") from None
 
 
+def settled(api: Api, answer: dict[str, Any], made: str, timeout: float) -> dict[str, Any]:
+    """What a call made: the answer itself, or, when the server handed the work to a worker
+    (202 with a job: it fetches from a remote first), what the job made once it has ended.
+    `made` is "feature", "promotion" or "deployment"; a failed job is a refusal (nothing made)."""
+    if "terminal" not in answer or "result" not in answer:
+        return answer
+    job = answer
+    deadline = time.monotonic() + timeout
+    while not job["terminal"]:
+        if time.monotonic() >= deadline:
+            raise Refused(f"The server's job #{job['id']} ({job['title']}) did not end in time.")
+        time.sleep(POLL_SECONDS)
+        job = api.request("GET", f"/jobs/{job['id']}", retry_network=True)
+    number = (job.get("result") or {}).get(made)
+    if job["status"] != "succeeded" or not number:
+        raise Refused(job["message"] or f"No {made} was made.")
+    return api.request("GET", f"/{made}s/{number}", retry_network=True)
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -69,7 +89,7 @@ def feature_start(api: Api, args: argparse.Namespace) -> int:
     body = {"instance": instance_id(api, args.instance), "key": args.key, "title": args.title}
     if args.attach:
         body["attach_branch"] = args.attach
-    feature = api.post("/features", body)
+    feature = settled(api, api.post("/features", body), "feature", JOB_TIMEOUT)
     started = feature["started_from"]["name"] if feature.get("started_from") else args.instance
     if args.json:
         out(
@@ -96,7 +116,7 @@ def feature_start(api: Api, args: argparse.Namespace) -> int:
 def promote(api: Api, args: argparse.Namespace) -> int:
     keys = list(dict.fromkeys(args.keys))
     body = {"features": keys, "target": instance_id(api, args.to), "queue_anyway": True}
-    promotion = api.post("/promotions", body)
+    promotion = settled(api, api.post("/promotions", body), "promotion", args.timeout)
     return announce(
         api,
         promotion,
@@ -253,7 +273,9 @@ def deploy(api: Api, args: argparse.Namespace) -> int:
         "test_level": args.test_level or instance["test_level"],
         "run_tests": args.tests or "",
     }
-    deployment = api.post(f"/instances/{target}/deployments", body)
+    deployment = settled(
+        api, api.post(f"/instances/{target}/deployments", body), "deployment", args.timeout
+    )
     out(
         f"Deployment #{deployment['id']} ({deployment['kind']}) of "
         f"{deployment['to_commit'][:10]} to {instance['name']}, {words(deployment['status'])}."

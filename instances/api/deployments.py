@@ -22,9 +22,10 @@ from instances.api.common import (
     paginate,
     user_ref,
 )
+from instances.api.jobs import JobOut, accepted
 from instances.api.problems import Problem, form_problem
 from instances.deployments.forms import StandaloneDeployForm
-from instances.deployments.standalone import DeployRefused, request_deployment
+from instances.deployments.standalone import DeployRefused, queue_deployment, request_deployment
 from instances.deployments.views import get_deployment_for, log_file, package_file
 from instances.environments.access import get_instance_for
 from instances.environments.permissions import visible_instances
@@ -171,8 +172,13 @@ def get_deployment_log(request: HttpRequest, pk: int) -> FileResponse:
 
 @router.post(
     "/instances/{pk}/deployments",
-    response={201: DeploymentDetail},
+    response={201: DeploymentDetail, 202: JobOut},
     summary="Deploy (or validate) a revision to the instance's org, outside any promotion",
+    description="The revisions are resolved in the repository's storage. When the repository "
+    "has a remote, that needs a fetch first, which a worker does: the answer is 202 with the "
+    "job; poll `GET /jobs/{id}` until `terminal`; its `result.deployment` (and "
+    "`deployment_url`) is the deployment, or its `message` says why there is none. Without a "
+    "remote, 201 with the deployment.",
 )
 def create_deployment(request: HttpRequest, pk: int, body: DeployRequest) -> Status:
     need(request, Scope.MANAGE)
@@ -181,6 +187,8 @@ def create_deployment(request: HttpRequest, pk: int, body: DeployRequest) -> Sta
     form = StandaloneDeployForm(form_data(body.dict()), instance=instance)
     if not form.is_valid():
         raise form_problem(form)
+    if instance.repository.remote_url:  # fetching is network work: a job does it
+        return accepted(request, queue_deployment(instance, form.cleaned_data, acting(request)))
     try:
         deployment = request_deployment(instance, form.cleaned_data, acting(request))
     except DeployRefused as exc:

@@ -28,12 +28,14 @@ from instances.api.common import (
     repository_ref,
     user_ref,
 )
+from instances.api.jobs import JobOut, accepted
 from instances.api.problems import Problem, form_problem
 from instances.environments.access import conceal_hidden
 from instances.environments.permissions import visible_instances
 from instances.environments.presence import presence_rows, read_branch_heads
 from instances.models import FeaturePresence, Instance
 from instances.promotions.feature_forms import FeatureStartForm
+from instances.promotions.features import queue_start
 from instances.promotions.rules import targets_offered
 from instances.promotions.views.features import start_from_form
 from releasemgr.models import Scope
@@ -188,8 +190,11 @@ def get_feature(request: HttpRequest, key: str) -> dict[str, Any]:
 
 @router.post(
     "/features",
-    response={201: FeatureDetail},
+    response={201: FeatureDetail, 202: JobOut},
     summary="Start a feature from an instance (or attach an existing branch)",
+    description="When the repository has a remote, the branch is cut there (a fetch and a "
+    "push), which a worker does: the answer is 202 with the job; poll `GET /jobs/{id}` until "
+    "`terminal`; its `result.feature` is the key. Without a remote, 201 with the feature.",
 )
 def start_feature(request: HttpRequest, body: FeatureStart) -> Status:
     need(request, Scope.PROMOTE)
@@ -200,6 +205,10 @@ def start_feature(request: HttpRequest, body: FeatureStart) -> Status:
     )
     if not form.is_valid():
         raise form_problem(form)
+    data = form.cleaned_data
+    if data["instance"].repository.remote_url:  # the remote's work is a worker's
+        fields = {"key": data["key"], "title": data["title"], "branch": data["attach_branch"]}
+        return accepted(request, queue_start(data["instance"], owner=acting(request), **fields))
     feature = start_from_form(request, form)  # type: ignore[arg-type]
     if feature is None:
         raise Problem(409, " ".join(str(e) for e in form.non_field_errors()) or "Not started.")

@@ -1,6 +1,8 @@
 """Promotions: list, one promotion with its steps, its log (followed with a `since` cursor), its
 approvals and conflicts; request one (with a dry run first), approve, reject, cancel, retry,
-resolve, roll back. Each act is the page's: the same access helper, form and domain function."""
+resolve, roll back. Each act is the page's: the same access helper, form and domain function.
+A dry run, and a request that must fetch from a remote first, is a job the caller polls
+(jobs.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from branching.access import get_collection_for
-from branching.git.remote import RemoteError
 from branching.models import Feature
 from instances.api.auth import acting, need
 from instances.api.common import (
@@ -27,6 +28,7 @@ from instances.api.common import (
     paginate,
     user_ref,
 )
+from instances.api.jobs import JobOut, accepted
 from instances.api.problems import Problem, form_problem, refusal
 from instances.environments.permissions import instances_allowing, visible_promotions
 from instances.models import Capability, Instance, Promotion, PromotionLog, PromotionStatus
@@ -36,13 +38,13 @@ from instances.promotions.access import get_promotion_for, require_promotion_per
 from instances.promotions.forms import PromotionRequestForm, ResolutionForm, RollbackForm
 from instances.promotions.irreversible import what_stays
 from instances.promotions.queue import waiting_reasons
+from instances.promotions.requests import queue_request
 from instances.promotions.rules import (
     Action,
     PromotionError,
     allowed_actions,
     approve,
     cancel,
-    dry_run,
     reject,
     request_promotion,
     request_rollback,
@@ -171,19 +173,12 @@ class PromotionRequest(Schema):
     target: int = Field(description="The instance to promote into (its id).")
     test_level: str = ""
     run_tests: str = Field("", description="Comma-separated Apex test classes.")
-    dry_run: bool = Field(False, description="Only merge in memory and answer with conflicts.")
+    dry_run: bool = Field(
+        False, description="Only merge in memory: the job's result says `clean` and `conflicts`."
+    )
     queue_anyway: bool = Field(
         False, description="Queue even when the dry run finds conflicts (resolve them later)."
     )
-
-
-class DryRunOut(Schema):
-    direction: str
-    source: InstanceRef | None
-    target: InstanceRef
-    features: list[str]
-    clean: bool
-    conflicts: dict[str, list[str]]
 
 
 class Reason(Schema):
@@ -393,11 +388,15 @@ def get_conflicts(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
 
 @router.post(
     "/promotions",
-    response={200: DryRunOut, 201: PromotionDetail},
+    response={201: PromotionDetail, 202: JobOut},
     summary="Request a promotion (forward, back or entering is inferred); or dry-run it",
-    description="Without `queue_anyway`, a dry run merges first and a conflict refuses the "
-    "request (409, with the conflicts) before anything is queued. With `dry_run`, only the "
-    "dry run's answer comes back (200).",
+    description="The features and target are checked at once (a refusal is a 4xx). Then a "
+    "dry run merges in memory, and a conflict refuses the request before anything is queued: "
+    "that is a worker's job, so the answer is 202 with the job; poll `GET /jobs/{id}` until "
+    "`terminal`. Its `result` has `clean` and `conflicts` (feature key → paths) and, when the "
+    "promotion was requested, `promotion` (its id; `promotion_url`). With `dry_run`, the job "
+    "only dry-runs. With `queue_anyway` (no dry run), the promotion is requested at once (201), "
+    "unless the repository has a remote: its fetch is a job too (202).",
 )
 def create_promotion(request: HttpRequest, body: PromotionRequest) -> Status:
     need(request, Scope.PROMOTE)
@@ -426,43 +425,23 @@ def create_promotion(request: HttpRequest, body: PromotionRequest) -> Status:
     if not form.is_valid():
         raise form_problem(form)
     data = form.cleaned_data
-    features, target, route = data["features"], data["target"], data["route"]
+    features, target = data["features"], data["target"]
+    fields = {
+        "features": features,
+        "target": target,
+        "user": acting(request),
+        "collection": data["collection"],
+        "test_level": data.get("test_level") or "",
+        "run_tests": data.get("run_tests") or [],
+    }
+    queue_anyway = body.queue_anyway and not body.dry_run
+    if not queue_anyway or target.repository.remote_url:
+        job = queue_request(**fields, queue_anyway=queue_anyway, only_dry_run=body.dry_run)
+        return accepted(request, job)
     try:
-        if body.dry_run or not body.queue_anyway:
-            conflicts = dry_run(features, target, route).conflicts
-            if body.dry_run:
-                return Status(
-                    200,
-                    {
-                        "direction": route.direction,
-                        "source": instance_ref(route.source),
-                        "target": instance_ref(target),
-                        "features": [f.key for f in features],
-                        "clean": not conflicts,
-                        "conflicts": conflicts,
-                    },
-                )
-            if conflicts:
-                raise Problem(
-                    409,
-                    "The dry run found conflicts: "
-                    + "; ".join(f"{k}: {', '.join(v)}" for k, v in conflicts.items())
-                    + ". Change the features or the target, or queue it anyway "
-                    "(queue_anyway) and resolve them on the promotion.",
-                    conflicts=conflicts,
-                )
-        promotion = request_promotion(
-            features=features,
-            target=target,
-            user=acting(request),
-            collection=data["collection"],
-            test_level=data.get("test_level") or "",
-            run_tests=data.get("run_tests") or [],
-        )
+        promotion = request_promotion(**fields)
     except PromotionError as exc:
         raise refusal(exc) from None
-    except RemoteError as exc:
-        raise Problem(502, f"Could not reach the git remote: {exc}") from None
     return Status(201, promotion_detail(request, promotion.pk))
 
 

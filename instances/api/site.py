@@ -9,6 +9,7 @@ from instances.api import (
     deployments,
     features,
     instances,
+    jobs,
     me,
     metrics,
     problems,
@@ -44,5 +45,6 @@ for module in (
     deployments,
     collections,
     metrics,
+    jobs,
 ):
     api.add_router("", module.router)

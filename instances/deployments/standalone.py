@@ -163,4 +163,5 @@ def run_deploy_job(job: Job) -> tuple[str, str]:
     if found is None or job.requested_by is None:
         raise jobs.JobFailed("The instance or the requester is gone.")
     deployment = request_deployment(found, job.params["data"], job.requested_by)
+    job.result = {"deployment": deployment.pk}
     return f"{deployment} is queued.", deployment.get_absolute_url()

@@ -71,6 +71,7 @@ def run_start_job(job: Job) -> tuple[str, str]:
         )
     except RemoteError as exc:
         raise jobs.JobFailed(f"Could not reach the git remote: {exc}") from None
+    job.result = {"feature": feature.key}
     return (
         f"Feature {feature.key} started on branch “{feature.branch}”.",
         feature.get_absolute_url(),

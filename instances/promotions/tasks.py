@@ -18,6 +18,14 @@ def start_feature_job(job_id: int) -> str:
     return jobs.run(job_id, features.run_start_job, features.START_ERRORS)
 
 
+def promotion_request_job(job_id: int) -> str:
+    """Fetch, dry-run and request a promotion (the request page and the API follow the job)."""
+    from instances.promotions import requests
+    from releasemgr import jobs
+
+    return jobs.run(job_id, requests.run_request_job, requests.REQUEST_ERRORS)
+
+
 def run_promotion(promotion_id: int) -> PromotionStatus | leases.Outcome:
     """Run one promotion if it is runnable (a duplicate or early task simply does nothing);
     once it has ended, start what waits behind it on the same target."""

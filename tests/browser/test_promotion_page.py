@@ -8,7 +8,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from instances.models import Promotion, PromotionStatus
-from tests.instances.promotions.helpers import INVOICE, commit_to, promote, run, start
+from tests.instances.promotions.helpers import (
+    INVOICE,
+    commit_to,
+    promote,
+    run,
+    run_request_jobs,
+    start,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -55,6 +62,8 @@ def test_it_resolves_a_conflict_in_the_browser(page: Page, log_in, developer, gi
     log_in(developer)
     page.goto(rival.get_absolute_url())
     page.get_by_role("button", name="Promote to Integration (from Dev Bob)").click()
+    expect(page.locator("#dry-run-status")).to_contain_text("Queued")
+    assert run_request_jobs() == ["succeeded"]  # the worker's dry run; the page follows it
     expect(page.locator(".conflicts")).to_contain_text(INVOICE)
     page.get_by_label("Queue it anyway and resolve on the promotion page").check()
     page.get_by_role("button", name="Request promotion").click()

@@ -22,16 +22,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def loopback(settings, git_repos):
-    """The git servers here are on loopback over plain http: allowed explicitly."""
-    settings.GIT_ALLOW_INSECURE_TRANSPORTS = True
-    settings.GIT_ALLOW_PRIVATE_ADDRESSES = True
-    settings.NETWORK_CONNECT_TIMEOUT = 1
-    settings.NETWORK_READ_TIMEOUT = 1
-    return settings
-
-
-@pytest.fixture
 def served(tmp_path, loopback):
     upstream = make_upstream(tmp_path / "server")
     with http_git_server(upstream.parent) as base:

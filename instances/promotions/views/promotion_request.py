@@ -2,12 +2,18 @@
 
 The page is opened from a feature (`?feature=RM-42`), a collection (`?collection=3`) or an
 instance (`?target=7`); the one-click buttons of the feature and instance pages post to it too.
-A dry run merges in memory first, so a conflict is known before anything is queued.
+A dry run merges in memory first, so a conflict is known before anything is queued. It is a
+job (`instances.promotions.requests`), never work inside the request: the form's POST queues
+it and comes back to this page with `?job=<id>`, which shows it live (htmx polls its status;
+without JavaScript, a link checks again) and then the promotion, or the conflicts with the
+form to queue it anyway. Queueing anyway without a dry run is done at once, unless the
+repository has a remote: its fetch is a job too.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -15,17 +21,20 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from branching.git.remote import RemoteError
 from branching.models import Collection, Feature
 from instances.environments.permissions import instances_allowing, visible_instances
 from instances.models import Capability, Instance, PromotionStatus
 from instances.promotions.access import require_promotion_perm
 from instances.promotions.forms import PromotionRequestForm, PromotionScopeForm
+from instances.promotions.requests import get_request_job_for, job_form_data, queue_request
 from instances.promotions.routing import candidates_for, common_targets
-from instances.promotions.rules import PromotionError, Route, dry_run, request_promotion, route_to
+from instances.promotions.rules import PromotionError, Route, request_promotion, route_to
 from releasemgr.http import AuthedRequest, redirect_after_post
+from releasemgr.models import Job
 
 TEMPLATE = "instances/promotions/promotion_form.html"
 # Candidate features shown at once when the page is opened for a target: the page costs what
@@ -123,29 +132,37 @@ def _posted_scope(data: QueryDict, user: Any) -> Scope:
     return scope_for(query, user, strict=False) or Scope([], [], [])
 
 
+def following(job: Job) -> str:
+    """This page for the job's features and target, following the job."""
+    params = job.params
+    query: list[tuple[str, object]] = [("feature", key) for key in params["features"]]
+    query.append(("target", params["target"]))
+    if params.get("collection"):
+        query.append(("collection", params["collection"]))
+    query.append(("job", job.pk))
+    return reverse("promotion_create") + "?" + urlencode(query)
+
+
 def _submit(request: AuthedRequest, form: PromotionRequestForm) -> HttpResponse | None:
-    """Dry-run, then request; None (with errors on the form) when the form must be shown again."""
+    """Queue the dry run (and the request) as a job; or, asked to queue anyway with no remote to
+    fetch from, request at once. None (with errors on the form) when it must be shown again."""
     data = form.cleaned_data
     features, target = data["features"], data["target"]
+    request_fields = {
+        "features": features,
+        "target": target,
+        "user": request.user,
+        "collection": data["collection"],
+        "test_level": data.get("test_level") or "",
+        "run_tests": data.get("run_tests") or [],
+    }
+    if not data["queue_anyway"] or target.repository.remote_url:
+        job = queue_request(**request_fields, queue_anyway=data["queue_anyway"])
+        return redirect_after_post(request, following(job))
     try:
-        if not data["queue_anyway"]:
-            conflicts = dry_run(features, target, data["route"]).conflicts
-            if conflicts:
-                form.report_conflicts(conflicts)
-                return None
-        promotion = request_promotion(
-            features=features,
-            target=target,
-            user=request.user,
-            collection=data["collection"],
-            test_level=data.get("test_level") or "",
-            run_tests=data.get("run_tests") or [],
-        )
+        promotion = request_promotion(**request_fields)
     except PromotionError as exc:
         form.add_error(None, exc.messages)
-        return None
-    except RemoteError as exc:
-        form.add_error(None, f"Could not reach the git remote: {exc}")
         return None
     waits = promotion.status == PromotionStatus.AWAITING_APPROVAL
     messages.success(
@@ -156,22 +173,46 @@ def _submit(request: AuthedRequest, form: PromotionRequestForm) -> HttpResponse 
     return redirect_after_post(request, promotion.get_absolute_url())
 
 
+def _job_status(request: AuthedRequest, job: Job) -> HttpResponse:
+    """What htmx polls: the job's status while it runs; once it has ended, the promotion it
+    requested, or this page again to show the conflicts or the refusal with the form."""
+    if not job.is_terminal:
+        return render(request, TEMPLATE + "#dry-run", {"job": job})
+    if job.result_url:
+        messages.success(request, job.message)
+        return HttpResponseClientRedirect(job.result_url)
+    return HttpResponseClientRefresh()
+
+
 @require_http_methods(["GET", "POST"])
 def promotion_create(request: AuthedRequest) -> HttpResponse:
     require_promotion_perm(request, "add")
+    job = get_request_job_for(request, request.GET["job"]) if "job" in request.GET else None
+    if job is not None and request.htmx and request.htmx.target == "dry-run-status":
+        return _job_status(request, job)
     scope = scope_for(request.GET, request.user)
     if scope is None and request.method == "POST":
         scope = _posted_scope(request.POST, request.user)
     if scope is None:
         return render(request, TEMPLATE, {"scope_form": PromotionScopeForm()})
     only_target = scope.targets[0][0] if len(scope.targets) == 1 else None
+    initial: dict[str, Any] = {
+        "features": scope.checked,
+        "target": scope.target or only_target,
+        "collection": scope.collection,
+    }
+    data: QueryDict | None = request.POST or None
+    conflicts = job.result.get("conflicts") if job is not None and job.is_terminal else None
+    if job is not None:
+        initial.update(job_form_data(job))
+        if conflicts and data is None:
+            # The dry run's answer, as the form showed it when the dry run ran inside it.
+            data = QueryDict(mutable=True)
+            for name, value in job_form_data(job).items():
+                data.setlist(name, value if isinstance(value, list) else [str(value)])
     form = PromotionRequestForm(
-        request.POST or None,
-        initial={
-            "features": scope.checked,
-            "target": scope.target or only_target,
-            "collection": scope.collection,
-        },
+        data,
+        initial=initial,
         offered_features=scope.features,
         offered_targets=scope.targets,
         allowed_targets=instances_allowing(
@@ -182,9 +223,11 @@ def promotion_create(request: AuthedRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid() and (done := _submit(request, form)):
         return done
+    if request.method == "GET" and conflicts and form.is_valid():
+        form.report_conflicts(conflicts)
     template = TEMPLATE + "#form" if request.htmx else TEMPLATE
     return render(
         request,
         template,
-        {"form": form, "scope": scope},
+        {"form": form, "scope": scope, "job": job},
     )

@@ -14,7 +14,7 @@ import pytest
 from django.core.cache import cache
 
 from releasemgr import tokens
-from releasemgr.models import Scope
+from releasemgr.models import Job, Scope
 
 ALL_SCOPES = [s.value for s in Scope]
 
@@ -171,6 +171,9 @@ def world(git_pipeline, developer, release_manager, settings, tmp_path) -> dict[
     deployment.save(update_fields=["artifact"])
     collection = Collection.objects.create(name="Spring release", created_by=release_manager)
     collection.features.add(rm1, rm2)
+    job = Job.objects.create(
+        title="Deploy integration to Integration", requested_by=release_manager
+    )
     return {
         **p,
         "developer": developer,
@@ -182,4 +185,5 @@ def world(git_pipeline, developer, release_manager, settings, tmp_path) -> dict[
         "conflicted": conflicted,
         "deployment": deployment,
         "collection": collection,
+        "job": job,
     }

@@ -194,7 +194,7 @@ def test_a_body_that_is_not_json_is_a_problem(api, world, token_for):
 
 
 def test_a_dry_run_answers_conflicts_and_queues_nothing(api, world, token_for):
-    from tests.instances.promotions.helpers import commit_to
+    from tests.instances.promotions.helpers import commit_to, run_request_jobs
 
     path = "force-app/main/default/classes/Invoice.cls"
     commit_to(world["rm1"], {path: b"public class Invoice { /* feature */ }\n"})
@@ -215,14 +215,21 @@ def test_a_dry_run_answers_conflicts_and_queues_nothing(api, world, token_for):
     before = snapshot(world)
     body = {"features": ["RM-1"], "target": world["alice"].pk}
     answer = api("POST", "/promotions", token, {**body, "dry_run": True})
-    assert answer.status == 200
-    assert answer.data["clean"] is False
-    assert answer.data["conflicts"] == {"RM-1": [path]}
-    assert answer.data["direction"] == "enter"
+    assert answer.status == 202  # a worker's job: nothing merged inside the call
+    assert answer.data["terminal"] is False and answer.data["result"] == {}
+    assert run_request_jobs() == ["succeeded"]
+    answer = api("GET", answer.data["url"].split("/api/v1")[1], token)
+    assert answer.data["terminal"] is True
+    assert answer.data["result"]["clean"] is False
+    assert answer.data["result"]["conflicts"] == {"RM-1": [path]}
+    assert answer.data["result"]["direction"] == "enter"
     refused = api("POST", "/promotions", token, body)
-    assert refused.status == 409
-    assert refused.problem["conflicts"] == {"RM-1": [path]}
-    assert "queue_anyway" in refused.problem["detail"]
+    assert refused.status == 202
+    assert run_request_jobs() == ["succeeded"]
+    refused = api("GET", f"/jobs/{refused.data['id']}", token)
+    assert refused.data["result"]["conflicts"] == {"RM-1": [path]}
+    assert "promotion" not in refused.data["result"]
+    assert "queue it anyway" in refused.data["message"]
     assert snapshot(world) == before
     queued = api("POST", "/promotions", token, {**body, "queue_anyway": True})
     assert queued.status == 201

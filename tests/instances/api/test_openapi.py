@@ -29,6 +29,7 @@ def _fill(path: str, w: dict[str, Any]) -> str:
         "/api/v1/collections/{pk}": w["collection"].pk,
         "/api/v1/metrics/instances/{pk}": w["integration"].pk,
         "/api/v1/metrics/repositories/{pk}": w["repo"].pk,
+        "/api/v1/jobs/{pk}": w["job"].pk,
     }
     for prefix, pk in ids.items():
         if path.startswith(prefix):

@@ -14,7 +14,8 @@ import pytest
 
 from branching.models import Feature
 from instances.models import Deployment, Promotion, PromotionLog, PromotionStatus
-from releasemgr.models import AuditEvent
+from releasemgr.models import AuditEvent, Job
+from tests.instances.promotions.helpers import run_request_jobs
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -155,6 +156,17 @@ ACTS = {
         lambda w, n: ("/promotions", {"features": ["RM-1"], "target": w["alice"].pk}),
         "promote",
         tuple(ROLES),
+        202,  # the dry run first, by a worker: a job
+        lambda w: (Promotion.objects.count(), Job.objects.count()),
+    ),
+    "queue a promotion anyway": Act(
+        "POST",
+        lambda w, n: (
+            "/promotions",
+            {"features": ["RM-1"], "target": w["alice"].pk, "queue_anyway": True},
+        ),
+        "promote",
+        tuple(ROLES),
         201,
         lambda w: Promotion.objects.count(),
     ),
@@ -166,8 +178,8 @@ ACTS = {
         ),
         "promote",
         tuple(ROLES),
-        200,
-        lambda w: Promotion.objects.count(),
+        202,
+        lambda w: (Promotion.objects.count(), Job.objects.count()),
     ),
     "approve": Act(
         "POST",
@@ -346,8 +358,15 @@ def test_acts_through_a_token_are_attributed_to_it(api, world, token_for, releas
 def test_a_collection_is_requested_with_its_features_in_order(api, world, token_for):
     body = {"features": ["RM-2"], "collection": world["collection"].pk, "target": world["alice"].pk}
     answer = api("POST", "/promotions", token_for("developer"), body)
-    assert answer.status == 201, answer.body[:500]
+    assert answer.status == 202, answer.body[:500]  # the dry run first: a worker's job
+    assert run_request_jobs() == ["succeeded"]
+    job = api("GET", f"/jobs/{answer.data['id']}", token_for("developer")).data
+    assert job["status"] == "succeeded" and job["result"]["clean"] is True
+    answer = api("GET", job["promotion_url"].split("/api/v1")[1], token_for("developer"))
     assert answer.data["features"] == ["RM-2", "RM-1"]
+    # Done by the worker, still through the token that asked.
+    first = PromotionLog.objects.filter(promotion_id=job["result"]["promotion"]).first()
+    assert first is not None and "(via token developer" in first.message
     assert answer.data["collection_id"] == world["collection"].pk
     missing = api("POST", "/promotions", token_for("developer"), {**body, "collection": 999999})
     assert missing.status == 404

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
 from django.contrib.auth.models import User
 
 from branching.features import start_feature
@@ -44,6 +49,35 @@ def start(pipeline: dict, key: str, title: str, owner: User, where: str = "alice
     return start_feature(
         pipeline["repo"], key=key, title=title, owner=owner, started_from_id=pipeline[where].pk
     )
+
+
+@contextmanager
+def served_remote(root: Path, owner: User) -> Iterator[dict[str, Any]]:
+    """A repository whose storage is a remote (dulwich's smart HTTP on loopback, under `root`):
+    Served UAT, Served Dev (branch dev/carol) and the feature RM-7 entering it, all up there."""
+    from tests.conftest import make_instance, make_repository
+    from tests.gitservers import git, http_git_server, make_upstream
+
+    upstream = make_upstream(root)
+    git("-C", upstream, "branch", "dev/carol", "uat")
+    git("-C", upstream, "branch", "feature/RM-7", "main")
+    with http_git_server(upstream.parent) as base:
+        repo = make_repository(name="Served", remote_url=base + upstream.name)
+        uat = make_instance(repo, name="Served UAT", branch="uat")
+        dev = make_instance(repo, name="Served Dev", branch="dev/carol", parent=uat)
+        feature = make_feature(repo, "RM-7", owner, branch="feature/RM-7", started_from=dev)
+        yield {"upstream": upstream, "repo": repo, "uat": uat, "dev": dev, "feature": feature}
+
+
+def run_request_jobs() -> list[str]:
+    """Do what a worker does with the queued promotion requests (dry runs) of the request page
+    and the API; the statuses they ended with."""
+    from instances.promotions.requests import KIND
+    from instances.promotions.tasks import promotion_request_job
+    from releasemgr.models import Job, JobStatus
+
+    queued = Job.objects.filter(status=JobStatus.QUEUED).order_by("pk")
+    return [promotion_request_job(job.pk) for job in queued if job.params.get("kind") == KIND]
 
 
 def run(promotion: Promotion) -> Promotion:

@@ -12,6 +12,7 @@ from branching.git import storage
 from instances.models import Deployment, DeploymentStatus, Promotion, PromotionStatus, Step
 from instances.promotions import engine, steps
 from instances.promotions.rules import request_promotion
+from tests.instances.promotions.helpers import run_request_jobs
 from tests.salesforce_standin.connections import password_connection
 
 pytest_plugins = ["tests.salesforce_standin.plugin"]
@@ -271,8 +272,9 @@ def test_it_overrides_the_test_level_per_promotion(
             "run_tests": "InvoiceServiceTest",
         },
     )
-    promotion = Promotion.objects.get()
     assert response.status_code == 302, response.content.decode()[:2000]
+    assert run_request_jobs() == ["succeeded"]
+    promotion = Promotion.objects.get()
     assert promotion.test_level == "RunSpecifiedTests"
     assert promotion.run_tests == ["InvoiceServiceTest"]
     engine.run_promotion(promotion.pk, "w")

@@ -7,12 +7,14 @@ from django.urls import reverse
 
 from branching.models import Collection
 from instances.models import Direction, Promotion, PromotionStatus
+from releasemgr.models import Job
 from tests.instances.promotions.helpers import (
     HOSTILE,
     INVOICE,
     commit_to,
     make_feature,
     promote,
+    run_request_jobs,
     start,
 )
 from tests.personas import PERSONAS, READ
@@ -98,13 +100,21 @@ def test_it_offers_the_features_that_can_come_into_a_target(
     assert form["target"].value() == git_pipeline["integration"].pk
 
 
+def following(job: Job) -> str:
+    return f"{URL}?feature=RM-1&target={job.params['target']}&job={job.pk}"
+
+
 def test_it_requests_a_promotion_and_shows_it(client_for, git_pipeline, feature_a):
     integration = git_pipeline["integration"]
-    response = client_for("developer").post(
-        URL + "?feature=RM-1", {"features": ["RM-1"], "target": integration.pk}
-    )
+    client = client_for("developer")
+    response = client.post(URL + "?feature=RM-1", {"features": ["RM-1"], "target": integration.pk})
+    job = Job.objects.get()
+    assert response.status_code == 302 and response["Location"] == following(job)
+    assert not Promotion.objects.filter(target=integration).exists()  # the dry run: a worker
+    assert run_request_jobs() == ["succeeded"]
     promotion = Promotion.objects.get(target=integration)
-    assert response.status_code == 302 and response["Location"] == promotion.get_absolute_url()
+    page = client.get(response["Location"]).content.decode()
+    assert promotion.get_absolute_url() in page
     assert promotion.direction == Direction.FORWARD and promotion.source == git_pipeline["alice"]
     assert promotion.status == PromotionStatus.QUEUED
     assert [i.feature.key for i in promotion.items.all()] == ["RM-1"]
@@ -114,11 +124,16 @@ def test_it_says_when_the_target_waits_for_approval(client_for, git_pipeline, fe
     integration = git_pipeline["integration"]
     integration.requires_approval = True
     integration.save()
-    response = client_for("developer").post(
-        URL, {"features": ["RM-1"], "target": integration.pk}, follow=True
+    client = client_for("developer")
+    response = client.post(URL, {"features": ["RM-1"], "target": integration.pk})
+    run_request_jobs()
+    poll = client.get(
+        response["Location"], headers={"HX-Request": "true", "HX-Target": "dry-run-status"}
     )
-    assert "it waits for approval" in response.content.decode()
-    assert Promotion.objects.get(target=integration).status == PromotionStatus.AWAITING_APPROVAL
+    promotion = Promotion.objects.get(target=integration)
+    assert poll["HX-Redirect"] == promotion.get_absolute_url()
+    assert "it waits for approval" in client.get(poll["HX-Redirect"]).content.decode()
+    assert promotion.status == PromotionStatus.AWAITING_APPROVAL
 
 
 @pytest.mark.parametrize(
@@ -160,6 +175,13 @@ def test_it_shows_the_dry_run_conflicts_and_asks_before_queueing(client_for, git
     client = client_for("developer")
     before = Promotion.objects.count()
     response = client.post(URL + "?feature=RM-3", {"features": ["RM-3"], "target": integration.pk})
+    assert response.status_code == 302
+    assert run_request_jobs() == ["succeeded"]
+    poll = client.get(
+        response["Location"], headers={"HX-Request": "true", "HX-Target": "dry-run-status"}
+    )
+    assert poll["HX-Refresh"] == "true"  # the page shows the answer with the form
+    response = client.get(response["Location"])
     assert response.status_code == 200
     form = response.context["form"]
     assert form.conflicts == {"RM-3": [INVOICE]}
@@ -197,8 +219,9 @@ def test_it_promotes_a_collection(client_for, git_pipeline, feature_a, developer
             "collection": release.pk,
         },
     )
+    assert f"collection={release.pk}" in response["Location"]
+    run_request_jobs()
     promotion = Promotion.objects.get(target=git_pipeline["integration"])
-    assert response["Location"] == promotion.get_absolute_url()
     assert promotion.collection == release
     assert [i.feature.key for i in promotion.items.all()] == ["RM-1", "RM-2"]
 
@@ -218,8 +241,19 @@ def test_it_answers_htmx_with_the_form_partial_and_a_client_redirect(
         {"features": ["RM-1"], "target": git_pipeline["integration"].pk},
         headers={"HX-Request": "true"},
     )
+    assert good["HX-Redirect"] == following(Job.objects.get())
+    queued = client.get(
+        good["HX-Redirect"], headers={"HX-Request": "true", "HX-Target": "dry-run-status"}
+    )
+    assert queued.status_code == 200
+    assert queued.content.decode().lstrip().startswith('<div class="card dry-run"')
+    assert 'hx-trigger="every 1s"' in queued.content.decode()
+    run_request_jobs()
+    done = client.get(
+        good["HX-Redirect"], headers={"HX-Request": "true", "HX-Target": "dry-run-status"}
+    )
     promotion = Promotion.objects.get(target=git_pipeline["integration"])
-    assert good["HX-Redirect"] == promotion.get_absolute_url()
+    assert done["HX-Redirect"] == promotion.get_absolute_url()
 
 
 def test_it_promotes_with_one_click_from_the_instance_page(client_for, git_pipeline, feature_a):
@@ -229,8 +263,9 @@ def test_it_promotes_with_one_click_from_the_instance_page(client_for, git_pipel
     action = f"{URL}?feature=RM-1&amp;target={integration.pk}"
     assert f'action="{action}"' in page
     response = client.post(html.unescape(action), {"features": "RM-1", "target": integration.pk})
+    assert response["Location"] == following(Job.objects.get())
+    run_request_jobs()
     promotion = Promotion.objects.get(target=integration)
-    assert response["Location"] == promotion.get_absolute_url()
     page = client.get(alice.get_absolute_url()).content.decode()
     assert f"on its way: #{promotion.pk}" in page
 

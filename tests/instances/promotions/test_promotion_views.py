@@ -18,6 +18,7 @@ from tests.instances.promotions.helpers import (
     make_promotion,
     promote,
     run,
+    run_request_jobs,
     start,
 )
 from tests.personas import PERSONAS, READ, answers
@@ -185,8 +186,9 @@ def test_it_runs_the_whole_flow_in_the_browser_pages(client_for, git_pipeline, d
     response = dev.post(
         reverse("promotion_create"), {"features": ["RM-1"], "target": p["integration"].pk}
     )
+    assert run_request_jobs() == ["succeeded"]  # the dry run, then the request
     promotion = feature.promotions.get(target=p["integration"])
-    assert response["Location"] == promotion.get_absolute_url()
+    assert promotion.get_absolute_url() in dev.get(response["Location"]).content.decode()
     page = dev.get(promotion.get_absolute_url()).content.decode()
     assert "Awaiting approval" in page
     assert "Waiting for approval by a release manager other than dan-dev" in page

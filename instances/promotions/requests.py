@@ -1,0 +1,152 @@
+"""Requesting a promotion through a worker: the fetch, the dry run and the request, as a job.
+
+A dry run merges every feature onto the target's head (seconds on a deep history), and with a
+remote the request fetches first: neither belongs in a web request. The request page and the
+API queue a job instead (`queue_request`), and follow it: the page live, the API by polling
+`/api/v1/jobs/<id>`. The worker (`run_request_job`) fetches, dry-runs unless asked to queue
+anyway, and requests the promotion when the dry run is clean (or only answers, for a dry run
+alone). Everything is checked again in the worker, as of then: who may promote into the target,
+where the features are.
+
+Who may follow the job: its requester, and whoever may see its target (`get_request_job_for`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest
+
+from branching import workspace
+from branching.git.errors import RepositoryDamaged
+from branching.git.remote import RemoteError
+from branching.models import Collection, Feature
+from instances.environments.permissions import Capability, allows, visible_instances
+from instances.models import Instance, PromotionStatus
+from instances.promotions.rules import PromotionError, dry_run, request_promotion, route_to
+from releasemgr import jobs
+from releasemgr.models import Job
+
+KIND = "promotion request"
+REQUEST_ERRORS = (PromotionError, RemoteError, RepositoryDamaged)
+
+
+def queue_request(
+    *,
+    features: Sequence[Feature],
+    target: Instance,
+    user: User,
+    collection: Collection | None = None,
+    test_level: str = "",
+    run_tests: Sequence[str] = (),
+    queue_anyway: bool = False,
+    only_dry_run: bool = False,
+) -> Job:
+    """Record the request as a job for a worker; the caller follows it."""
+    from instances.promotions.tasks import promotion_request_job
+
+    keys = [f.key for f in features]
+    what = "Dry run" if only_dry_run else "Request promotion"
+    return jobs.enqueue(
+        promotion_request_job,
+        title=f"{what}: {', '.join(keys)} into {target.name}",
+        user=user,
+        params={
+            "kind": KIND,
+            "features": keys,
+            "target": target.pk,
+            "collection": collection.pk if collection is not None else None,
+            "test_level": test_level,
+            "run_tests": list(run_tests),
+            "queue_anyway": queue_anyway,
+            "only_dry_run": only_dry_run,
+        },
+    )
+
+
+def run_request_job(job: Job) -> tuple[str, str]:
+    params = job.params
+    user = job.requested_by
+    target = (
+        Instance.objects.select_related("repository", "parent").filter(pk=params["target"]).first()
+    )
+    if target is None or user is None:
+        raise jobs.JobFailed("The target instance or the requester is gone.")
+    if not allows(user, target, Capability.PROMOTE):
+        raise jobs.JobFailed(f"{user} may not request promotions into {target.name}.")
+    found = {
+        f.key: f
+        for f in Feature.objects.filter(key__in=params["features"]).select_related("repository")
+    }
+    if missing := [k for k in params["features"] if k not in found]:
+        raise jobs.JobFailed(f"No feature {', '.join(missing)} any more.")
+    features = [found[k] for k in params["features"]]
+    route = route_to(features, target)
+    job.result = {
+        "direction": route.direction,
+        "source": route.source.pk if route.source is not None else None,
+        "features": params["features"],
+    }
+    if not params["queue_anyway"]:
+        with workspace.open_storage(target.repository) as repo:
+            workspace.sync(target.repository, repo)  # the dry run sees what the remote holds
+        conflicts = dry_run(features, target, route).conflicts
+        job.result.update(clean=not conflicts, conflicts=conflicts)
+        if conflicts:
+            listed = "; ".join(f"{k}: {', '.join(paths)}" for k, paths in conflicts.items())
+            return (
+                f"The dry run found conflicts with what {target.name} holds: {listed}. Change "
+                "the features or the target, or queue it anyway and resolve them on the "
+                "promotion.",
+                "",
+            )
+        if params["only_dry_run"]:
+            return f"The dry run is clean: {target.name} takes every feature.", ""
+    collection = Collection.objects.filter(pk=params["collection"] or 0).first()
+    promotion = request_promotion(
+        features=features,
+        target=target,
+        user=user,
+        collection=collection,
+        test_level=params["test_level"],
+        run_tests=params["run_tests"],
+    )
+    job.result["promotion"] = promotion.pk
+    waits = promotion.status == PromotionStatus.AWAITING_APPROVAL
+    return (
+        f"Promotion #{promotion.pk} requested; "
+        + ("it waits for approval." if waits else "it is queued."),
+        promotion.get_absolute_url(),
+    )
+
+
+def get_request_job_for(request: HttpRequest, pk: int | str) -> Job:
+    """A promotion request job its requester, or anyone who may see its target, may follow;
+    to anyone else (and for any other job), a 404."""
+    job = (
+        Job.objects.select_related("requested_by").filter(pk=pk).first()
+        if f"{pk}".isdigit()
+        else None
+    )
+    if job is None or job.params.get("kind") != KIND:
+        raise Http404(f"No dry run with id {pk}.")
+    user = request.user
+    if job.requested_by_id != user.pk and not (
+        visible_instances(user).filter(pk=job.params.get("target") or 0).exists()
+    ):
+        raise Http404(f"No dry run with id {pk}.")
+    return job
+
+
+def job_form_data(job: Job) -> dict[str, Any]:
+    """The request form's fields as the job was asked for (to show the form again)."""
+    params = job.params
+    return {
+        "features": params["features"],
+        "target": params["target"],
+        "collection": params["collection"] or "",
+        "test_level": params["test_level"],
+        "run_tests": ", ".join(params["run_tests"]),
+    }
