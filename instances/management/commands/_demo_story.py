@@ -7,11 +7,11 @@ told a story: each promotion's times are set back to the day it happened in the 
 pages and the metrics show weeks of history.
 
 What the story leaves behind: two features in production, others half-way up, one stale
-after a new commit, one awaiting approval into UAT, one conflicted into Integration with
-both sides to look at, one failed into QA (its validation refused by QA's org, the demo's
-simulated org, on a component error), one queued into QA for the task cluster to run (and
-deploy) when it starts, back promotions pending into the sandboxes that have not received the
-latest work, and a collection for the next release.
+after a new commit, one rolled back once (RM-103 out of UAT), one awaiting approval into UAT,
+one conflicted into Integration with both sides to look at, one failed into QA (its
+validation refused by QA's org, the demo's simulated org, on a component error), one queued
+into QA for the task cluster to run (and deploy) when it starts, back promotions pending into
+the sandboxes that have not received the latest work, and a collection for the next release.
 
 QA's org is the demo's simulated org (instances/salesforce/simulation/demo.py), which runs
 in this process while the story needs it; without DEMO_SIMULATED_ORG (and DEBUG) QA stays
@@ -47,7 +47,7 @@ from instances.models import (
     TestLevel,
 )
 from instances.promotions import engine
-from instances.promotions.rules import approve, request_promotion
+from instances.promotions.rules import approve, request_promotion, request_rollback
 from instances.salesforce import simulation
 from releasemgr.models import AuditEvent
 
@@ -215,6 +215,8 @@ JOURNEY: tuple[tuple[float, tuple[str, ...], str, str], ...] = (
 # Promotions into these need a release manager other than the requester: the story approves
 # them half an hour after the request.
 APPROVED_BY = "release-manager"
+# The one rollback: RM-103's promotion into UAT, undone this many days ago.
+ROLLED_BACK = (("RM-103",), "UAT", 7.5)
 # The instance whose org is the demo's simulated org, and the feature its validation refuses
 # (AccountHealth reads a field the org lacks: demo.REFUSED).
 SIMULATED = "QA"
@@ -256,11 +258,16 @@ def _tell(
     for spec in FEATURES:
         if spec.files:
             _commit(features[spec.key], spec.files, spec.author, now - timedelta(days=_first(spec)))
+    journey: dict[tuple[tuple[str, ...], str], Promotion] = {}
     for days, keys, target, requester in JOURNEY:
         promotion = _promote(
             [features[k] for k in keys], instances[target], users[requester], users
         )
         _set_clock(promotion, now - timedelta(days=days))
+        journey[(keys, target)] = promotion
+    # Rolled back once: finance found RM-103's banner wrong in UAT, the next day.
+    keys, target, days = ROLLED_BACK
+    _set_clock(_roll_back(journey[(keys, target)], users), now - timedelta(days=days))
     # RM-106 gets more work after it reached Dev Alice: stale there.
     _commit(
         features["RM-106"],
@@ -297,6 +304,24 @@ def _tell(
     )
     release.features.set([features[k] for k in ("RM-103", "RM-104", "RM-107")])
     return {"features": len(features), "promotions": Promotion.objects.count()}
+
+
+def _roll_back(promotion: Promotion, users: dict[str, User]) -> Promotion:
+    """A release manager rolls `promotion` back; another approves where the target asks."""
+    rollback = request_rollback(
+        promotion,
+        users[APPROVED_BY],
+        acknowledge=True,
+        acknowledged=["Data changed in the org since the promotion"],
+    )
+    if rollback.status == PromotionStatus.AWAITING_APPROVAL:
+        approve(rollback, users["admin"], "The banner text is wrong; take it out of UAT.")
+    done = _run(rollback)
+    if done.status != PromotionStatus.SUCCEEDED:
+        raise RuntimeError(
+            f"The demo story's rollback #{done.pk} ended {done.status}: {done.failure_reason}"
+        )
+    return done
 
 
 def _refused_in_the_simulated_org(

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from branching.models import Collection, Feature, Repository, SourceFormat
-from instances.models import Instance, OrgType, Promotion, Purpose
+from instances.models import Direction, Instance, OrgType, Promotion, Purpose
 from releasemgr.models import AuditEvent
 from releasemgr.roles import DEVELOPERS, RELEASE_MANAGERS
 from tests.conftest import make_user
@@ -167,13 +167,21 @@ def test_it_builds_every_branch_in_a_bare_repository_git_finds_clean(bare: Path)
     def contains(branch: str, commit: str) -> bool:
         return git(bare, "merge-base", "--is-ancestor", commit, branch).returncode == 0
 
+    reverts = set(
+        Promotion.objects.filter(direction=Direction.ROLLBACK).values_list(
+            "target_head_after", flat=True
+        )
+    )
+    assert len(reverts) == 1  # the story rolls one promotion back
     for _repo, _purpose, _org, branch, _parent in EXPECTED.values():
         # Environments hold the main branch, the long-term branch and features, nothing else:
-        # whatever else they have are the merges promotions made.
+        # whatever else they have are the merges promotions made and the rollbacks' reverts.
         own = git(
             bare, "rev-list", "--parents", branch, "--not", "main", "release/2027-q1", *features
         ).stdout.splitlines()
-        assert all(len(line.split()) == 3 for line in own), f"{branch}: {own}"
+        assert all(len(line.split()) == 3 or line.split()[0] in reverts for line in own), (
+            f"{branch}: {own}"
+        )
         if branch.startswith("release/"):
             assert contains("release/2027-q1", branch)
     assert contains("release/2027-q1", "main~2")  # the long-term branch left from main
@@ -308,11 +316,14 @@ def test_it_reuses_the_git_storage_after_the_database_was_reset(data_dir: Path, 
     seed_with_story()
     refs = git(bare, "for-each-ref").stdout
     Collection.objects.all().delete()
+    Promotion.objects.filter(rollback_of__isnull=False).delete()  # they protect what they revert
     Promotion.objects.all().delete()
     Feature.objects.all().delete()
     Instance.objects.update(parent=None)
     Instance.objects.all().delete()
     Repository.objects.all().delete()
+    # A reset wipes the audit table too, which nothing in the product may do (append-only).
+    AuditEvent.objects.all()._raw_delete(AuditEvent.objects.db)
     User.objects.all().delete()
     out = seed_with_story()
     assert "already holds the story's features: not replayed" in out

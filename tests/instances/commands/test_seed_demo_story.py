@@ -32,20 +32,22 @@ def named(name: str) -> Instance:
 
 
 def test_it_plays_weeks_of_promotions_through_the_engine(seeded):
-    assert "12 features and 30 promotions through the engine" in seeded
+    assert "12 features and 31 promotions through the engine" in seeded
     succeeded = Promotion.objects.filter(status=PromotionStatus.SUCCEEDED)
-    assert succeeded.count() == 26
+    assert succeeded.count() == 27
     times = sorted(succeeded.values_list("finished_at", flat=True))
     assert times[-1] - times[0] > timedelta(days=20)  # spread back over weeks
     assert all(t < timezone.now() for t in times)
     # Each went through the engine's steps: a log from request to success, with commits.
     for promotion in succeeded:
         log = list(PromotionLog.objects.filter(promotion=promotion).order_by("id"))
+        if promotion.rollbacks.exists():  # the note of its rollback comes after its success
+            assert "asked for rollback" in log.pop().message
         assert "requested" in log[0].message and log[-1].message.startswith("Succeeded")
         assert promotion.target_head_after and promotion.target_head_after != (
             promotion.target_head_before
         )
-    assert {p.direction for p in succeeded} == {Direction.ENTER, Direction.FORWARD, Direction.BACK}
+    assert {p.direction for p in succeeded} == set(Direction)  # enter, forward, back, rollback
 
 
 def test_it_leaves_something_to_approve_to_resolve_and_to_run(seeded):
@@ -72,7 +74,11 @@ def where(key: str) -> dict[str, Presence]:
 def test_it_has_features_at_every_stage(seeded):
     assert Feature.objects.count() == 12
     assert where("RM-101")["Production"] == Presence.PRESENT
-    assert where("RM-103")["UAT"] == Presence.PRESENT
+    (rollback,) = Promotion.objects.filter(direction=Direction.ROLLBACK)
+    assert rollback.target == named("UAT") and rollback.status == PromotionStatus.SUCCEEDED
+    assert [i.feature.key for i in rollback.rollback_of.items.all()] == ["RM-103"]
+    assert where("RM-103")["UAT"] == Presence.ABSENT  # rolled back once
+    assert where("RM-103")["QA"] == Presence.PRESENT
     assert where("RM-103")["Production"] == Presence.ABSENT
     assert where("RM-106")["Dev Alice"] == Presence.STALE  # new commits since it got there
     assert set(where("RM-110").values()) == {Presence.ABSENT}  # just started
