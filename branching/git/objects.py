@@ -10,13 +10,15 @@ Big directories are also where a naive merge spends its time writing: the
 result usually differs from an input tree in a handful of entries, so
 :meth:`ObjectCache.write_tree_spliced` edits the input tree's raw bytes
 instead of sorting and re-serialising every entry.  Objects are written
-straight to the store (skipping ones already there), so the result exists as
-soon as the merge returns — like ``git merge-tree --write-tree``.
+straight to the store (skipping ones already there, whose date is freshened
+instead: branching/git/freshen.py), so the result exists as soon as the merge
+returns — like ``git merge-tree --write-tree``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 import zlib
 from bisect import bisect_left
 from collections import OrderedDict
@@ -25,6 +27,7 @@ from typing import Any
 from dulwich.object_store import DiskObjectStore
 from dulwich.objects import Blob, ObjectID, ShaFile, Tree, parse_tree
 
+from branching.git.freshen import freshen
 from branching.git.packs import reader_for
 
 S_IFMT = 0o170000
@@ -37,6 +40,10 @@ S_IFGITLINK = 0o160000
 # a merge with no common ancestor.
 EMPTY_TREE = b"4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 EMPTY_TREE_SHA256 = b"6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"
+
+# How long a write skipped because this cache made the object stays skipped: well inside
+# housekeeping's grace period, so an object re-used all day is freshened again on the way.
+KNOWN_FOR = 3600.0
 
 Entry = tuple[bytes, int, bytes]  # (name, mode, hex id), as dulwich's parse_tree yields
 TreeEntries = dict[bytes, tuple[int, bytes]]
@@ -165,7 +172,9 @@ class ObjectCache:
         self._blobs: OrderedDict[bytes, bytes] = OrderedDict()
         self._blob_bytes = 0
         self._blob_limit = blob_bytes
-        self._known: set[bytes] = set()
+        # Objects this cache wrote or freshened, and when (time.monotonic()): skipped again
+        # only while that is recent, so what a long-lived process re-uses keeps a fresh date.
+        self._known: dict[bytes, float] = {}
         self._disk = isinstance(object_store, DiskObjectStore)
         # Packed and loose objects read in place (see `branching.git.packs`); dulwich answers
         # whatever the reader leaves.
@@ -233,17 +242,19 @@ class ObjectCache:
     def _write(self, type_name: bytes, type_num: int, raw: bytes) -> bytes:
         header = b"%s %d\0" % (type_name, len(raw))
         sha = hashlib.sha1(header + raw, usedforsecurity=False).hexdigest().encode()
-        if sha in self._known:
+        now = time.monotonic()
+        if now - self._known.get(sha, -KNOWN_FOR) < KNOWN_FOR:
             return sha
         store = self.store
         if self._disk:
-            if not self._packed(sha):
+            # Packed: freshen its pack; else add_object writes it, or refreshes the loose file.
+            if not (self._packed(sha) and freshen(store, sha)):
                 store.add_object(_LooseObject(sha, header, raw))
         elif sha not in store:
             store.add_object(ShaFile.from_raw_string(type_num, raw, sha=ObjectID(sha)))
         if len(self._known) > 1_000_000:
             self._known.clear()
-        self._known.add(sha)
+        self._known[sha] = now
         return sha
 
     def _packed(self, sha: bytes) -> bool:

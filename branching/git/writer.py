@@ -16,6 +16,7 @@ from functools import partial
 from dulwich.objects import Blob, Commit, ShaFile, Tree
 from dulwich.repo import Repo
 
+from branching.git.freshen import freshen
 from branching.git.ids import (
     IdLike,
     ObjectId,
@@ -58,12 +59,13 @@ Change = bytes | tuple[bytes, int] | BlobRef | None
 
 
 def _store(repo: Repo, objects: Iterable[ShaFile]) -> None:
-    """Write the objects the repository does not have yet (loose for a few, one pack for many)."""
+    """Write the objects the repository does not have yet (loose for a few, one pack for many);
+    those it has are freshened, so housekeeping does not prune what we just used."""
     store = repo.object_store
     unique: dict[ObjectId, ShaFile] = {}
     for obj in objects:
         unique.setdefault(obj.id, obj)
-    missing = [obj for oid, obj in unique.items() if oid not in store]
+    missing = [obj for oid, obj in unique.items() if not freshen(store, oid)]
     if len(missing) > _LOOSE_LIMIT:
         store.add_objects([(obj, None) for obj in missing])
         return
@@ -79,7 +81,7 @@ def _blob_entry(
     if isinstance(content, BlobRef):
         if content.mode not in _FILE_MODES:
             raise ValueError(f"{path}: unsupported file mode {oct(content.mode)}.")
-        if object_id(content.id) not in repo.object_store:
+        if not freshen(repo.object_store, object_id(content.id)):
             raise ValueError(f"{path}: blob {hex_id(content.id)} is not in the repository.")
         return content.mode, object_id(content.id), None
     if isinstance(content, tuple):
