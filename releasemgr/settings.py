@@ -251,6 +251,8 @@ NOTIFY_RETRY_SECONDS = env_float("NOTIFY_RETRY_SECONDS", 60.0)
 HOOK_MAX_BODY_BYTES = env_int("HOOK_MAX_BODY_BYTES", 25 * 1024 * 1024)
 # git over HTTP: the largest push accepted (the pack is streamed to disk, never held in memory).
 GIT_PUSH_MAX_BYTES = env_int("GIT_PUSH_MAX_BYTES", 512 * 1024 * 1024)
+# Housekeeping prunes unreachable git objects older than this (git's gc.pruneExpire: 2 weeks).
+GIT_PRUNE_AFTER_DAYS = env_float("GIT_PRUNE_AFTER_DAYS", 14.0)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
