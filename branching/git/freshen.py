@@ -11,6 +11,7 @@ the pack's.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from dulwich.object_store import DiskObjectStore
@@ -18,6 +19,16 @@ from dulwich.objects import ObjectID
 from dulwich.pack import PackFileDisappeared
 
 __all__ = ["freshen"]
+
+# A file whose time is more recent than this is left as it is: it is days from any grace period,
+# and not touching it spares a metadata write per re-used object (8 writers of the same blob).
+FRESH_ENOUGH_SECONDS = 3600.0
+
+
+def _touch(path: str) -> None:
+    """Refresh the file's time unless it is recent already (FileNotFoundError when absent)."""
+    if time.time() - os.stat(path).st_mtime > FRESH_ENOUGH_SECONDS:
+        os.utime(path)
 
 
 def freshen(store: Any, sha: bytes) -> bool:
@@ -27,17 +38,19 @@ def freshen(store: Any, sha: bytes) -> bool:
         return sha in store  # in memory: nothing is ever pruned
     object_id = ObjectID(sha)
     try:
-        os.utime(store._get_shafile_path(object_id))
+        _touch(store._get_shafile_path(object_id))
         return True
     except FileNotFoundError:
         pass
     except PermissionError:
         return False
-    for pack in store.packs:
+    if not store.contains_packed(object_id):  # the pack lookup readers use, cached packs first
+        return False
+    for pack in store._iter_cached_packs():
         try:
             if object_id not in pack:
                 continue
-            os.utime(pack._data_path)
+            _touch(pack._data_path)
         except (PackFileDisappeared, FileNotFoundError):
             continue  # repacked meanwhile: look on, or write it again
         except PermissionError:
