@@ -361,7 +361,10 @@ class OrgSession:
 
     def error_for(self, code: str, message: str, *, status: int, what: str) -> SalesforceError:
         """The exception for a Salesforce error code (REST errorCode or SOAP faultcode)."""
-        message = clip(self.redact(message).strip())
+        message = self.redact(message).strip()
+        if code and message.startswith(f"{code}:"):  # a SOAP faultstring begins with its code
+            message = message[len(code) + 1 :].strip()
+        message = clip(message)
         code = clip(self.redact(code), 80)
         said = f" Salesforce said: {message}" if message else ""
         if code == "INVALID_SESSION_ID":
