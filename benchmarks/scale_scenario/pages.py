@@ -126,6 +126,7 @@ def populate(built: Built, name: str, seed: int) -> dict[str, object]:
         "developer": developers[0],
         "feature": features[len(features) // 2],
         "oldest": features[0],
+        "many": features[1:41],  # the request form opened for 40 features at once
         "user": user,
     }
 
@@ -143,12 +144,14 @@ def page_operations(world: dict[str, object], repeats: int) -> dict[str, tuple[f
     client.force_login(world["user"])  # type: ignore[arg-type]
     integration = world["integration"]
     feature, oldest = world["feature"], world["oldest"]
+    many = "&".join(f"feature={f.key}" for f in world["many"])  # type: ignore[attr-defined]
     pages = {
         "instance page (integration)": f"/instances/{integration.pk}/",  # type: ignore[attr-defined]
         "feature page": f"/features/{feature.key}/",  # type: ignore[attr-defined]
         "promotion request form, target = integration": (
             f"/promotions/new/?target={integration.pk}"  # type: ignore[attr-defined]
         ),
+        "request form for 40 features (demo: 11): target offers": f"/promotions/new/?{many}",
         "dashboard with live states": "/",
         "metrics page (90 days)": "/metrics/?days=90",
         "metrics CSV (90 days)": "/metrics/metrics.csv?days=90",
@@ -162,16 +165,44 @@ def page_operations(world: dict[str, object], repeats: int) -> dict[str, tuple[f
             response = client.get(url)
         results[label] = (ms, len(captured), f"{len(response.content) / 1024:.0f} KiB")
 
-    # A promotion of the oldest feature into the instance it started from, step by step.
+    # The dry run of the oldest feature: the form's POST only queues it (a job), a worker runs it.
+    from instances.promotions import requests
+    from instances.promotions.tasks import promotion_request_job
+    from releasemgr.models import Job
+
     target = oldest.started_from  # type: ignore[attr-defined]
+    form = {"features": [oldest.key], "target": target.pk}  # type: ignore[attr-defined]
+
+    def post() -> None:
+        response = client.post("/promotions/new/", form)
+        assert response.status_code == 302, response.content[:500]
+
+    ms = median_ms(post, repeats)
+    with CaptureQueriesContext(connection) as captured:
+        post()
+    results["dry run: the request's POST (queues the job)"] = (ms, len(captured), "")
+    Job.objects.all().delete()
+    jobs = [
+        requests.queue_request(
+            features=[oldest], target=target, user=world["user"], only_dry_run=True
+        )  # type: ignore[arg-type,list-item]
+        for _ in range(repeats + 1)
+    ]
+    runs = iter(jobs)
+    ms = median_ms(lambda: promotion_request_job(next(runs).pk), repeats)
+    with CaptureQueriesContext(connection) as captured:
+        assert promotion_request_job(next(runs).pk) == "succeeded"
+    results["dry run: the job in a worker (oldest feature, clean)"] = (ms, len(captured), "")
+
+    # A promotion of the oldest feature into the instance it started from, step by step.
     promotion = rules.request_promotion(features=[oldest], target=target, user=world["user"])  # type: ignore[arg-type,list-item]
     steps = [
-        ("check", "_check"),
-        ("create the temporary branch", "_create_temp_branch"),
-        ("merge the feature", "_merge_features"),
-        ("deploy (no org: nothing)", "_deploy"),
-        ("move the target branch", "_move_target"),
-        ("delete the temporary branch", "_delete_temp_branch"),
+        ("check", "check"),
+        ("create the temporary branch", "create_temp_branch"),
+        ("merge the feature", "merge_features"),
+        ("deploy (no org: nothing)", "deploy"),
+        ("move the target branch", "move_target"),
+        ("delete the temporary branch", "delete_temp_branch"),
     ]
     timings: dict[str, tuple[float, int]] = {}
     originals = {}
