@@ -10,8 +10,9 @@ What the story leaves behind: two features in production, others half-way up, on
 after a new commit, one rolled back once (RM-103 out of UAT), one awaiting approval into UAT,
 one conflicted into Integration with both sides to look at, one failed into QA (its
 validation refused by QA's org, the demo's simulated org, on a component error), one queued
-into QA for the task cluster to run (and deploy) when it starts, back promotions pending into
-the sandboxes that have not received the latest work, and a collection for the next release.
+into QA for the task cluster to run (and deploy) when it starts, one held in Scratch CI's queue
+by a freeze, back promotions pending into the sandboxes that have not received the latest
+work, and a collection for the next release.
 
 QA's org is the demo's simulated org (instances/salesforce/simulation/demo.py), which runs
 in this process while the story needs it; without DEMO_SIMULATED_ORG (and DEBUG) QA stays
@@ -32,6 +33,7 @@ from django.utils import timezone
 from branching.features import start_feature
 from branching.git import storage
 from branching.models import Collection, Feature, Repository, feature_branch_name
+from instances.environments import windows
 from instances.environments.tasks import test_org_connection
 from instances.management.commands._demo_project import _apex
 from instances.models import (
@@ -296,6 +298,17 @@ def _tell(
     # worker (into QA, so that the conflict stays the latest word on Integration).
     request_promotion(
         features=[features["RM-105"]], target=instances["QA"], user=users["developer"]
+    )
+    # Frozen, with a back promotion holding in its queue until the freeze ends: RM-101 from
+    # Integration into Scratch CI, while the CI org is being recreated.
+    windows.freeze(
+        instances["Scratch CI"],
+        users[APPROVED_BY],
+        "The CI scratch org is being recreated on the Spring preview release.",
+        ends_at=now + timedelta(days=2),
+    )
+    request_promotion(
+        features=[features["RM-101"]], target=instances["Scratch CI"], user=users[APPROVED_BY]
     )
     release = Collection.objects.create(
         name="Release 2026.12",

@@ -15,6 +15,8 @@ from instances.environments.live import pipeline_states
 from instances.environments.presence import Presence, presence_rows, read_branch_heads
 from instances.metrics.dora import Period, report
 from instances.models import Direction, Instance, Promotion, PromotionLog, PromotionStatus
+from instances.promotions import queue
+from instances.promotions.queue import waiting_reason
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +34,7 @@ def named(name: str) -> Instance:
 
 
 def test_it_plays_weeks_of_promotions_through_the_engine(seeded):
-    assert "12 features and 31 promotions through the engine" in seeded
+    assert "12 features and 32 promotions through the engine" in seeded
     succeeded = Promotion.objects.filter(status=PromotionStatus.SUCCEEDED)
     assert succeeded.count() == 27
     times = sorted(succeeded.values_list("finished_at", flat=True))
@@ -59,9 +61,13 @@ def test_it_leaves_something_to_approve_to_resolve_and_to_run(seeded):
     (conflict,) = conflicted.conflicts
     assert conflict["path"].endswith("classes/InvoiceDefaults.cls")
     assert "DUE_DAYS = 30" in str(conflict) and "DUE_DAYS = 45" in str(conflict)  # both sides
-    queued = Promotion.objects.get(status=PromotionStatus.QUEUED)
-    assert queued.target == named("QA")
+    queued = Promotion.objects.get(status=PromotionStatus.QUEUED, target=named("QA"))
     assert [i.feature.key for i in queued.items.all()] == ["RM-105"]
+    # Held by a freeze: the queue says why, and the dispatcher leaves it there.
+    held = Promotion.objects.get(status=PromotionStatus.QUEUED, target=named("Scratch CI"))
+    assert held.direction == Direction.BACK and held.source == named("Integration")
+    assert "recreated" in waiting_reason(held)
+    assert queue.next_on(held.target_id) is None
 
 
 def where(key: str) -> dict[str, Presence]:
@@ -105,6 +111,7 @@ def test_the_dashboard_shows_what_needs_attention(seeded):
     conflicted = Promotion.objects.get(status=PromotionStatus.CONFLICTED)
     assert f'href="/promotions/{waiting.pk}/"' in page
     assert f'href="/promotions/{conflicted.pk}/"' in page
+    assert "Scratch CI" in page and "frozen" in page.lower()  # with its queue held
 
 
 def test_a_second_run_changes_nothing(seeded):
