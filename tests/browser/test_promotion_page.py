@@ -30,6 +30,8 @@ def test_it_requests_with_one_click_and_follows_the_promotion_live(
     log_in(developer)
     page.goto(alice.get_absolute_url())
     page.locator("#features-here").get_by_role("button", name="Bring in").click()
+    expect(page.locator("#dry-run-status")).to_contain_text("Queued")
+    assert run_request_jobs() == ["succeeded"]  # the worker's dry run, clean: it requests
     page.wait_for_url(PROMOTION_PAGE)
     promotion = Promotion.objects.get(items__feature=feature)
     assert page.url.endswith(promotion.get_absolute_url())
