@@ -12,7 +12,7 @@ import requests
 
 from branching.metadata import EMPTY_TREE, build_package_files
 from instances import salesforce as sf
-from instances.salesforce import auth, session
+from instances.salesforce import login, session
 from releasemgr.metadata_api import API_VERSION
 from tests.branching.metadata.conftest import History
 from tests.branching.metadata.test_convert import CLASS_META
@@ -28,7 +28,7 @@ VERSION = re.compile(r"^\d{2}\.0$|services/(data/v|Soap/[um]/)\d")
 # The only versions the product's code may spell out, each for a reason of its own.
 ALLOWED = {
     ("releasemgr/metadata_api.py", "API_VERSION"),
-    ("instances/salesforce/auth.py", "SOAP_LOGIN_LAST_VERSION"),
+    ("instances/salesforce/login.py", "SOAP_LOGIN_LAST_VERSION"),
     ("instances/salesforce/session.py", "SOAP_JWT_TOKENS_FROM"),
 }
 # The demo's Salesforce project is a customer's, with its own sourceApiVersion.
@@ -64,7 +64,7 @@ def spelled_versions(path: Path) -> list[str]:
 
 def test_the_client_speaks_the_one_version():
     assert sf.API_VERSION == session.API_VERSION == API_VERSION
-    assert sf.SOAP_LOGIN_LAST_VERSION == auth.SOAP_LOGIN_LAST_VERSION
+    assert sf.SOAP_LOGIN_LAST_VERSION == login.SOAP_LOGIN_LAST_VERSION
     assert session.version_tuple(sf.SOAP_LOGIN_LAST_VERSION) < session.version_tuple(API_VERSION)
 
 

@@ -8,13 +8,6 @@ simple-salesforce and requests; no Django views. See docs/salesforce.md.
     status = wait(org, deploy_id, timeout=3600, poll=10, on_progress=print)
 """
 
-from instances.salesforce.auth import (
-    SOAP_LOGIN_LAST_VERSION,
-    SOAP_LOGIN_RETIRED_IN,
-    SOAP_LOGIN_RETIREMENT,
-    jwt_audience,
-    parse_sfdx_auth_url,
-)
 from instances.salesforce.credentials import AuthMethod, Credentials, OrgType
 from instances.salesforce.deploy import (
     COVERAGE_REQUIRED,
@@ -50,6 +43,13 @@ from instances.salesforce.errors import (
     redact,
 )
 from instances.salesforce.levels import allowed_test_levels, check_test_level, default_test_level
+from instances.salesforce.login import (
+    SOAP_LOGIN_LAST_VERSION,
+    SOAP_LOGIN_RETIRED_IN,
+    SOAP_LOGIN_RETIREMENT,
+    jwt_audience,
+)
+from instances.salesforce.oauth import parse_sfdx_auth_url
 from instances.salesforce.org import OrgFacts, org_facts, test_connection
 from instances.salesforce.session import (
     API_VERSION,

@@ -21,7 +21,7 @@ from django.conf import settings
 from simple_salesforce import Salesforce
 from simple_salesforce import exceptions as sf_exceptions
 
-from instances.salesforce.auth import Authenticator, Grant, authenticator_for, host_of
+from instances.salesforce.auth import authenticator_for
 from instances.salesforce.credentials import Credentials
 from instances.salesforce.errors import (
     ApiDisabled,
@@ -38,6 +38,7 @@ from instances.salesforce.errors import (
     redact,
 )
 from instances.salesforce.hosts import HostNotAllowed, url_host_problem
+from instances.salesforce.login import Authenticator, Grant, host_of
 from releasemgr.crypto import Secret
 from releasemgr.metadata_api import API_VERSION
 
