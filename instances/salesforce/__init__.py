@@ -10,20 +10,22 @@ simple-salesforce and requests; no Django views. See docs/salesforce.md.
 
 from instances.salesforce.credentials import AuthMethod, Credentials, OrgType
 from instances.salesforce.deploy import (
-    COVERAGE_REQUIRED,
-    CodeCoverage,
-    ComponentFailure,
-    CoverageWarning,
-    DeployState,
-    DeployStatus,
     DeployTimeout,
-    TestFailure,
     TestLevel,
     cancel_deploy,
     deploy_status,
     quick_deploy,
     start_deploy,
     wait,
+)
+from instances.salesforce.deploy_result import (
+    COVERAGE_REQUIRED,
+    CodeCoverage,
+    ComponentFailure,
+    CoverageWarning,
+    DeployState,
+    DeployStatus,
+    TestFailure,
 )
 from instances.salesforce.errors import (
     ApiDisabled,

@@ -1,5 +1,5 @@
-"""Deployments through the Metadata API against the stand-in org: progress, success, component
-and test failures, quick deploy, cancel, timeouts, and a session that expires mid-way."""
+"""Deployments through the Metadata API against the stand-in org: the request, progress and
+success, quick deploy, cancel, timeouts, faults, and a session that expires mid-way."""
 
 from __future__ import annotations
 
@@ -8,17 +8,12 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from instances import salesforce as sf
-from tests.salesforce_standin.connections import jwt_connection, password_connection
+from tests.salesforce_standin.connections import jwt_connection
 from tests.salesforce_standin.packages import make_package
 
 pytest_plugins = ["tests.salesforce_standin.plugin"]
 
 MD = "{http://soap.sforce.com/2006/04/metadata}"
-
-
-@pytest.fixture
-def org(salesforce):
-    return sf.connect(password_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
 
 
 def deploy_options(salesforce) -> list[tuple[str, str]]:
@@ -92,63 +87,6 @@ def test_it_refuses_test_options_salesforce_would_refuse(salesforce, org, level,
         sf.start_deploy(org, make_package(), check_only=True, test_level=level, run_tests=tests)
 
     assert salesforce.calls("deploy") == []
-
-
-def test_component_failures_are_parsed(salesforce, org):
-    salesforce.knobs.deploy_outcome = "component_errors"
-
-    deploy_id = sf.start_deploy(org, make_package(), check_only=False, test_level="NoTestRun")
-    status = sf.wait(org, deploy_id, timeout=10, poll=0.01)
-
-    assert status.done and status.status == "Failed" and not status.succeeded
-    assert (status.component_errors, status.components_deployed) == (2, 2)
-    assert status.component_failures == (
-        sf.ComponentFailure(
-            component_type="ApexClass",
-            full_name="InvoiceService",
-            file_name="classes/InvoiceService.cls",
-            line=12,
-            column=5,
-            problem="Variable does not exist: totl",
-            problem_type="Error",
-        ),
-        sf.ComponentFailure(
-            component_type="CustomField",
-            full_name="Invoice__c.Total__c",
-            file_name="objects/Invoice__c.object",
-            line=None,
-            column=None,
-            problem="Field Amount__c does not exist. Check spelling.",
-            problem_type="Error",
-        ),
-    )
-    assert status.summary().splitlines() == [
-        f"Deployment {deploy_id} failed: 2/4 components (2 errors).",
-        "• classes/InvoiceService.cls:12:5: Variable does not exist: totl",
-        "• objects/Invoice__c.object: Field Amount__c does not exist. Check spelling.",
-    ]
-
-
-def test_test_failures_are_parsed(salesforce, org):
-    salesforce.knobs.deploy_outcome = "test_failures"
-
-    deploy_id = sf.start_deploy(org, make_package(), check_only=True, test_level="RunLocalTests")
-    status = sf.wait(org, deploy_id, timeout=10, poll=0.01)
-
-    assert status.status == "Failed" and status.check_only
-    assert (status.tests_completed, status.tests_total, status.test_errors) == (3, 3, 1)
-    assert status.test_failures == (
-        sf.TestFailure(
-            class_name="InvoiceServiceTest",
-            method="testTotals",
-            message="System.AssertException: Assertion Failed: Expected: 42, Actual: 41",
-            stack_trace="Class.InvoiceServiceTest.testTotals: line 17, column 1",
-        ),
-    )
-    assert status.summary().splitlines()[-1] == (
-        "• Test InvoiceServiceTest.testTotals: System.AssertException: Assertion Failed: "
-        "Expected: 42, Actual: 41"
-    )
 
 
 def test_a_successful_validation_is_quick_deployed(salesforce, org):
@@ -283,40 +221,3 @@ def test_metadata_api_faults_are_named(salesforce, org, knob, error, code):
 def test_an_unknown_deploy_id_is_an_api_error(org):
     with pytest.raises(sf.ApiError, match="INVALID_ID_FIELD"):
         sf.deploy_status(org, "0Af000000000000AAA")
-
-
-def test_each_result_records_itself_as_a_deployment_keeps_it():
-    failure = sf.ComponentFailure("ApexClass", "Tax", "classes/Tax.cls", 3, None, "Oops", "Error")
-    assert failure.to_json() == {
-        "type": "ApexClass",
-        "name": "Tax",
-        "file": "classes/Tax.cls",
-        "line": 3,
-        "column": None,
-        "problem": "Oops",
-        "problem_type": "Error",
-    }
-    assert failure.warning_json() == {
-        "type": "ApexClass",
-        "name": "Tax",
-        "file": "classes/Tax.cls",
-        "problem": "Oops",
-    }
-    assert sf.TestFailure("TaxTest", "rates", "Assertion Failed", "line 4").to_json() == {
-        "class": "TaxTest",
-        "method": "rates",
-        "message": "Assertion Failed",
-        "stack": "line 4",
-    }
-    assert sf.CodeCoverage("TaxTrigger", "Trigger", 8, 1).to_json() == {
-        "name": "TaxTrigger",
-        "kind": "Trigger",
-        "locations": 8,
-        "not_covered": 1,
-        "percent": 87,
-        "low": False,
-    }
-    assert sf.CoverageWarning("", "Average coverage is 68%").to_json() == {
-        "name": "",
-        "message": "Average coverage is 68%",
-    }

@@ -27,11 +27,6 @@ SOAPENV = "{http://schemas.xmlsoap.org/soap/envelope/}"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
 
-@pytest.fixture
-def org(salesforce):
-    return sf.connect(password_connection(salesforce).credentials(), ca_bundle=salesforce.ca_path)
-
-
 def finish(org, deploy_id):
     return sf.wait(org, deploy_id, timeout=10, poll=0.01)
 
