@@ -1,9 +1,9 @@
 """A simulated Salesforce org: for the demo (`demo.py`) and the tests' stand-in, never a real one.
 
 `server.py` speaks Salesforce's shapes over real HTTPS on 127.0.0.1 (logins, OAuth, REST, the
-Metadata API's deployments; `metadata.py`, `responses.py`, `state.py`). This module is what
-the rest of the product asks about it, without loading the server: whether the demo's
-simulated org is on, where it listens, and whether an org connection points at it.
+Metadata API's deployments; `oauth.py`, `metadata.py`, `responses.py`, `state.py`). This
+module is what the rest of the product asks about it, without loading the server: whether the
+demo's simulated org is on, where it listens, and whether an org connection points at it.
 """
 
 from __future__ import annotations
