@@ -1,13 +1,14 @@
-"""Promotions: list, one promotion with its steps, its log (followed with a `since` cursor), its
-approvals and conflicts; request one (with a dry run first), approve, reject, cancel, retry,
-resolve, roll back. Each act is the page's: the same access helper, form and domain function.
-A dry run, and a request that must fetch from a remote first, is a job the caller polls
-(jobs.py)."""
+"""Promotions: list, one promotion with its steps, its log (followed with a `since` cursor);
+request one (with a dry run first), cancel, retry. Its approvals (approve, reject), conflicts
+(resolve) and rollback are their own resources (approvals.py, conflicts.py, rollback.py), all
+answering with the shapes of promotion_shapes.py. Each act is the page's: the same access
+helper, form and domain function. A dry run, and a request that must fetch from a remote first,
+is a job the caller polls (jobs.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
@@ -17,40 +18,25 @@ from ninja.responses import Status
 from branching.access import get_collection_for
 from branching.models import Feature
 from instances.api.auth import acting, need
-from instances.api.common import (
-    InstanceRef,
-    Page,
-    Paging,
-    UserRef,
-    absolute,
-    form_data,
-    instance_ref,
-    paginate,
-    user_ref,
-)
+from instances.api.common import Page, Paging, UserRef, form_data, paginate, user_ref
 from instances.api.jobs import JobOut, accepted
 from instances.api.problems import Problem, form_problem, refusal
+from instances.api.promotion_shapes import (
+    PromotionDetail,
+    PromotionOut,
+    act,
+    promotion_detail,
+    promotion_out,
+    promotions_query,
+)
 from instances.environments.permissions import instances_allowing, visible_promotions
 from instances.models import Capability, Instance, Promotion, PromotionLog, PromotionStatus
 from instances.models.promotion import WAITING
-from instances.promotions import conflicts as conflict_text
 from instances.promotions.access import get_promotion_for, require_promotion_perm
-from instances.promotions.forms import PromotionRequestForm, ResolutionForm, RollbackForm
-from instances.promotions.irreversible import what_stays
+from instances.promotions.forms import PromotionRequestForm
 from instances.promotions.queue import waiting_reasons
 from instances.promotions.requests import queue_request
-from instances.promotions.rules import (
-    Action,
-    PromotionError,
-    allowed_actions,
-    approve,
-    cancel,
-    reject,
-    request_promotion,
-    request_rollback,
-    retry,
-)
-from instances.promotions.views.promotions import step_states
+from instances.promotions.rules import PromotionError, cancel, request_promotion, retry
 from releasemgr.models import Scope
 
 router = Router(tags=["promotions"])
@@ -64,87 +50,6 @@ class PromotionFilters(Schema):
     )
     target: int | None = None
     feature: str | None = None
-
-
-class ItemOut(Schema):
-    feature: str
-    commit: str
-
-
-class StepOut(Schema):
-    label: str
-    state: str
-
-
-class ApprovalOut(Schema):
-    user: UserRef
-    decision: str
-    reason: str
-    at: datetime
-
-
-class ConflictOut(Schema):
-    path: str
-    kinds: list[str] = []
-    base: str | None = None
-    ours: str | None = None
-    theirs: str | None = None
-    result: str | None = None
-    editable: bool = Field(
-        description="Whether its text is complete, valid UTF-8 and may be resolved as text; "
-        "otherwise the sides above are for reading only (cut, or decoded with replacements)."
-    )
-    why_not_editable: str = Field(description="Why it cannot be resolved as text, in words.")
-    take: list[str] = Field(
-        description="The sides that may be taken whole (`take`), keeping their bytes exactly."
-    )
-
-
-class AutoResolutionOut(Schema):
-    path: str
-    recorded: int | None = Field(description="The recorded resolution replayed.")
-    promotion: int | None = Field(description="The promotion it was made in.")
-    conflict_id: str
-
-
-class PromotionOut(Schema):
-    id: int
-    direction: str
-    status: str
-    target: InstanceRef
-    source: InstanceRef | None
-    features: list[str]
-    collection_id: int | None
-    rollback_of: int | None = Field(None, description="A rollback: the promotion it reverts.")
-    requested_by: UserRef
-    requested_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    waiting: str = Field(description="Why it has not finished yet, in words; empty once it has.")
-    failure_reason: str
-    url: str
-
-
-class PromotionDetail(PromotionOut):
-    step: int
-    step_label: str
-    steps: list[StepOut]
-    attempt: int
-    items: list[ItemOut]
-    test_level: str
-    run_tests: list[str]
-    target_head_before: str
-    merged_head: str
-    target_head_after: str
-    approvals: list[ApprovalOut]
-    conflicts: list[ConflictOut]
-    auto_resolutions: list[AutoResolutionOut] = Field(
-        description="Paths the last merge resolved by replaying a recorded resolution."
-    )
-    deployments: list[int]
-    actions: list[str] = Field(description="What the caller may do to it now (its buttons).")
-    can_approve: bool
-    can_act: bool
 
 
 class LogEntry(Schema):
@@ -181,122 +86,6 @@ class PromotionRequest(Schema):
     )
 
 
-class Reason(Schema):
-    reason: str = ""
-
-
-class RollbackRequest(Schema):
-    acknowledge: bool = Field(
-        False, description="Acknowledge what the rollback cannot undo (GET lists it); required."
-    )
-
-
-class CannotUndo(Schema):
-    title: str
-    detail: str
-    components: list[str]
-
-
-class RollbackPreview(Schema):
-    promotion: int
-    allowed: bool = Field(description="Whether the caller may roll it back now.")
-    refused: str = Field(description="Why not, when not.")
-    features: list[str]
-    reverts: list[str] = Field(description="The commits before and after its merges.")
-    cannot_undo: list[CannotUndo]
-    note: str = Field(description="Why the package could not be read, when it could not.")
-
-
-class Resolutions(Schema):
-    resolutions: dict[str, str] = Field(
-        default_factory=dict,
-        description="Conflicted path → its resolved content (only for editable paths).",
-    )
-    take: dict[str, Literal["ours", "theirs"]] = Field(
-        default_factory=dict,
-        description="Conflicted path → the side to take whole, byte for byte.",
-    )
-
-
-def conflicts_out(promotion: Promotion) -> list[dict[str, Any]]:
-    return [
-        {
-            **conflict,
-            "editable": conflict_text.is_editable(conflict),
-            "why_not_editable": conflict_text.why_not_editable(conflict),
-            "take": conflict_text.take_choices(conflict),
-        }
-        for conflict in promotion.conflicts or []
-    ]
-
-
-def _promotions() -> Any:
-    return Promotion.objects.select_related(
-        "target", "source", "requested_by", "collection"
-    ).prefetch_related("items__feature")
-
-
-def promotion_out(request: HttpRequest, promotion: Promotion, waiting: str) -> dict[str, Any]:
-    return {
-        "id": promotion.pk,
-        "direction": promotion.direction,
-        "status": promotion.status,
-        "target": instance_ref(promotion.target),
-        "source": instance_ref(promotion.source),
-        "features": [item.feature.key for item in promotion.items.all()],
-        "collection_id": promotion.collection_id,
-        "rollback_of": promotion.rollback_of_id,
-        "requested_by": user_ref(promotion.requested_by),
-        "requested_at": promotion.requested_at,
-        "started_at": promotion.started_at,
-        "finished_at": promotion.finished_at,
-        "waiting": waiting,
-        "failure_reason": promotion.failure_reason,
-        "url": absolute(request, promotion.get_absolute_url()),
-    }
-
-
-def promotion_detail(request: HttpRequest, pk: int) -> dict[str, Any]:
-    promotion = _promotions().get(pk=pk)
-    allowed = allowed_actions(promotion, acting(request))
-    waiting = waiting_reasons([promotion]).get(promotion.pk, "")
-    return {
-        **promotion_out(request, promotion, waiting),
-        "step": promotion.step,
-        "step_label": promotion.get_step_display(),
-        "steps": [{"label": label, "state": state} for label, state in step_states(promotion)],
-        "attempt": promotion.attempt,
-        "items": [{"feature": i.feature.key, "commit": i.commit} for i in promotion.items.all()],
-        "test_level": promotion.test_level,
-        "run_tests": list(promotion.run_tests or []),
-        "target_head_before": promotion.target_head_before,
-        "merged_head": promotion.merged_head,
-        "target_head_after": promotion.target_head_after,
-        "approvals": _approvals(promotion),
-        "conflicts": conflicts_out(promotion),
-        "auto_resolutions": [
-            {
-                "path": path,
-                "recorded": entry.get("recorded"),
-                "promotion": entry.get("promotion"),
-                "conflict_id": entry.get("conflict_id", ""),
-            }
-            for path, entry in sorted((promotion.auto_resolutions or {}).items())
-        ],
-        "deployments": list(promotion.deployments.order_by("id").values_list("id", flat=True)),
-        "actions": [str(action) for action in Action if action in allowed],
-        "can_approve": Action.APPROVE in allowed,
-        "can_act": Action.CANCEL in allowed.permitted,
-    }
-
-
-def _approvals(promotion: Promotion) -> list[dict[str, Any]]:
-    return [
-        {"user": user_ref(a.user), "decision": a.decision, "reason": a.reason, "at": a.at}
-        for a in promotion.approvals.select_related("user")
-    ]
-
-
 # --------------------------------------------------------------------------- reads
 
 
@@ -305,7 +94,7 @@ def list_promotions(
     request: HttpRequest, paging: Query[Paging], filters: Query[PromotionFilters]
 ) -> dict[str, Any]:
     require_promotion_perm(request, "view")
-    promotions = visible_promotions(request.user, _promotions()).order_by("-id")
+    promotions = visible_promotions(request.user, promotions_query()).order_by("-id")
     if filters.status == "waiting":
         promotions = promotions.filter(Q(status__in=WAITING) | Q(status=PromotionStatus.RUNNING))
     elif filters.status:
@@ -367,20 +156,6 @@ def get_log(request: HttpRequest, pk: int, since: int = 0) -> dict[str, Any]:
         ],
         "next_since": entries[-1].pk if entries else since,
     }
-
-
-@router.get("/promotions/{pk}/approvals", response=list[ApprovalOut], summary="Its decisions")
-def get_approvals(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
-    return _approvals(get_promotion_for(request, pk))
-
-
-@router.get(
-    "/promotions/{pk}/conflicts",
-    response=list[ConflictOut],
-    summary="Conflicted paths with base, ours, theirs and git's result",
-)
-def get_conflicts(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
-    return conflicts_out(get_promotion_for(request, pk))
 
 
 # --------------------------------------------------------------------------- acts
@@ -445,134 +220,15 @@ def create_promotion(request: HttpRequest, body: PromotionRequest) -> Status:
     return Status(201, promotion_detail(request, promotion.pk))
 
 
-def _act(request: HttpRequest, promotion: Promotion, action: Any) -> dict[str, Any]:
-    try:
-        action()
-    except PromotionError as exc:
-        raise refusal(exc) from None
-    return promotion_detail(request, promotion.pk)
-
-
-@router.post("/promotions/{pk}/approve", response=PromotionDetail, summary="Approve it")
-def approve_promotion(request: HttpRequest, pk: int, body: Reason) -> dict[str, Any]:
-    need(request, Scope.APPROVE)
-    promotion = get_promotion_for(request, pk, need="approve")
-    return _act(
-        request, promotion, lambda: approve(promotion, acting(request), body.reason.strip())
-    )
-
-
-@router.post("/promotions/{pk}/reject", response=PromotionDetail, summary="Reject it")
-def reject_promotion(request: HttpRequest, pk: int, body: Reason) -> dict[str, Any]:
-    need(request, Scope.APPROVE)
-    promotion = get_promotion_for(request, pk, need="approve")
-    return _act(request, promotion, lambda: reject(promotion, acting(request), body.reason.strip()))
-
-
 @router.post("/promotions/{pk}/cancel", response=PromotionDetail, summary="Cancel it")
 def cancel_promotion(request: HttpRequest, pk: int) -> dict[str, Any]:
     need(request, Scope.PROMOTE)
     promotion = get_promotion_for(request, pk, need="act")
-    return _act(request, promotion, lambda: cancel(promotion, acting(request)))
+    return act(request, promotion, lambda: cancel(promotion, acting(request)))
 
 
 @router.post("/promotions/{pk}/retry", response=PromotionDetail, summary="Retry it")
 def retry_promotion(request: HttpRequest, pk: int) -> dict[str, Any]:
     need(request, Scope.PROMOTE)
     promotion = get_promotion_for(request, pk, need="act")
-    return _act(request, promotion, lambda: retry(promotion, acting(request)))
-
-
-@router.post(
-    "/promotions/{pk}/resolve",
-    response=PromotionDetail,
-    summary="Retry a conflicted promotion with the resolved content of its conflicted paths",
-)
-def resolve_promotion(request: HttpRequest, pk: int, body: Resolutions) -> dict[str, Any]:
-    need(request, Scope.PROMOTE)
-    promotion = get_promotion_for(request, pk, need="act")
-    if promotion.status != PromotionStatus.CONFLICTED:
-        raise Problem(409, f"Promotion #{promotion.pk} has no conflicts to resolve now.")
-    form = ResolutionForm(conflicts=promotion.conflicts)
-    texts = {str(conflict.get("path")): name for conflict, name, _ in form.entries if name}
-    takes = {str(conflict.get("path")): name for conflict, _, name in form.entries if name}
-    known = {str(conflict.get("path")): conflict for conflict, _, _ in form.entries}
-    errors = [
-        f"{p}: not a conflicted path of promotion #{promotion.pk}."
-        for p in sorted((set(body.resolutions) | set(body.take)) - set(known))
-    ]
-    errors += [
-        f"{p} cannot be resolved as text here: "
-        f"{conflict_text.why_not_editable(known[p])}; take one side whole (take)."
-        for p in sorted(set(body.resolutions) & set(known) - set(texts))
-    ]
-    errors += [
-        f"{p}: no side of it can be taken whole here."
-        for p in sorted(set(body.take) & set(known) - set(takes))
-    ]
-    if errors:
-        raise Problem(
-            400,
-            "Not a conflicted path of promotion "
-            f"#{promotion.pk} that can be resolved that way: " + " ".join(errors),
-            errors={"resolutions": errors},
-        )
-    values: dict[str, Any] = {texts[p]: text for p, text in body.resolutions.items()}
-    values.update({takes[p]: side for p, side in body.take.items()})
-    form = ResolutionForm(form_data(values), conflicts=promotion.conflicts, partial=True)
-    if not form.is_valid():
-        raise form_problem(form)
-    asked = set(body.resolutions) | set(body.take)
-    given = {p: r for p, r in form.resolutions().items() if p in asked}
-    return _act(request, promotion, lambda: retry(promotion, acting(request), given))
-
-
-@router.get(
-    "/promotions/{pk}/rollback",
-    response=RollbackPreview,
-    summary="What rolling it back would revert, and what a rollback cannot undo",
-)
-def preview_rollback(request: HttpRequest, pk: int) -> dict[str, Any]:
-    promotion = get_promotion_for(request, pk, need="rollback")
-    allowed = allowed_actions(promotion, acting(request))
-    stays, note = what_stays(promotion)
-    return {
-        "promotion": promotion.pk,
-        "allowed": Action.ROLLBACK in allowed,
-        "refused": allowed.refused.get(Action.ROLLBACK, ""),
-        "features": [i.feature.key for i in promotion.items.select_related("feature")],
-        "reverts": [promotion.target_head_before, promotion.target_head_after],
-        "cannot_undo": [
-            {"title": s.title, "detail": s.detail, "components": s.components} for s in stays
-        ],
-        "note": note,
-    }
-
-
-@router.post(
-    "/promotions/{pk}/rollback",
-    response={201: PromotionDetail},
-    summary="Roll it back: queue a rollback promotion into the same instance",
-    description="The rollback reverts the promotion's merges on the target branch and deploys "
-    "the inverse; it needs `acknowledge` of what it cannot undo (400 without it) and the "
-    "target's approvals like any promotion. 409 when it cannot be rolled back now.",
-)
-def rollback_promotion(request: HttpRequest, pk: int, body: RollbackRequest) -> Status:
-    need(request, Scope.PROMOTE)
-    promotion = get_promotion_for(request, pk, need="rollback")
-    user = acting(request)
-    try:
-        allowed_actions(promotion, user).check(Action.ROLLBACK)
-    except PromotionError as exc:
-        raise refusal(exc) from None
-    form = RollbackForm(form_data(body.dict()))
-    if not form.is_valid():
-        raise form_problem(form)
-    stays, _ = what_stays(promotion)
-    try:
-        rollback = request_rollback(
-            promotion, user, acknowledge=True, acknowledged=[s.title for s in stays]
-        )
-    except PromotionError as exc:
-        raise refusal(exc) from None
-    return Status(201, promotion_detail(request, rollback.pk))
+    return act(request, promotion, lambda: retry(promotion, acting(request)))

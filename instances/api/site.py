@@ -5,7 +5,9 @@ from __future__ import annotations
 from ninja import NinjaAPI, Swagger
 
 from instances.api import (
+    approvals,
     collections,
+    conflicts,
     deployments,
     features,
     instances,
@@ -16,6 +18,7 @@ from instances.api import (
     promotions,
     repositories,
     resolutions,
+    rollback,
 )
 from instances.api.auth import AUTH, attributed, signed_in
 
@@ -42,6 +45,9 @@ for module in (
     instances,
     features,
     promotions,
+    approvals,
+    conflicts,
+    rollback,
     deployments,
     collections,
     metrics,
