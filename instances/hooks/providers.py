@@ -11,7 +11,8 @@
   `X-Gitea-Event` / `X-Forgejo-Event`, `X-Gitea-Delivery` / `X-Forgejo-Delivery`; a push
   like GitHub's.
 
-The signature or token is checked before the body is read as JSON; anything that does not
+`HOSTS` holds these differences as data and `parse` reads them, one way for every host. The
+signature or token is checked before the body is read as JSON; anything that does not
 verify or parse raises `Refused` with the HTTP status to answer.
 """
 
@@ -21,9 +22,9 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
 from instances.hooks.models import Provider
@@ -133,53 +134,76 @@ def _bitbucket_push(payload: Any) -> list[dict[str, str]]:
         raise Refused(400, "The push does not list its changes as Bitbucket does.") from None
 
 
+def _gitlab_push(payload: Any) -> list[dict[str, str]]:
+    if not isinstance(payload, dict) or payload.get("object_kind") != "push":
+        raise Refused(400, "A Push Hook whose body is not a push.")
+    return _ref_push(payload)
+
+
+@dataclass(frozen=True)
+class Host:
+    """What tells one host's deliveries apart: header names (the first one named in a refusal,
+    the others accepted in their order), how it signs and what its push looks like."""
+
+    signature: tuple[str, ...]
+    # "hmac": the HMAC-SHA256 hex of the body after `prefix`; "token": the secret itself.
+    scheme: Literal["hmac", "token"]
+    delivery: tuple[str, ...]
+    event: tuple[str, ...]
+    push_event: str
+    changes: Callable[[Any], list[dict[str, str]]]
+    prefix: str = ""
+
+
+HOSTS: dict[str, Host] = {
+    Provider.GITHUB: Host(
+        signature=("X-Hub-Signature-256",),
+        scheme="hmac",
+        prefix="sha256=",
+        delivery=("X-GitHub-Delivery",),
+        event=("X-GitHub-Event",),
+        push_event="push",
+        changes=_ref_push,
+    ),
+    Provider.GITLAB: Host(
+        signature=("X-Gitlab-Token",),
+        scheme="token",
+        delivery=("Idempotency-Key", "X-Gitlab-Event-UUID"),
+        event=("X-Gitlab-Event",),
+        push_event="Push Hook",
+        changes=_gitlab_push,
+    ),
+    Provider.BITBUCKET: Host(
+        signature=("X-Hub-Signature",),
+        scheme="hmac",
+        prefix="sha256=",
+        delivery=("X-Request-UUID",),
+        event=("X-Event-Key",),
+        push_event="repo:push",
+        changes=_bitbucket_push,
+    ),
+    Provider.GITEA: Host(
+        signature=("X-Gitea-Signature", "X-Forgejo-Signature"),
+        scheme="hmac",
+        delivery=("X-Gitea-Delivery", "X-Forgejo-Delivery"),
+        event=("X-Gitea-Event", "X-Forgejo-Event"),
+        push_event="push",
+        changes=_ref_push,
+    ),
+}
+
+
 def parse(provider: str, headers: Mapping[str, str], body: bytes, secret: str) -> Delivery:
-    content_type = headers.get("Content-Type", "")
-    if provider == Provider.GITHUB:
-        given = _header(headers, "X-Hub-Signature-256")
-        _check_signature(given, "sha256=" + _hmac_hex(secret, body), "X-Hub-Signature-256")
-        delivery = Delivery(
-            _require(headers, "delivery id", "X-GitHub-Delivery"),
-            _require(headers, "event", "X-GitHub-Event"),
-        )
-        if delivery.event == "push":
-            delivery.is_push = True
-            delivery.changes = _ref_push(_json(body, content_type))
-        return delivery
-    if provider == Provider.GITLAB:
-        token = _header(headers, "X-Gitlab-Token")
-        _check_signature(token, secret, "X-Gitlab-Token")
-        delivery = Delivery(
-            _require(headers, "delivery id", "Idempotency-Key", "X-Gitlab-Event-UUID"),
-            _require(headers, "event", "X-Gitlab-Event"),
-        )
-        if delivery.event == "Push Hook":
-            payload = _json(body, content_type)
-            if not isinstance(payload, dict) or payload.get("object_kind") != "push":
-                raise Refused(400, "A Push Hook whose body is not a push.")
-            delivery.is_push = True
-            delivery.changes = _ref_push(payload)
-        return delivery
-    if provider == Provider.BITBUCKET:
-        given = _header(headers, "X-Hub-Signature")
-        _check_signature(given, "sha256=" + _hmac_hex(secret, body), "X-Hub-Signature")
-        delivery = Delivery(
-            _require(headers, "delivery id", "X-Request-UUID"),
-            _require(headers, "event", "X-Event-Key"),
-        )
-        if delivery.event == "repo:push":
-            delivery.is_push = True
-            delivery.changes = _bitbucket_push(_json(body, content_type))
-        return delivery
-    if provider == Provider.GITEA:
-        given = _header(headers, "X-Gitea-Signature", "X-Forgejo-Signature")
-        _check_signature(given, _hmac_hex(secret, body), "X-Gitea-Signature")
-        delivery = Delivery(
-            _require(headers, "delivery id", "X-Gitea-Delivery", "X-Forgejo-Delivery"),
-            _require(headers, "event", "X-Gitea-Event", "X-Forgejo-Event"),
-        )
-        if delivery.event == "push":
-            delivery.is_push = True
-            delivery.changes = _ref_push(_json(body, content_type))
-        return delivery
-    raise Refused(404, f"No git host called {provider!r}.")
+    host = HOSTS.get(provider)
+    if host is None:
+        raise Refused(404, f"No git host called {provider!r}.")
+    expected = secret if host.scheme == "token" else host.prefix + _hmac_hex(secret, body)
+    _check_signature(_header(headers, *host.signature), expected, host.signature[0])
+    delivery = Delivery(
+        _require(headers, "delivery id", *host.delivery),
+        _require(headers, "event", *host.event),
+    )
+    if delivery.event == host.push_event:
+        delivery.is_push = True
+        delivery.changes = host.changes(_json(body, headers.get("Content-Type", "")))
+    return delivery
