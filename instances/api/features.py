@@ -36,7 +36,7 @@ from instances.environments.presence import presence_rows, read_branch_heads
 from instances.models import FeaturePresence, Instance
 from instances.promotions.feature_forms import FeatureStartForm
 from instances.promotions.features import queue_start
-from instances.promotions.rules import targets_offered
+from instances.promotions.routing import targets_offered
 from instances.promotions.views.features import start_from_form
 from releasemgr.models import Scope
 

@@ -14,8 +14,8 @@ from instances.deployments.forms import TestClassesMixin
 from instances.models import Instance, PromotionStatus, TestLevel
 from instances.promotions import conflicts as conflict_text
 from instances.promotions.conflicts import Resolution
-from instances.promotions.routing import route_label
-from instances.promotions.rules import PromotionError, Route, route_to
+from instances.promotions.errors import PromotionError
+from instances.promotions.routing import Route, route_label, route_to
 
 QUEUE_ANYWAY = "Queue it anyway and resolve on the promotion page"
 

@@ -1,7 +1,8 @@
 """Requesting a promotion through a worker: the fetch, the dry run and the request, as a job.
 
-A dry run merges every feature onto the target's head (seconds on a deep history), and with a
-remote the request fetches first: neither belongs in a web request. The request page and the
+A dry run (`dry_run`) merges every feature onto the target's head in memory, objects only and
+no ref moved (seconds on a deep history), and with a remote the request fetches first: neither
+belongs in a web request. The request page and the
 API queue a job instead (`queue_request`), and follow it: the page live, the API by polling
 `/api/v1/jobs/<id>`. The worker (`run_request_job`) fetches, dry-runs unless asked to queue
 anyway, and requests the promotion when the dry run is clean (or only answers, for a dry run
@@ -14,18 +15,23 @@ Who may follow the job: its requester, and whoever may see its target (`get_requ
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest
 
 from branching import workspace
+from branching.git import storage
 from branching.git.errors import RepositoryDamaged
 from branching.git.remote import RemoteError
 from branching.models import Collection, Feature
 from instances.environments.permissions import Capability, allows, visible_instances
 from instances.models import Instance, PromotionStatus
-from instances.promotions.rules import PromotionError, dry_run, request_promotion, route_to
+from instances.promotions import recorded
+from instances.promotions.errors import PromotionError
+from instances.promotions.routing import Route, feature_commits, route_to
+from instances.promotions.rules import request_promotion
 from releasemgr import jobs
 from releasemgr.models import Job
 
@@ -64,6 +70,52 @@ def queue_request(
             "only_dry_run": only_dry_run,
         },
     )
+
+
+@dataclass(frozen=True)
+class DryRun:
+    conflicts: dict[str, list[str]]  # feature key → conflicted paths
+
+    @property
+    def clean(self) -> bool:
+        return not self.conflicts
+
+
+def dry_run(features: Sequence[Feature], target: Instance, route: Route) -> DryRun:
+    """Merge in memory (objects only, no ref moves) to tell the requester about conflicts."""
+    repository = target.repository
+    conflicts: dict[str, list[str]] = {}
+    context = workspace.context(repository)
+    with workspace.open_storage(repository) as repo, context.lock:
+        head = storage.branch_head(repo, target.branch)
+        if head is None:
+            raise PromotionError(f"{target.name}'s branch “{target.branch}” does not exist.")
+        merger = context.merger  # warm from earlier dry runs and merges in this process
+        for feature, commit in zip(features, feature_commits(features, route, repo), strict=True):
+            theirs = storage.object_id(commit)
+            if merger.relate(head, theirs).b_in_a:
+                continue
+            result = merger.merge_commits(
+                head, theirs, ours_label=target.branch, theirs_label=feature.branch
+            )
+            tree = result.tree
+            if not result.clean:
+                # A conflict whose recorded resolution replays is no conflict to report.
+                replays = recorded.replay_all(repository, result, recorded.reader(repo))
+                if replays is None:
+                    conflicts[feature.key] = list(result.conflicts) or [
+                        "(a conflict git names no path for)"
+                    ]
+                    continue
+                tree = storage.update_tree(repo, result.tree, replays)
+            head = storage.commit_files(
+                repo,
+                parents=[head, commit],
+                tree=tree,
+                message=f"Dry run: merge {feature.key}",
+                author=storage.DEFAULT_COMMITTER,
+            )
+    return DryRun(conflicts)
 
 
 def run_request_job(job: Job) -> tuple[str, str]:

@@ -1,5 +1,6 @@
-"""Rollbacks in git terms: which commits a rollback reverts, and which rollbacks a promotion
-has to revert before it merges (docs/rollback.md).
+"""Rollbacks: when a promotion can be rolled back (`why_no_rollback`), which commits a
+rollback reverts, and which rollbacks a promotion has to revert before it merges
+(docs/rollback.md).
 
 A promotion's merges into its target run from `target_head_before` to `target_head_after`. Its
 rollback is one commit on the target branch whose tree is what `git revert -m 1` gives for a
@@ -15,6 +16,7 @@ merges whatever is newer.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.db.models import Q
 from dulwich.objects import Commit
@@ -31,6 +33,7 @@ from instances.models import (
     PromotionFeature,
     PromotionStatus,
 )
+from instances.models.promotion import RETRYABLE
 
 # A rollback holds its promotion unless it was cancelled or rejected: nobody may ask for
 # another (a conflicted or failed one is retried, never doubled by a second).
@@ -113,6 +116,40 @@ def split_rollback(target_id: int, features: Sequence[Feature]) -> str | None:
                 "with these features; promote them together to bring them back."
             )
     return None
+
+
+def why_no_rollback(promotion: Promotion) -> str | None:
+    """Why `promotion` cannot be rolled back now, or None when it can."""
+    number = f"Promotion #{promotion.pk}"
+    if promotion.direction == Direction.ROLLBACK:
+        return f"{number} is a rollback; promote its features again to bring them back."
+    if promotion.status != PromotionStatus.SUCCEEDED:
+        status = promotion.get_status_display().lower()
+        return f"{number} is {status}; only a succeeded promotion can be rolled back."
+    if not promotion.target_head_after or promotion.target_head_after == (
+        promotion.target_head_before
+    ):
+        return f"{number} merged nothing into {promotion.target.name}; there is nothing to undo."
+    if (held := holding_rollback(promotion)) is not None:
+        if held.status == PromotionStatus.SUCCEEDED:
+            return f"{number} was rolled back by #{held.pk}."
+        if held.status in RETRYABLE:
+            status = held.get_status_display().lower()
+            return f"{number} has a rollback, #{held.pk}, that {status}: retry or resolve that one."
+        return f"{number} is rolling back by #{held.pk}."
+    ids = list(promotion.items.values_list("feature_id", flat=True))
+    for item in succeeded_into(promotion.target_id, ids):
+        later = item.promotion
+        if later.pk != promotion.pk and _ended(later) > _ended(promotion):
+            return (
+                f"{item.feature.key} came into {promotion.target.name} again with #{later.pk}; "
+                f"roll that back first."
+            )
+    return None
+
+
+def _ended(promotion: Promotion) -> datetime:
+    return promotion.finished_at or promotion.requested_at
 
 
 def later_touching(promotion: Promotion, repo: storage.Repo, paths: Iterable[str]) -> list[str]:

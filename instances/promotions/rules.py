@@ -9,31 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from branching import workspace
 from branching.features import first_commit_time
-from branching.git import storage
 from branching.models import Collection, Feature
 from instances.environments import windows
-from instances.environments.permissions import (
-    Capability,
-    allows,
-    instances_allowing,
-    visible_instances,
-)
+from instances.environments.permissions import Capability, allows
 from instances.models import (
     Approval,
     Decision,
     Direction,
-    FeaturePresence,
     Instance,
     LogLevel,
     Promotion,
@@ -42,7 +33,7 @@ from instances.models import (
     WindowOverride,
 )
 from instances.models.promotion import CANCELLABLE, RETRYABLE
-from instances.promotions import recorded, reverts
+from instances.promotions import reverts
 from instances.promotions.approvals import (
     describe_need,
     digest_of,
@@ -51,216 +42,11 @@ from instances.promotions.approvals import (
     why_not_approver,
 )
 from instances.promotions.conflicts import Resolution
+from instances.promotions.errors import PromotionError
 from instances.promotions.log import log
+from instances.promotions.routing import are, feature_commits, presences_of, route_to
 from instances.promotions.tasks import run_promotion
 from releasemgr.models import AuditEvent
-
-
-class PromotionError(ValidationError):
-    """A promotion cannot be requested or changed as asked; the message says why."""
-
-
-# --------------------------------------------------------------------------- where features are
-
-
-def presences_of(features: Iterable[Feature]) -> dict[int, dict[int, str]]:
-    """feature id → {instance id: commit of the feature that reached it}."""
-    ids = [f.pk for f in features]
-    out: dict[int, dict[int, str]] = {i: {} for i in ids}
-    for feature_id, instance_id, commit in FeaturePresence.objects.filter(
-        feature_id__in=ids
-    ).values_list("feature_id", "instance_id", "commit"):
-        out[feature_id][instance_id] = commit
-    return out
-
-
-@dataclass(frozen=True)
-class Route:
-    """How a set of features can reach a target: the direction and where they come from."""
-
-    direction: Direction
-    source: Instance | None
-
-
-def route_to(features: Sequence[Feature], target: Instance) -> Route:
-    """Infer forward, back or enter from where the features are; raise with the reason if none."""
-    if not features:
-        raise PromotionError("Choose at least one feature.")
-    return route_among(
-        features, target, presences_of(features), list(target.children.all()), target.parent
-    )
-
-
-def route_among(
-    features: Sequence[Feature],
-    target: Instance,
-    where: dict[int, dict[int, str]],
-    children: Sequence[Instance],
-    parent: Instance | None,
-) -> Route:
-    """`route_to`, from what the caller already loaded: the features' presences (`where`) and
-    the target's children (in name order) and parent. No query, so a page can ask it of many
-    targets at the cost of one load."""
-    if not features:
-        raise PromotionError("Choose at least one feature.")
-    foreign = [f.key for f in features if f.repository.storage_key != target.storage_key]
-    if foreign:
-        raise PromotionError(
-            f"{', '.join(foreign)} live in another git storage than {target.name}."
-        )
-    already = [f.key for f in features if target.pk in where[f.pk]]
-    entering = [f for f in features if f.started_from_id == target.pk]
-    if len(entering) == len(features):
-        # Entering the start instance again is how a feature's newer commits get in.
-        return Route(Direction.ENTER, None)
-    if already:
-        raise PromotionError(f"{', '.join(already)} {_are(already)} already in {target.name}.")
-    for child in children:
-        if all(child.pk in where[f.pk] for f in features):
-            return Route(Direction.FORWARD, child)
-    if parent is not None and all(parent.pk in where[f.pk] for f in features):
-        return Route(Direction.BACK, parent)
-    missing = [
-        f.key
-        for f in features
-        if not any(c.pk in where[f.pk] for c in children)
-        and not (parent and parent.pk in where[f.pk])
-    ]
-    around = [c.name for c in children] + ([f"its parent {parent.name}"] if parent else [])
-    if missing:
-        return_to = " or ".join(around) if around else "no neighbour"
-        raise PromotionError(
-            f"{', '.join(missing)} {_are(missing)} not in {return_to}: {target.name} can only "
-            "receive features from a child (promote) or from its parent (back promote), or a "
-            "feature entering the instance it was started from."
-        )
-    raise PromotionError(
-        f"The features are spread over several instances; no one child or parent of "
-        f"{target.name} holds them all. Promote them in smaller groups."
-    )
-
-
-def _are(keys: Sequence[str]) -> str:
-    return "is" if len(keys) == 1 else "are"
-
-
-def targets_for(
-    feature: Feature,
-    where: dict[int, str] | None = None,
-    instances: dict[int, Instance] | None = None,
-) -> list[tuple[Instance, Route]]:
-    """Every instance this feature can go to next, with the route (for forms and pages).
-
-    `where` (the feature's presences) and `instances` (every instance of its storage, by id)
-    are loaded when not given; a caller asking for many features loads them once for all."""
-    if where is None:
-        where = presences_of([feature])[feature.pk]
-    if instances is None:
-        instances = {
-            i.pk: i for i in Instance.objects.filter(storage_key=feature.repository.storage_key)
-        }
-    out: list[tuple[Instance, Route]] = []
-    start = instances.get(feature.started_from_id or -1)
-    if start is not None:
-        out.append((start, Route(Direction.ENTER, None)))
-    for instance_id in where:
-        holder = instances.get(instance_id)
-        if holder is None:
-            continue
-        parent = instances.get(holder.parent_id or -1)
-        if parent is not None and parent.pk not in where:
-            out.append((parent, Route(Direction.FORWARD, holder)))
-        for child in instances.values():
-            if child.parent_id == holder.pk and child.pk not in where:
-                out.append((child, Route(Direction.BACK, holder)))
-    seen: set[int] = set()
-    unique = []
-    for instance, route in out:
-        if instance.pk not in seen:
-            seen.add(instance.pk)
-            unique.append((instance, route))
-    return unique
-
-
-def targets_offered(feature: Feature, user: User) -> list[tuple[Instance, Route]]:
-    """`targets_for` as `user` may use them: into instances they may promote into, from
-    instances they may see (a route out of a hidden instance is not theirs to take, and would
-    name it)."""
-    if not user.has_perm("instances.add_promotion"):
-        return []
-    allowed = set(instances_allowing(user, Capability.PROMOTE).values_list("pk", flat=True))
-    seen = set(visible_instances(user).values_list("pk", flat=True))
-    return [
-        (instance, route)
-        for instance, route in targets_for(feature)
-        if instance.pk in allowed and (route.source is None or route.source.pk in seen)
-    ]
-
-
-# --------------------------------------------------------------------------- dry run
-
-
-@dataclass(frozen=True)
-class DryRun:
-    conflicts: dict[str, list[str]]  # feature key → conflicted paths
-
-    @property
-    def clean(self) -> bool:
-        return not self.conflicts
-
-
-def feature_commits(features: Sequence[Feature], route: Route, repo: storage.Repo) -> list[str]:
-    """The commit of each feature to merge: its branch head when entering, else the source's."""
-    commits = []
-    where = presences_of(features)
-    for feature in features:
-        if route.direction == Direction.ENTER:
-            head = storage.branch_head(repo, feature.branch)
-            if head is None:
-                raise PromotionError(f"The branch “{feature.branch}” of {feature.key} is gone.")
-            commits.append(storage.hex_id(head))
-        else:
-            assert route.source is not None
-            commits.append(where[feature.pk][route.source.pk])
-    return commits
-
-
-def dry_run(features: Sequence[Feature], target: Instance, route: Route) -> DryRun:
-    """Merge in memory (objects only, no ref moves) to tell the requester about conflicts."""
-    repository = target.repository
-    conflicts: dict[str, list[str]] = {}
-    context = workspace.context(repository)
-    with workspace.open_storage(repository) as repo, context.lock:
-        head = storage.branch_head(repo, target.branch)
-        if head is None:
-            raise PromotionError(f"{target.name}'s branch “{target.branch}” does not exist.")
-        merger = context.merger  # warm from earlier dry runs and merges in this process
-        for feature, commit in zip(features, feature_commits(features, route, repo), strict=True):
-            theirs = storage.object_id(commit)
-            if merger.relate(head, theirs).b_in_a:
-                continue
-            result = merger.merge_commits(
-                head, theirs, ours_label=target.branch, theirs_label=feature.branch
-            )
-            tree = result.tree
-            if not result.clean:
-                # A conflict whose recorded resolution replays is no conflict to report.
-                replays = recorded.replay_all(repository, result, recorded.reader(repo))
-                if replays is None:
-                    conflicts[feature.key] = list(result.conflicts) or [
-                        "(a conflict git names no path for)"
-                    ]
-                    continue
-                tree = storage.update_tree(repo, result.tree, replays)
-            head = storage.commit_files(
-                repo,
-                parents=[head, commit],
-                tree=tree,
-                message=f"Dry run: merge {feature.key}",
-                author=storage.DEFAULT_COMMITTER,
-            )
-    return DryRun(conflicts)
-
 
 # --------------------------------------------------------------------------- state changes
 
@@ -302,7 +88,7 @@ def request_promotion(
         ]
         if len(current) == len(features):
             raise PromotionError(
-                f"{', '.join(current)} {_are(current)} already in {target.name} with every "
+                f"{', '.join(current)} {are(current)} already in {target.name} with every "
                 "commit of the feature branch; commit more work first."
             )
     needs_approval = target.requires_approval
@@ -449,43 +235,9 @@ def allowed_actions(promotion: Promotion, user: User) -> Allowed:
             refused[Action.OVERRIDE] = f"{number} already has an override."
         elif windows.closure_of(target) is None:
             refused[Action.OVERRIDE] = f"{target.name} is open; there is nothing to override."
-    if Action.ROLLBACK in permitted and (why := why_no_rollback(promotion)):
+    if Action.ROLLBACK in permitted and (why := reverts.why_no_rollback(promotion)):
         refused[Action.ROLLBACK] = why
     return Allowed(frozenset(permitted), {a: r for a, r in refused.items() if a in permitted})
-
-
-def why_no_rollback(promotion: Promotion) -> str | None:
-    """Why `promotion` cannot be rolled back now, or None when it can."""
-    number = f"Promotion #{promotion.pk}"
-    if promotion.direction == Direction.ROLLBACK:
-        return f"{number} is a rollback; promote its features again to bring them back."
-    if promotion.status != PromotionStatus.SUCCEEDED:
-        status = promotion.get_status_display().lower()
-        return f"{number} is {status}; only a succeeded promotion can be rolled back."
-    if not promotion.target_head_after or promotion.target_head_after == (
-        promotion.target_head_before
-    ):
-        return f"{number} merged nothing into {promotion.target.name}; there is nothing to undo."
-    if (held := reverts.holding_rollback(promotion)) is not None:
-        if held.status == PromotionStatus.SUCCEEDED:
-            return f"{number} was rolled back by #{held.pk}."
-        if held.status in RETRYABLE:
-            status = held.get_status_display().lower()
-            return f"{number} has a rollback, #{held.pk}, that {status}: retry or resolve that one."
-        return f"{number} is rolling back by #{held.pk}."
-    ids = list(promotion.items.values_list("feature_id", flat=True))
-    for item in reverts.succeeded_into(promotion.target_id, ids):
-        later = item.promotion
-        if later.pk != promotion.pk and _ended(later) > _ended(promotion):
-            return (
-                f"{item.feature.key} came into {promotion.target.name} again with #{later.pk}; "
-                f"roll that back first."
-            )
-    return None
-
-
-def _ended(promotion: Promotion) -> datetime:
-    return promotion.finished_at or promotion.requested_at
 
 
 def request_rollback(
@@ -503,7 +255,7 @@ def request_rollback(
     with transaction.atomic():
         # The row lock orders two people asking at once: the second sees the first's rollback.
         locked = Promotion.objects.select_for_update().filter(pk=promotion.pk).first()
-        if locked is None or (why := why_no_rollback(locked)):
+        if locked is None or (why := reverts.why_no_rollback(locked)):
             raise PromotionError(why or f"Promotion #{promotion.pk} is gone.")
         items = list(locked.items.select_related("feature"))
         rollback = Promotion.objects.create(

@@ -7,8 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from instances.management.commands._cli import acting_user, promotion_numbered, reason, refuse
+from instances.promotions.errors import PromotionError
 from instances.promotions.queue import waiting_reason
-from instances.promotions.rules import PromotionError, approve
+from instances.promotions.rules import approve
 
 
 class Command(BaseCommand):

@@ -24,8 +24,9 @@ from instances.management.commands._cli import (
 )
 from instances.models import Promotion, PromotionLog, PromotionStatus
 from instances.models.promotion import LogLevel
+from instances.promotions.errors import PromotionError
 from instances.promotions.queue import waiting_reason
-from instances.promotions.rules import PromotionError, request_promotion
+from instances.promotions.rules import request_promotion
 
 POLL_SECONDS = 0.5
 

@@ -7,7 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from instances.management.commands._cli import acting_user, promotion_numbered, reason, refuse
-from instances.promotions.rules import PromotionError, reject
+from instances.promotions.errors import PromotionError
+from instances.promotions.rules import reject
 
 
 class Command(BaseCommand):

@@ -12,8 +12,9 @@ from django.core.management.base import CommandParser
 
 from instances.management.commands import promote
 from instances.management.commands._cli import acting_user, promotion_numbered, reason, refuse
+from instances.promotions.errors import PromotionError
 from instances.promotions.irreversible import what_stays
-from instances.promotions.rules import Action, PromotionError, allowed_actions, request_rollback
+from instances.promotions.rules import Action, allowed_actions, request_rollback
 
 
 class Command(promote.Command):

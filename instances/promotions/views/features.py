@@ -29,8 +29,7 @@ from instances.environments.presence import presence_rows, read_branch_heads
 from instances.models import FeaturePresence, Instance, Promotion
 from instances.promotions.feature_forms import FeatureFilterForm, FeatureStartForm
 from instances.promotions.features import queue_start, start_from_instance
-from instances.promotions.routing import route_label
-from instances.promotions.rules import targets_offered
+from instances.promotions.routing import route_label, targets_offered
 from releasemgr.http import AuthedRequest, redirect_after_post
 from releasemgr.models import AuditEvent
 

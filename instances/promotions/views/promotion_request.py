@@ -29,10 +29,11 @@ from branching.models import Collection, Feature
 from instances.environments.permissions import instances_allowing, visible_instances
 from instances.models import Capability, Instance, PromotionStatus
 from instances.promotions.access import require_promotion_perm
+from instances.promotions.errors import PromotionError
 from instances.promotions.forms import PromotionRequestForm, PromotionScopeForm
 from instances.promotions.requests import get_request_job_for, job_form_data, queue_request
-from instances.promotions.routing import candidates_for, common_targets
-from instances.promotions.rules import PromotionError, Route, request_promotion, route_to
+from instances.promotions.routing import Route, candidates_for, common_targets, route_to
+from instances.promotions.rules import request_promotion
 from releasemgr.http import AuthedRequest, redirect_after_post
 from releasemgr.models import Job
 

@@ -24,12 +24,12 @@ from instances.models.promotion import WAITING
 from instances.promotions import overrides
 from instances.promotions.access import get_promotion_for, require_promotion_perm
 from instances.promotions.approvals import resolution_diffs
+from instances.promotions.errors import PromotionError
 from instances.promotions.forms import PromotionFilterForm, ResolutionForm, RollbackForm
 from instances.promotions.irreversible import what_stays
 from instances.promotions.queue import waiting_reason, waiting_reasons
 from instances.promotions.rules import (
     Action,
-    PromotionError,
     allowed_actions,
     approve,
     cancel,

@@ -14,7 +14,8 @@ from instances.environments.permissions import (
     visible_instances,
 )
 from instances.models import Capability, InstanceGrant
-from instances.promotions.rules import PromotionError, request_promotion
+from instances.promotions.errors import PromotionError
+from instances.promotions.rules import request_promotion
 from releasemgr.roles import RELEASE_MANAGERS
 from tests.conftest import make_user
 from tests.instances.promotions.helpers import make_feature, make_promotion, place

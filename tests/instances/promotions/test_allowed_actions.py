@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from instances.models import Direction, Promotion, PromotionStatus
-from instances.promotions.rules import Action, PromotionError, allowed_actions
+from instances.promotions.errors import PromotionError
+from instances.promotions.rules import Action, allowed_actions
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

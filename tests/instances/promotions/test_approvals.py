@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from instances.models import Approval, ApprovalPolicy, PromotionStatus
 from instances.promotions.approvals import current_digest
-from instances.promotions.rules import PromotionError, approve, request_promotion
+from instances.promotions.errors import PromotionError
+from instances.promotions.rules import approve, request_promotion
 from releasemgr.roles import RELEASE_MANAGERS
 from tests.conftest import make_user
 from tests.instances.promotions.helpers import INVOICE, commit_to, promote, run, start

@@ -9,17 +9,11 @@ from branching.features import FeatureError, start_feature
 from branching.git import storage
 from instances.models import FeaturePresence, Promotion, PromotionStatus, Step
 from instances.promotions import engine, steps
+from instances.promotions.errors import PromotionError
 from instances.promotions.queue import waiting_reason
-from instances.promotions.rules import (
-    PromotionError,
-    approve,
-    cancel,
-    dry_run,
-    reject,
-    request_promotion,
-    retry,
-    route_to,
-)
+from instances.promotions.requests import dry_run
+from instances.promotions.routing import route_to
+from instances.promotions.rules import approve, cancel, reject, request_promotion, retry
 from tests.conftest import make_user
 from tests.instances.promotions.helpers import commit_to, head
 

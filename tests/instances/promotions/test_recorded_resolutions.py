@@ -9,7 +9,9 @@ from django.urls import reverse
 
 from instances.models import Decision, PromotionStatus, RecordedResolution
 from instances.promotions import approvals
-from instances.promotions.rules import approve, dry_run, request_promotion, route_to
+from instances.promotions.requests import dry_run
+from instances.promotions.routing import route_to
+from instances.promotions.rules import approve, request_promotion
 from tests.instances.promotions.helpers import (
     INVOICE,
     blob_at,

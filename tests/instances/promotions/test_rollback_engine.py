@@ -25,14 +25,9 @@ from instances.models import (
 from instances.notifications import events
 from instances.promotions import engine
 from instances.promotions.approvals import subject_of
+from instances.promotions.errors import PromotionError
 from instances.promotions.queue import waiting_reason
-from instances.promotions.rules import (
-    PromotionError,
-    approve,
-    request_promotion,
-    request_rollback,
-    retry,
-)
+from instances.promotions.rules import approve, request_promotion, request_rollback, retry
 from releasemgr.models import AuditEvent
 from releasemgr.roles import RELEASE_MANAGERS
 from tests.conftest import make_user

@@ -9,8 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from instances.models import Capability, Direction, InstanceGrant, Promotion, PromotionStatus
+from instances.promotions.errors import PromotionError
 from instances.promotions.irreversible import what_stays
-from instances.promotions.rules import PromotionError, request_rollback
+from instances.promotions.rules import request_rollback
 from releasemgr.roles import RELEASE_MANAGERS
 from tests.conftest import make_user
 from tests.instances.promotions.helpers import (

@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from branching.models import Feature
 from instances.models import FeaturePresence
-from instances.promotions.routing import common_targets
-from instances.promotions.rules import route_to, targets_for
+from instances.promotions.routing import common_targets, route_to, targets_for
 
 pytestmark = pytest.mark.django_db
 
