@@ -25,13 +25,15 @@ from instances.models import Instance, LogLevel, Promotion, PromotionStatus, Ste
 from instances.promotions import queue
 from instances.promotions.approvals import describe_need
 from instances.promotions.log import log
-from instances.promotions.steps import (
+from instances.promotions.running import (
     Conflicted,
     LostClaim,
     NeedsApproval,
     PromotionFailed,
     Run,
     TargetMoved,
+)
+from instances.promotions.steps import (
     check,
     create_temp_branch,
     delete_temp_branch,

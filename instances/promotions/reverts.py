@@ -21,6 +21,7 @@ from datetime import datetime
 from django.db.models import Q
 from dulwich.objects import Commit
 
+from branching import workspace
 from branching.git import storage
 from branching.git.merge import Merger, MergeResult
 from branching.metadata.gitread import changed_files
@@ -34,6 +35,8 @@ from instances.models import (
     PromotionStatus,
 )
 from instances.models.promotion import RETRYABLE
+from instances.promotions.recorded import Resolving, apply_resolutions
+from instances.promotions.running import Conflicted, Run, author, temp_name
 
 # A rollback holds its promotion unless it was cancelled or rejected: nobody may ask for
 # another (a conflicted or failed one is retried, never doubled by a second).
@@ -188,3 +191,94 @@ def may_roll_back(user: AnyUser, target: Instance) -> bool:
         and user.has_perm("instances.change_promotion")
         and (allows(user, target, Capability.MANAGE) or allows(user, target, Capability.APPROVE))
     )
+
+
+# --------------------------------------------------------------------------- in the merge step
+
+
+def commit_reverts(
+    run: Run, repo: storage.Repo, head: storage.ObjectId, resolving: Resolving
+) -> storage.ObjectId:
+    """A rollback's one revert commit; for any other promotion, the reverts of the rollbacks
+    that took its features out of the target (docs/rollback.md), before its merges."""
+    promotion = run.promotion
+    if promotion.direction == Direction.ROLLBACK:
+        original = promotion.rollback_of
+        assert original is not None
+        keys = ", ".join(i.feature.key for i in promotion.items.select_related("feature"))
+        return _commit_revert(
+            run,
+            repo,
+            head,
+            resolving,
+            original,
+            what=f"Rolling back #{original.pk}",
+            message=f"Roll back promotion #{original.pk} ({keys}) in {promotion.target.branch}",
+            done=f"Reverted the merges of promotion #{original.pk}",
+        )
+    ids = list(promotion.items.values_list("feature_id", flat=True))
+    for rollback in rollbacks_to_undo(promotion.target_id, ids, exclude=promotion.pk):
+        keys = ", ".join(i.feature.key for i in rollback.items.select_related("feature"))
+        head = _commit_revert(
+            run,
+            repo,
+            head,
+            resolving,
+            rollback,
+            what=f"Bringing back {keys} (rolled back by #{rollback.pk})",
+            message=f"Revert rollback #{rollback.pk}: bring {keys} back into "
+            f"{promotion.target.branch}",
+            done=f"Reverted rollback #{rollback.pk}: {keys} came back",
+        )
+    return head
+
+
+def _commit_revert(
+    run: Run,
+    repo: storage.Repo,
+    head: storage.ObjectId,
+    resolving: Resolving,
+    reverted: Promotion,
+    *,
+    what: str,
+    message: str,
+    done: str,
+) -> storage.ObjectId:
+    """Commit on the temporary branch the revert of everything `reverted` merged."""
+    promotion = run.promotion
+    target = promotion.target
+    name = promotion.temp_branch or temp_name(promotion)
+    last = reverted.target_head_after
+    subject = commit_subject(repo, last)
+    context = workspace.context(target.repository)
+    with context.lock:
+        result = revert(
+            context.merger,
+            head,
+            reverted=last,
+            parent=reverted.target_head_before,
+            ours_label=target.branch,
+            theirs_label=theirs_label(last, subject),
+        )
+    tree = result.tree
+    if not result.clean:
+        first = promotion.items.select_related("feature").first()
+        assert first is not None
+        try:
+            tree = apply_resolutions(run, repo, result, first.feature, resolving)
+        except Conflicted as exc:
+            later = later_touching(reverted, repo, [c["path"] for c in exc.conflicts])
+            since = f" (changed since by {', '.join(later)})" if later else ""
+            raise Conflicted(first.feature, target, exc.conflicts, what + since) from None
+    new = storage.commit_files(
+        repo,
+        parents=[head],
+        tree=tree,
+        message=f"{message}\n\nThis reverts {reverted.target_head_before[:10]}..{last[:10]}, "
+        f"promotion #{reverted.pk} ({reverted.get_direction_display().lower()}).\n"
+        f"Promotion #{promotion.pk} ({promotion.get_direction_display().lower()}).",
+        author=author(promotion),
+    )
+    storage.update_branch(repo, name, new, head)
+    run.log(f"{done}.", from_commit=storage.hex_id(head), to_commit=storage.hex_id(new))
+    return new

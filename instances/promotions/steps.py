@@ -1,25 +1,20 @@
 """The steps of a promotion (docs/design.md, "How a promotion runs"), one function each.
 
 Each step works in the bare repository (no work tree) and ends by recording itself through
-`Run.record`, which renews the worker's lease and succeeds only while the worker still holds
-the claim. `engine` decides which steps still have to run; a resumed promotion starts after the
-last step recorded, so no step merges or deploys twice.
+`Run.record` (`running`), which renews the worker's lease and succeeds only while the worker
+still holds the claim. `engine` decides which steps still have to run; a resumed promotion
+starts after the last step recorded, so no step merges or deploys twice. The merge step's
+conflicts are resolved by `recorded` (given and recorded resolutions), its reverts committed by
+`reverts`.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import Any
-
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from branching import workspace
 from branching.git import storage
-from branching.git.remote import LOCAL_ONLY_PREFIX
-from branching.models import Feature
 from instances.deployments import runner
 from instances.environments.permissions import Capability, allows
 from instances.models import (
@@ -29,74 +24,20 @@ from instances.models import (
     DeploymentStatus,
     Direction,
     FeaturePresence,
-    Instance,
     Promotion,
     PromotionStatus,
     Step,
     TestLevel,
-    leases,
 )
-from instances.promotions import approvals, conflicts, recorded, reverts
-from instances.promotions.log import log
+from instances.promotions import approvals, recorded, reverts
+from instances.promotions.running import (
+    PromotionFailed,
+    Run,
+    TargetMoved,
+    author,
+    temp_name,
+)
 from releasemgr.models import AuditEvent
-
-
-class LostClaim(Exception):
-    """Another worker holds the promotion now (our lease expired); stop without touching it."""
-
-
-class PromotionFailed(Exception):
-    """The promotion cannot succeed as it stands; the message is the reason users see."""
-
-
-class Conflicted(Exception):
-    def __init__(
-        self,
-        feature: Feature,
-        target: Instance,
-        conflicts: list[dict[str, Any]],
-        what: str | None = None,
-    ) -> None:
-        self.feature, self.conflicts = feature, conflicts
-        paths = ", ".join(c["path"] for c in conflicts) or "(no path named)"
-        super().__init__(f"{what or feature.key} conflicts with {target.name}: {paths}")
-
-
-class NeedsApproval(Exception):
-    """The merge resolved conflicts with recorded resolutions that the approvals given do not
-    cover: the promotion goes back to awaiting approval, with those resolutions to approve."""
-
-
-class TargetMoved(Exception):
-    """The target branch moved under us (someone pushed to the remote): start from the fetch."""
-
-
-@dataclass
-class Run:
-    promotion: Promotion
-    worker: str
-    pause: float = 0.0
-
-    def record(self, step: Step, *, pause: bool = True, **fields: Any) -> None:
-        """Complete `step` (and save `fields`) only while we still hold the claim.
-
-        `pause` applies PROMOTION_STEP_PAUSE; never inside a transaction (on SQLite it would
-        hold every writer up) nor on a heartbeat.
-        """
-        running = Promotion.objects.filter(pk=self.promotion.pk, status=PromotionStatus.RUNNING)
-        if not leases.renew(running, self.worker, step=step, **fields):
-            raise LostClaim()
-        self.promotion.step = step
-        for name, value in fields.items():
-            setattr(self.promotion, name, value)
-        if self.pause and pause:
-            time.sleep(self.pause)
-
-    def heartbeat(self) -> None:
-        self.record(Step(self.promotion.step), pause=False)
-
-    def log(self, message: str, **kwargs: Any) -> None:
-        log(self.promotion, message, **kwargs)
 
 
 def check(run: Run, repo: storage.Repo) -> None:
@@ -161,15 +102,11 @@ def _contains(promotion: Promotion, head: bytes, commit: str) -> bool:
         return context.history.is_ancestor(storage.object_id(commit), head)
 
 
-def _temp_name(promotion: Promotion) -> str:
-    return f"{LOCAL_ONLY_PREFIX}promotion-{promotion.pk}"
-
-
 def create_temp_branch(run: Run, repo: storage.Repo) -> None:
     promotion = run.promotion
     head = storage.branch_head(repo, promotion.target.branch)
     assert head is not None
-    name = _temp_name(promotion)
+    name = temp_name(promotion)
     existing = storage.branch_head(repo, name)
     if existing is None:
         storage.create_branch(repo, name, head)
@@ -177,13 +114,6 @@ def create_temp_branch(run: Run, repo: storage.Repo) -> None:
         storage.update_branch(repo, name, head, existing)  # left over from a crashed attempt
     run.log(f"Created {name} from {promotion.target.branch}.", to_commit=storage.hex_id(head))
     run.record(Step.TEMP_BRANCH, temp_branch=name, target_head_before=storage.hex_id(head))
-
-
-def _author(promotion: Promotion) -> str:
-    user = promotion.requested_by
-    name = (user.get_full_name() or user.get_username()).replace("<", "").replace(">", "")
-    email = (user.email or f"{user.get_username()}@releasemgr.invalid").replace(">", "")
-    return f"{name} <{email}>"
 
 
 def check_approvals(promotion: Promotion) -> None:
@@ -205,7 +135,7 @@ def check_approvals(promotion: Promotion) -> None:
 
 def merge_features(run: Run, repo: storage.Repo) -> None:
     promotion = run.promotion
-    name = promotion.temp_branch or _temp_name(promotion)
+    name = promotion.temp_branch or temp_name(promotion)
     base = promotion.target_head_before
     head = storage.branch_head(repo, name)
     if head is None or storage.hex_id(head) != base:
@@ -216,8 +146,8 @@ def merge_features(run: Run, repo: storage.Repo) -> None:
             else storage.create_branch(repo, name, base)
         )
     check_approvals(promotion)  # again: a resumed run may not have checked
-    resolving = _Resolving(repo)
-    head = _reverts(run, repo, head, resolving)
+    resolving = recorded.Resolving(repo)
+    head = reverts.commit_reverts(run, repo, head, resolving)
     if promotion.direction == Direction.ROLLBACK:
         _merged(run, head, resolving)
         return
@@ -241,14 +171,14 @@ def merge_features(run: Run, repo: storage.Repo) -> None:
             continue
         tree = result.tree
         if not result.clean:
-            tree = _apply_resolutions(run, repo, result, feature, resolving)
+            tree = recorded.apply_resolutions(run, repo, result, feature, resolving)
         new = storage.commit_files(
             repo,
             parents=[head, item.commit],
             tree=tree,
             message=f"Merge {feature.key} {feature.title} into {promotion.target.branch}\n\n"
             f"Promotion #{promotion.pk} ({promotion.get_direction_display().lower()}).",
-            author=_author(promotion),
+            author=author(promotion),
         )
         storage.update_branch(repo, name, new, head)
         run.log(
@@ -260,246 +190,11 @@ def merge_features(run: Run, repo: storage.Repo) -> None:
     _merged(run, head, resolving)
 
 
-def _merged(run: Run, head: storage.ObjectId, resolving: _Resolving) -> None:
+def _merged(run: Run, head: storage.ObjectId, resolving: recorded.Resolving) -> None:
     """End the merge step: replays approved where that is needed, resolutions recorded."""
-    _check_replays_approved(run, resolving.auto)
-    _record_resolutions(run, resolving)
+    recorded.check_replays_approved(run, resolving.auto)
+    recorded.record_resolutions(run, resolving)
     run.record(Step.MERGED, merged_head=storage.hex_id(head), auto_resolutions=resolving.auto)
-
-
-def _reverts(
-    run: Run, repo: storage.Repo, head: storage.ObjectId, resolving: _Resolving
-) -> storage.ObjectId:
-    """A rollback's one revert commit; for any other promotion, the reverts of the rollbacks
-    that took its features out of the target (docs/rollback.md), before its merges."""
-    promotion = run.promotion
-    if promotion.direction == Direction.ROLLBACK:
-        original = promotion.rollback_of
-        assert original is not None
-        keys = ", ".join(i.feature.key for i in promotion.items.select_related("feature"))
-        return _revert(
-            run,
-            repo,
-            head,
-            resolving,
-            original,
-            what=f"Rolling back #{original.pk}",
-            message=f"Roll back promotion #{original.pk} ({keys}) in {promotion.target.branch}",
-            done=f"Reverted the merges of promotion #{original.pk}",
-        )
-    ids = list(promotion.items.values_list("feature_id", flat=True))
-    for rollback in reverts.rollbacks_to_undo(promotion.target_id, ids, exclude=promotion.pk):
-        keys = ", ".join(i.feature.key for i in rollback.items.select_related("feature"))
-        head = _revert(
-            run,
-            repo,
-            head,
-            resolving,
-            rollback,
-            what=f"Bringing back {keys} (rolled back by #{rollback.pk})",
-            message=f"Revert rollback #{rollback.pk}: bring {keys} back into "
-            f"{promotion.target.branch}",
-            done=f"Reverted rollback #{rollback.pk}: {keys} came back",
-        )
-    return head
-
-
-def _revert(
-    run: Run,
-    repo: storage.Repo,
-    head: storage.ObjectId,
-    resolving: _Resolving,
-    reverted: Promotion,
-    *,
-    what: str,
-    message: str,
-    done: str,
-) -> storage.ObjectId:
-    """Commit on the temporary branch the revert of everything `reverted` merged."""
-    promotion = run.promotion
-    target = promotion.target
-    name = promotion.temp_branch or _temp_name(promotion)
-    last = reverted.target_head_after
-    subject = reverts.commit_subject(repo, last)
-    context = workspace.context(target.repository)
-    with context.lock:
-        result = reverts.revert(
-            context.merger,
-            head,
-            reverted=last,
-            parent=reverted.target_head_before,
-            ours_label=target.branch,
-            theirs_label=reverts.theirs_label(last, subject),
-        )
-    tree = result.tree
-    if not result.clean:
-        first = promotion.items.select_related("feature").first()
-        assert first is not None
-        try:
-            tree = _apply_resolutions(run, repo, result, first.feature, resolving)
-        except Conflicted as exc:
-            later = reverts.later_touching(reverted, repo, [c["path"] for c in exc.conflicts])
-            since = f" (changed since by {', '.join(later)})" if later else ""
-            raise Conflicted(first.feature, target, exc.conflicts, what + since) from None
-    new = storage.commit_files(
-        repo,
-        parents=[head],
-        tree=tree,
-        message=f"{message}\n\nThis reverts {reverted.target_head_before[:10]}..{last[:10]}, "
-        f"promotion #{reverted.pk} ({reverted.get_direction_display().lower()}).\n"
-        f"Promotion #{promotion.pk} ({promotion.get_direction_display().lower()}).",
-        author=_author(promotion),
-    )
-    storage.update_branch(repo, name, new, head)
-    run.log(f"{done}.", from_commit=storage.hex_id(head), to_commit=storage.hex_id(new))
-    return new
-
-
-class _Resolving:
-    """What resolving the conflicts of one merge step found, over all its features: the
-    paths resolved by a recorded resolution, and the resolutions given here, to record."""
-
-    def __init__(self, repo: storage.Repo) -> None:
-        self.read = recorded.reader(repo)
-        self.auto: dict[str, dict[str, Any]] = {}
-        self.made: list[tuple[Any, bytes]] = []  # (conflict entry, what was written)
-
-
-def _apply_resolutions(
-    run: Run, repo: storage.Repo, result: Any, feature: Feature, resolving: _Resolving
-) -> bytes:
-    """Write the stored resolutions over the conflicted paths, or replay a recorded
-    resolution of the same conflict (`recorded`), or raise Conflicted.
-
-    A resolved text keeps the file's mode; taking one side whole writes that side's blob as it
-    is, and only if that side still holds the blob the conflict showed.
-    """
-    promotion = run.promotion
-    resolutions: dict[str, conflicts.Resolution] = promotion.resolutions or {}
-    entries = {entry.path: entry for entry in result.entries}
-    changes: dict[str, storage.Change] = {}
-    unresolved = []
-    replays: list[tuple[str, recorded.Replayed]] = []
-    for path in result.conflicts:
-        entry, given = entries.get(path), resolutions.get(path)
-        change = _resolved(given, entry)
-        if change is not _UNRESOLVED:
-            changes[path] = change
-            written = _written(change, resolving.read)
-            if entry is not None and written is not None:
-                resolving.made.append((entry, written))
-            continue
-        replayed = (
-            recorded.replay_for(promotion.target.repository, entry, resolving.read)
-            if given is None and entry is not None
-            else None
-        )
-        if replayed is None:
-            unresolved.append(path)
-            continue
-        changes[path] = (replayed.content, _mode_of(entry))
-        resolving.auto[path] = recorded.auto_entry(replayed, entry, resolving.read)
-        replays.append((path, replayed))
-    for path, replayed in replays:
-        recorded.used(replayed)
-        origin = replayed.recorded.promotion_id
-        run.log(
-            f"Resolved {path} with the resolution recorded "
-            + (f"in promotion #{origin}" if origin else "earlier")
-            + f" for the same conflict ({replayed.recorded.conflict_id[:10]})."
-        )
-    if unresolved or result.unclean_without_paths:
-        run.record(Step(promotion.step), pause=False, auto_resolutions=resolving.auto)
-        raise Conflicted(
-            feature, promotion.target, _describe_conflicts(repo, result, set(unresolved))
-        )
-    tree = storage.update_tree(repo, result.tree, changes)
-    given_paths = [path for path in result.conflicts if path in resolutions]
-    if given_paths:
-        run.log(f"Applied the stored resolutions for {', '.join(given_paths)}.")
-    return tree
-
-
-def _mode_of(entry: Any) -> int:
-    stage = (entry.result or entry.ours or entry.theirs) if entry else None
-    return int(stage[0]) if stage else storage.REGULAR
-
-
-def _written(change: Any, read: Any) -> bytes | None:
-    """The bytes a resolution writes (None when it deletes the path)."""
-    if isinstance(change, storage.BlobRef):
-        return read(change.id)
-    if isinstance(change, tuple):
-        return bytes(change[0])
-    return None
-
-
-def _check_replays_approved(run: Run, auto: dict[str, dict[str, Any]]) -> None:
-    """On an approval-gated target, what recorded resolutions wrote is part of what is
-    approved: approvals given before those resolutions were applied do not cover them."""
-    promotion = run.promotion
-    if not promotion.target.requires_approval or not (auto or promotion.auto_resolutions):
-        return
-    digest = approvals.digest_of(approvals.subject_of(promotion, auto=auto))
-    if not approvals.missing_approvals(promotion, digest):
-        return
-    run.record(Step(promotion.step), pause=False, auto_resolutions=auto)
-    if auto:
-        origins = sorted({f"#{e['promotion']}" for e in auto.values() if e.get("promotion")})
-        made = f" (made in promotion {', '.join(origins)})" if origins else ""
-        what = f"Recorded resolutions resolved {', '.join(sorted(auto))}{made}"
-    else:
-        what = "The merge no longer needs the recorded resolutions that were approved"
-    raise NeedsApproval(
-        f"{what}; the approvals given do not cover what is merged now, so it needs approval again."
-    )
-
-
-def _record_resolutions(run: Run, resolving: _Resolving) -> None:
-    """Record the resolutions given in this promotion, for the next time their conflict
-    comes back (in another instance, a back promotion, a new request)."""
-    promotion = run.promotion
-    sides: dict[str, dict[str, Any]] = promotion.resolved_conflicts or {}
-    by: dict[str, int] = {p: s["by"] for p, s in sides.items() if isinstance(s.get("by"), int)}
-    users = {u.pk: u for u in User.objects.filter(pk__in=by.values())}
-    for entry, written in resolving.made:
-        user = users.get(by.get(entry.path, 0)) or promotion.requested_by
-        row = recorded.record(promotion, entry, resolving.read, written, user)
-        if row is not None:
-            run.log(
-                f"Recorded the resolution of {entry.path} (conflict {row.conflict_id[:10]}): "
-                "the same conflict is resolved the same way from now on."
-            )
-
-
-_UNRESOLVED = object()
-
-
-def _resolved(resolution: conflicts.Resolution | None, entry: Any) -> Any:
-    """What a stored resolution writes at a conflicted path, or _UNRESOLVED."""
-    if resolution is None:
-        return _UNRESOLVED
-    if isinstance(resolution, dict):
-        stage = getattr(entry, resolution.get("take", ""), None) if entry else None
-        held = stage[1].decode("ascii") if stage else ""
-        if entry is None or held != resolution.get("blob", ""):
-            return _UNRESOLVED  # that side changed since the choice: show it again
-        return storage.BlobRef(storage.object_id(held), stage[0]) if stage else None
-    return (resolution.encode("utf-8"), _mode_of(entry))
-
-
-def _describe_conflicts(repo: storage.Repo, result: Any, paths: set[str]) -> list[dict[str, Any]]:
-    kinds = result.kinds()
-    read = recorded.reader(repo)
-    out = []
-    for entry in result.entries:
-        if entry.path not in paths:
-            continue
-        blobs = {side: getattr(entry, side) for side in conflicts.SIDES}
-        out.append(conflicts.describe(entry.path, kinds.get(entry.path, []), blobs, read))
-    known = {c["path"] for c in out}
-    out.extend({"path": p, "kinds": kinds.get(p, [])} for p in sorted(paths - known))
-    return out
 
 
 def deploy(run: Run, repo: storage.Repo) -> None:
@@ -608,7 +303,7 @@ def move_target(run: Run, repo: storage.Repo) -> None:
 
 
 def delete_temp_branch(run: Run, repo: storage.Repo) -> None:
-    name = run.promotion.temp_branch or _temp_name(run.promotion)
+    name = run.promotion.temp_branch or temp_name(run.promotion)
     if storage.branch_head(repo, name) is not None:
         storage.delete_branch(repo, name)
 

@@ -19,7 +19,7 @@ from branching.features import start_feature
 from branching.git import storage
 from instances.models import Promotion, PromotionLog, PromotionStatus, Step
 from instances.models.promotion import TERMINAL
-from instances.promotions import engine, steps, tasks
+from instances.promotions import engine, running, steps, tasks
 from instances.promotions.rules import request_promotion
 from tests.workers import kill, start, task_cluster, wait_for, worker_env
 
@@ -203,13 +203,13 @@ def test_a_worker_that_lost_its_claim_leaves_the_new_holders_temporary_branch(
     Promotion.objects.filter(pk=promotion.pk).update(lease_until=timezone.now() - timedelta(1))
     rescuer = engine.claim(promotion.pk, "rescuer")
     assert rescuer is not None
-    rescue = steps.Run(rescuer, "rescuer")
+    rescue = running.Run(rescuer, "rescuer")
     with storage.open_repo(alice.repository.local_path) as repo:
         steps.check(rescue, repo)
         steps.create_temp_branch(rescue, repo)
     temp = f"releasemgr/promotion-{promotion.pk}"
 
-    engine._finish(steps.Run(slow, "slow"), PromotionStatus.CONFLICTED, "too late")
+    engine._finish(running.Run(slow, "slow"), PromotionStatus.CONFLICTED, "too late")
 
     promotion.refresh_from_db()
     assert (promotion.status, promotion.claimed_by) == (PromotionStatus.RUNNING, "rescuer")

@@ -8,7 +8,7 @@ from django.utils import timezone
 from branching.features import FeatureError, start_feature
 from branching.git import storage
 from instances.models import FeaturePresence, Promotion, PromotionStatus, Step
-from instances.promotions import engine, steps
+from instances.promotions import engine, running, steps
 from instances.promotions.errors import PromotionError
 from instances.promotions.queue import waiting_reason
 from instances.promotions.requests import dry_run
@@ -241,7 +241,7 @@ def test_it_resumes_after_a_worker_dies_without_merging_twice(git_pipeline, feat
     p = git_pipeline
     promotion = request_promotion(features=[feature_a], target=p["alice"], user=developer)
     claimed = engine.claim(promotion.pk, "doomed")
-    doomed = steps.Run(claimed, "doomed")
+    doomed = running.Run(claimed, "doomed")
     with storage.open_repo(p["repo"].local_path) as repo:
         steps.check(doomed, repo)
         steps.create_temp_branch(doomed, repo)
@@ -264,7 +264,7 @@ def test_it_starts_again_when_the_target_moves_underneath(git_pipeline, feature_
     p = git_pipeline
     promotion = request_promotion(features=[feature_a], target=p["alice"], user=developer)
     claimed = engine.claim(promotion.pk, "w")
-    runner = steps.Run(claimed, "w")
+    runner = running.Run(claimed, "w")
     with storage.open_repo(p["repo"].local_path) as repo:
         steps.check(runner, repo)
         steps.create_temp_branch(runner, repo)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from branching.features import start_feature
 from branching.git import storage
 from instances.models import Deployment, DeploymentStatus, Promotion, PromotionStatus, Step
-from instances.promotions import engine, steps
+from instances.promotions import engine, running, steps
 from instances.promotions.rules import request_promotion
 from tests.instances.promotions.helpers import run_request_jobs
 from tests.salesforce_standin.connections import password_connection
@@ -137,7 +137,7 @@ def test_it_resumes_polling_after_a_crash_without_deploying_twice(
     org.knobs.deploy_polls = 3
     promotion = request_promotion(features=[feature], target=git_pipeline["alice"], user=developer)
     claimed = engine.claim(promotion.pk, "doomed")
-    doomed = steps.Run(claimed, "doomed")
+    doomed = running.Run(claimed, "doomed")
 
     class WorkerDied(Exception):
         pass
