@@ -238,7 +238,13 @@ def zip_entries(data: bytes) -> dict[str, bytes] | None:
 
 
 def type_of_output(path: str) -> str:
+    """A converted file's type: by its folder, and by its suffix where types share the folder
+    (`featureParameters/` holds three)."""
     first = path.split("/")[0]
+    name = path.rsplit("/", 1)[-1].removesuffix("-meta.xml")
+    for mdtype in REGISTRY.types.values():
+        if mdtype.directory == first and mdtype.suffix and name.endswith(f".{mdtype.suffix}"):
+            return mdtype.name
     found = REGISTRY.by_directory.get(first)
     return found.name if found else first
 
