@@ -16,8 +16,9 @@ from instances.api.common import InstanceRef, UserRef, absolute, instance_ref, u
 from instances.api.problems import refusal
 from instances.models import Promotion
 from instances.promotions import conflicts as conflict_text
+from instances.promotions.errors import PromotionError
 from instances.promotions.queue import waiting_reasons
-from instances.promotions.rules import Action, PromotionError, allowed_actions
+from instances.promotions.rules import Action, allowed_actions
 from instances.promotions.views.promotions import step_states
 
 

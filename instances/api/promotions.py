@@ -33,10 +33,11 @@ from instances.environments.permissions import instances_allowing, visible_promo
 from instances.models import Capability, Instance, Promotion, PromotionLog, PromotionStatus
 from instances.models.promotion import WAITING
 from instances.promotions.access import get_promotion_for, require_promotion_perm
+from instances.promotions.errors import PromotionError
 from instances.promotions.forms import PromotionRequestForm
 from instances.promotions.queue import waiting_reasons
 from instances.promotions.requests import queue_request
-from instances.promotions.rules import PromotionError, cancel, request_promotion, retry
+from instances.promotions.rules import cancel, request_promotion, retry
 from releasemgr.models import Scope
 
 router = Router(tags=["promotions"])

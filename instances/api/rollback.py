@@ -14,9 +14,10 @@ from instances.api.common import form_data
 from instances.api.problems import form_problem, refusal
 from instances.api.promotion_shapes import PromotionDetail, promotion_detail
 from instances.promotions.access import get_promotion_for
+from instances.promotions.errors import PromotionError
 from instances.promotions.forms import RollbackForm
 from instances.promotions.irreversible import what_stays
-from instances.promotions.rules import Action, PromotionError, allowed_actions, request_rollback
+from instances.promotions.rules import Action, allowed_actions, request_rollback
 from releasemgr.models import Scope
 
 # The operation ids these had when they were part of promotions.py: generated clients name their
