@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from dulwich.object_store import DiskObjectStore
@@ -31,9 +32,12 @@ def _touch(path: str) -> None:
         os.utime(path)
 
 
-def freshen(store: Any, sha: bytes) -> bool:
+def freshen(store: Any, sha: bytes, packed: Callable[[bytes], bool] | None = None) -> bool:
     """True when `store` holds the object `sha` (hex) and its date is now fresh; False when the
-    caller must write it (absent, or a file this process may not touch: a new copy is fresh)."""
+    caller must write it (absent, or a file this process may not touch: a new copy is fresh).
+
+    The loose file is looked at first (one `stat`); `packed`, when given, says whether a pack
+    holds the object (a faster lookup than dulwich's; a False only costs a loose copy)."""
     if not isinstance(store, DiskObjectStore):
         return sha in store  # in memory: nothing is ever pruned
     object_id = ObjectID(sha)
@@ -44,7 +48,8 @@ def freshen(store: Any, sha: bytes) -> bool:
         pass
     except PermissionError:
         return False
-    if not store.contains_packed(object_id):  # the pack lookup readers use, cached packs first
+    # The pack lookup readers use, cached packs first.
+    if not (packed or store.contains_packed)(object_id):
         return False
     for pack in store._iter_cached_packs():
         try:

@@ -22,6 +22,8 @@ import time
 import zlib
 from bisect import bisect_left
 from collections import OrderedDict
+from itertools import accumulate
+from operator import itemgetter
 from typing import Any
 
 from dulwich.object_store import DiskObjectStore
@@ -46,6 +48,8 @@ EMPTY_TREE_SHA256 = b"6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74de
 KNOWN_FOR = 3600.0
 
 Entry = tuple[bytes, int, bytes]  # (name, mode, hex id), as dulwich's parse_tree yields
+_name_of = itemgetter(0)
+_28 = 28
 TreeEntries = dict[bytes, tuple[int, bytes]]
 
 
@@ -109,28 +113,42 @@ class TreeData:
         offsets = self._offsets
         if offsets is None:
             raw = self.raw
-            offsets = []
-            pos = 0
-            end = len(raw)
-            find = raw.find
-            while pos < end:
-                offsets.append(pos)
-                pos = find(b"\0", pos) + 21
-            offsets.append(end)
+            offsets = None
+            if not self.dirs():
+                # Files only: every mode is six digits, so an entry is its name and 28 bytes
+                # (mode, space, NUL, id); summed at C speed, trusted if they add up.
+                offsets = list(accumulate(map(_28.__add__, map(len, self._names())), initial=0))
+                if offsets[-1] != len(raw):
+                    offsets = None
+            if offsets is None:
+                offsets = []
+                pos = 0
+                end = len(raw)
+                find = raw.find
+                while pos < end:
+                    offsets.append(pos)
+                    pos = find(b"\0", pos) + 21
+                offsets.append(end)
             self._offsets = offsets
         return offsets[index] if index < len(self.entries) else len(self.raw)
 
     def insertion_point(self, key: bytes) -> int:
         """Where an entry whose `tree_key` is ``key`` goes among ``entries``."""
         if self._keys is None:
-            self._keys = [tree_key(entry) for entry in self.entries]
+            if self.dirs():
+                self._keys = [tree_key(entry) for entry in self.entries]
+            else:
+                self._keys = self._names()
         return bisect_left(self._keys, key)
 
     def index_of(self, name: bytes) -> int:
         """The position of the entry called ``name`` in ``entries`` (-1 when there is none)."""
         if self._index is None:
-            self._index = {entry[0]: i for i, entry in enumerate(self.entries)}
+            self._index = dict(zip(self._names(), range(len(self.entries)), strict=True))
         return self._index.get(name, -1)
+
+    def _names(self) -> list[bytes]:
+        return list(map(_name_of, self.entries))
 
 
 EMPTY_TREE_DATA = TreeData(EMPTY_TREE, b"", [])
@@ -152,6 +170,10 @@ class _LooseObject:
         return self._sha
 
     def as_legacy_object(self, compression_level: int = -1) -> bytes:
+        # git compresses loose objects for speed (core.looseCompression defaults to 1); the
+        # store passes -1 when the repository configures no level.
+        if compression_level == -1:
+            compression_level = zlib.Z_BEST_SPEED
         return zlib.compress(self._header + self._raw, compression_level)
 
 
@@ -247,8 +269,8 @@ class ObjectCache:
             return sha
         store = self.store
         if self._disk:
-            # Packed: freshen its pack; else add_object writes it, or refreshes the loose file.
-            if not (self._packed(sha) and freshen(store, sha)):
+            # Stored (loose, or in a pack): its date freshened; else written.
+            if not freshen(store, sha, self._packed):
                 store.add_object(_LooseObject(sha, header, raw))
         elif sha not in store:
             store.add_object(ShaFile.from_raw_string(type_num, raw, sha=ObjectID(sha)))

@@ -331,15 +331,32 @@ class OrtMerge:
             d2 = d0 if s2 is s0 else (d1 if s2 is s1 else {n: (m, o) for n, m, o in changes & s2})
             dk = d0
         else:
-            keep, keep_changes, other_changes = (t1, x1, x2) if len(x2) <= len(x1) else (t2, x2, x1)
-            b0, b1, b2 = t0.as_dict(), t1.as_dict(), t2.as_dict()
-            look = {e[0] for e in other_changes}
-            look.update((b1 if keep is t1 else b2).keys() ^ b0.keys())
+            if len(x2) <= len(x1):
+                keep, sk, so, keep_changes, other_changes = t1, s1, s2, x1, x2
+            else:
+                keep, sk, so, keep_changes, other_changes = t2, s2, s1, x2, x1
+            # Everything comes from the symmetric differences, never a lookup table of the
+            # whole directory: a name's entry on a side differs from the base's exactly when
+            # the name is among that side's changes, and then both entries are in them.
+            kept_base = keep_changes & s0  # the base's entries that `keep` changed or removed
+            kept_new = keep_changes & sk  # `keep`'s entries that are new or changed
+            base_names = {e[0] for e in kept_base}
+            keep_names = {e[0] for e in kept_new}
+            other_names = {e[0] for e in other_changes}
+            look = other_names | (base_names ^ keep_names)  # and what `keep` added or deleted
             look.update(e[0] for e in (t0.dirs() | keep.dirs()) & keep_changes)
-            d0 = {n: b0[n] for n in look if n in b0}
-            d1 = {n: b1[n] for n in look if n in b1}
-            d2 = {n: b2[n] for n in look if n in b2}
-            dk = d1 if keep is t1 else d2
+            d0 = {n: (m, o) for n, m, o in kept_base if n in look}
+            d0.update({n: (m, o) for n, m, o in other_changes & s0})
+            dk = {n: (m, o) for n, m, o in kept_new if n in look}
+            do = {n: (m, o) for n, m, o in other_changes & so}
+            for n in look:
+                v = d0.get(n)
+                if v is not None:
+                    if n not in base_names:
+                        dk[n] = v
+                    if n not in other_names:
+                        do[n] = v
+            d1, d2 = (dk, do) if keep is t1 else (do, dk)
         names = _walk_order(look, (d0, d1, d2))
         n_same = len(keep.entries) - len(dk)
         if n_same:
