@@ -193,7 +193,8 @@ def _walk_order(
     and pulls a same-named directory from further down the other trees.
     Without directories that is simply byte order.
     """
-    if not any(_is_dir(v) for side in sides for v in side.values()):
+    modes = {v[0] for side in sides for v in side.values()}
+    if not any(mode & S_IFMT == S_IFDIR for mode in modes):
         return sorted(names)
     streams = []
     for side in sides:

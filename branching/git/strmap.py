@@ -22,12 +22,19 @@ _LOAD_FACTOR = 80
 
 
 def strhash(key: bytes) -> int:
-    """git's ``strhash()`` (FNV-1, 32 bit; stops at a NUL like the C string would)."""
+    """git's ``strhash()`` (FNV-1, 32 bit; stops at a NUL like the C string would).
+
+    The low 32 bits of a product depend only on the low 32 bits of its factors, and a byte
+    XORed in touches only the low 8, so the hash is masked once per 64 bytes, not per byte.
+    """
+    end = key.find(b"\0")
+    if end >= 0:
+        key = key[:end]
     h = _FNV32_BASE
-    for c in key:
-        if not c:
-            break
-        h = ((h * _FNV32_PRIME) & 0xFFFFFFFF) ^ c
+    for start in range(0, len(key), 64):
+        for c in key[start : start + 64]:
+            h = h * _FNV32_PRIME ^ c
+        h &= 0xFFFFFFFF
     return h
 
 
