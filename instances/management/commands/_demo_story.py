@@ -4,7 +4,8 @@ Every feature is started with `start_feature`, every commit is a real commit on 
 and every promotion is requested, approved and run by the same functions the pages and the
 task cluster use (the engine runs in this process, one promotion at a time). Only the clock is
 told a story: each promotion's times are set back to the day it happened in the story, so the
-pages and the metrics show weeks of history.
+pages and the metrics show weeks of history. The script itself (the features, the order they
+travel, the turns it takes) is data: instances/management/demo/story.py.
 
 What the story leaves behind: two features in production, others half-way up, one stale
 after a new commit, one rolled back once (RM-103 out of UAT), one awaiting approval into UAT,
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -35,7 +35,17 @@ from branching.git import storage
 from branching.models import Collection, Feature, Repository, feature_branch_name
 from instances.environments import windows
 from instances.environments.tasks import test_org_connection
-from instances.management.commands._demo_project import _apex
+from instances.management.demo.history import ALICE
+from instances.management.demo.story import (
+    APPROVED_BY,
+    FEATURES,
+    JOURNEY,
+    REFUSED_FEATURE,
+    ROLLED_BACK,
+    SIMULATED,
+    StoryFeature,
+    story_class,
+)
 from instances.models import (
     Approval,
     AuthMethod,
@@ -54,175 +64,6 @@ from instances.salesforce import simulation
 from releasemgr.models import AuditEvent
 
 WORKER = "demo-story"
-
-
-@dataclass(frozen=True)
-class StoryFeature:
-    key: str
-    title: str
-    owner: str  # username
-    author: str  # git identity of its commits
-    start_in: str  # instance it is started from
-    files: dict[str, bytes | None]
-
-
-def _class(name: str, *lines: str) -> dict[str, bytes | None]:
-    """An Apex class and its meta file, written as the seeded project writes them."""
-    body = "\n".join([f"public with sharing class {name} {{", *(f"    {x}" for x in lines), "}"])
-    return _apex(name, body)
-
-
-ALICE = "Alice Martin <alice.martin@acme.example>"
-BOB = "Bob Chen <bob.chen@acme.example>"
-
-FEATURES = (
-    StoryFeature(
-        "RM-101",
-        "Invoice PDF footer",
-        "developer",
-        ALICE,
-        "Dev Alice",
-        _class("InvoiceFooter", "public static String text() { return 'Acme Ltd'; }"),
-    ),
-    StoryFeature(
-        "RM-102",
-        "Tax rounding per country",
-        "developer",
-        BOB,
-        "Dev Bob",
-        _class("TaxRounding", "public static Integer scale(String c) { return 2; }"),
-    ),
-    StoryFeature(
-        "RM-103",
-        "Customer portal banner",
-        "developer",
-        BOB,
-        "Dev Bob",
-        _class("PortalBanner", "public static String message() { return ''; }"),
-    ),
-    StoryFeature(
-        "RM-104",
-        "Credit note approvals",
-        "developer",
-        ALICE,
-        "Dev Alice",
-        _class("CreditNoteApproval", "public static Boolean needed() { return true; }"),
-    ),
-    StoryFeature(
-        "RM-105",
-        "Dunning emails",
-        "developer",
-        ALICE,
-        "Dev Alice",
-        _class(
-            "InvoiceDefaults",
-            "public static final Integer DUE_DAYS = 30;",
-            "public static final String DUNNING_TEMPLATE = 'Dunning_Reminder';",
-        ),
-    ),
-    StoryFeature(
-        "RM-106",
-        "Late fee calculation",
-        "developer",
-        ALICE,
-        "Dev Alice",
-        _class("LateFee", "public static Decimal rate() { return 0.02; }"),
-    ),
-    StoryFeature(
-        "RM-107",
-        "Payment terms picklist",
-        "developer",
-        BOB,
-        "Dev Bob",
-        _class(
-            "PaymentTerms",
-            "public static List<String> all() {",
-            "    return new List<String>{'NET30', 'NET60'};",
-            "}",
-        ),
-    ),
-    StoryFeature(
-        "RM-108",
-        "Invoice number format",
-        "developer",
-        BOB,
-        "Dev Bob",
-        _class(
-            "InvoiceDefaults",
-            "public static final Integer DUE_DAYS = 45;",
-            "public static final String NUMBER_FORMAT = 'INV-{0000}';",
-        ),
-    ),
-    StoryFeature(
-        "RM-109",
-        "Account health score",
-        "developer",
-        ALICE,
-        "Dev Alice",
-        _class(
-            "AccountHealth",
-            "public static Decimal score(Id a) {",
-            "    return [SELECT Health_Score__c FROM Account WHERE Id = :a].Health_Score__c;",
-            "}",
-        ),
-    ),
-    StoryFeature("RM-110", "Currency on invoices", "developer", ALICE, "Dev Alice", {}),
-    StoryFeature(
-        "RM-111",
-        "Quote sync",
-        "developer",
-        BOB,
-        "Dev Bob",
-        _class("QuoteSync", "public static void run() {}"),
-    ),
-    StoryFeature(
-        "RM-112",
-        "VAT label on invoices",
-        "developer",
-        ALICE,
-        "Dev Alice",
-        _class("VatLabel", "public static String text() { return 'VAT'; }"),
-    ),
-)
-
-# (days ago, feature keys, target, requester): in this order, through the real engine.
-JOURNEY: tuple[tuple[float, tuple[str, ...], str, str], ...] = (
-    (27, ("RM-101",), "Dev Alice", "developer"),
-    (26, ("RM-101",), "Integration", "developer"),
-    (25, ("RM-102",), "Dev Bob", "developer"),
-    (24, ("RM-102",), "Integration", "developer"),
-    (23, ("RM-101", "RM-102"), "QA", "release-manager"),
-    (21, ("RM-101", "RM-102"), "UAT", "developer"),
-    (19, ("RM-101", "RM-102"), "Production", "release-manager"),
-    (18, ("RM-102",), "Dev Alice", "developer"),  # back promotion from Integration
-    (14, ("RM-103",), "Dev Bob", "developer"),
-    (13, ("RM-103",), "Integration", "developer"),
-    (12, ("RM-101",), "Dev Bob", "developer"),  # back promotion from Integration
-    (11, ("RM-104",), "Dev Alice", "developer"),
-    (10, ("RM-104",), "Integration", "developer"),
-    (9, ("RM-103", "RM-104"), "QA", "release-manager"),
-    (8, ("RM-103",), "UAT", "developer"),
-    (7, ("RM-107",), "Dev Bob", "developer"),
-    (6, ("RM-107",), "Integration", "developer"),
-    (5, ("RM-107",), "QA", "developer"),
-    (4, ("RM-105",), "Dev Alice", "developer"),
-    (3.5, ("RM-105",), "Integration", "developer"),
-    (3, ("RM-106",), "Dev Alice", "developer"),
-    (2.5, ("RM-108",), "Dev Bob", "developer"),
-    (2, ("RM-109",), "Dev Alice", "developer"),
-    (1.5, ("RM-112",), "Dev Alice", "developer"),
-    (1.25, ("RM-109",), "Integration", "developer"),
-    (1, ("RM-111",), "Dev Bob", "developer"),
-)
-# Promotions into these need a release manager other than the requester: the story approves
-# them half an hour after the request.
-APPROVED_BY = "release-manager"
-# The one rollback: RM-103's promotion into UAT, undone this many days ago.
-ROLLED_BACK = (("RM-103",), "UAT", 7.5)
-# The instance whose org is the demo's simulated org, and the feature its validation refuses
-# (AccountHealth reads a field the org lacks: demo.REFUSED).
-SIMULATED = "QA"
-REFUSED_FEATURE = "RM-109"
 
 
 def already_told(repository: Repository) -> bool:
@@ -273,7 +114,7 @@ def _tell(
     # RM-106 gets more work after it reached Dev Alice: stale there.
     _commit(
         features["RM-106"],
-        _class("LateFee", "public static Decimal rate() { return 0.025; }"),
+        story_class("LateFee", "public static Decimal rate() { return 0.025; }"),
         ALICE,
         now - timedelta(hours=20),
         message="Late fee: 2.5 %",

@@ -35,12 +35,7 @@ from branching.git.storage import (
 )
 from branching.models import Repository
 from branching.sfdx import SfdxProject, read_project
-from instances.management.commands._demo_project import (
-    LONG_TERM_HISTORY,
-    MAIN_HISTORY,
-    ZONES,
-    DemoCommit,
-)
+from instances.management.demo.history import LONG_TERM_HISTORY, MAIN_HISTORY, ZONES, DemoCommit
 from instances.models import Instance, OrgType, Purpose
 from instances.salesforce import simulation
 from releasemgr.models import AuditEvent
