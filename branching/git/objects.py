@@ -18,10 +18,12 @@ returns — like ``git merge-tree --write-tree``.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import zlib
 from bisect import bisect_left
 from collections import OrderedDict
+from collections.abc import Iterable
 from itertools import accumulate
 from operator import itemgetter
 from typing import Any
@@ -49,7 +51,6 @@ KNOWN_FOR = 3600.0
 
 Entry = tuple[bytes, int, bytes]  # (name, mode, hex id), as dulwich's parse_tree yields
 _name_of = itemgetter(0)
-_28 = 28
 TreeEntries = dict[bytes, tuple[int, bytes]]
 
 
@@ -64,26 +65,83 @@ def encode_entry(entry: Entry) -> bytes:
     return b"%o %s\0" % (mode, name) + bytes.fromhex(sha.decode())
 
 
+# One tree entry's bytes: mode, space and name up to its NUL, then the 20-byte id. Matched one
+# after the other from the start of a well-formed tree, the matches are its entries.
+_RECORD = re.compile(rb"[^\0]*\0.{20}", re.DOTALL)
+_RECORD_NAME = re.compile(rb"[^ \0]* ([^\0]*)\0.{20}", re.DOTALL)
+
+
+def _parse(raw: bytes) -> list[Entry]:
+    entries = parse_tree(raw, 20)  # a list from dulwich's compiled parser
+    return entries if isinstance(entries, list) else list(entries)
+
+
+def parse_records(records: Iterable[bytes]) -> list[Entry]:
+    """The entries that these records of trees encode (at C speed, in the order given)."""
+    return _parse(b"".join(records))
+
+
 class TreeData:
-    """One parsed tree: raw body, entries in tree order, and lazy lookup views."""
+    """One tree: its raw body, split into entry records, and lazy views of them.
 
-    __slots__ = ("sha", "raw", "entries", "_set", "_dirs", "_dict", "_offsets", "_index", "_keys")
+    A merge compares the three versions of a directory by their records (bytes, split and
+    hashed at C speed) and parses only the records that differ: a big folder of thousands of
+    files is never parsed entry by entry unless something needs all its entries.
+    """
 
-    def __init__(self, sha: bytes, raw: bytes, entries: list[Entry]) -> None:
+    __slots__ = (
+        "sha",
+        "raw",
+        "_entries",
+        "_records",
+        "_rset",
+        "_dirs",
+        "_dict",
+        "_offsets",
+        "_index",
+        "_keys",
+    )
+
+    def __init__(self, sha: bytes, raw: bytes, entries: list[Entry] | None = None) -> None:
         self.sha = sha
         self.raw = raw
-        self.entries = entries
-        self._set: frozenset[Entry] | None = None
+        self._entries = entries
+        self._records: list[bytes] | None = None
+        self._rset: frozenset[bytes] | None = None
         self._dirs: frozenset[Entry] | None = None
         self._dict: TreeEntries | None = None
         self._offsets: list[int] | None = None
         self._index: dict[bytes, int] | None = None
         self._keys: list[bytes] | None = None
 
-    def as_set(self) -> frozenset[Entry]:
-        if self._set is None:
-            self._set = frozenset(self.entries)
-        return self._set
+    @property
+    def entries(self) -> list[Entry]:
+        """(name, mode, hex id) in tree order."""
+        if self._entries is None:
+            self._entries = _parse(self.raw)
+        return self._entries
+
+    def records(self) -> list[bytes]:
+        """Each entry's bytes, in tree order."""
+        if self._records is None:
+            records = _RECORD.findall(self.raw)
+            if sum(map(len, records)) != len(self.raw):
+                self.entries  # noqa: B018 - dulwich says what is wrong with it
+                raise ValueError(f"tree {self.sha!r} is not a sequence of entries")
+            self._records = records
+        return self._records
+
+    def record_set(self) -> frozenset[bytes]:
+        """The entries' bytes: two trees differ exactly in their records' symmetric difference
+        (an entry encoded differently only costs a look at it)."""
+        if self._rset is None:
+            self._rset = frozenset(self.records())
+        return self._rset
+
+    def count(self) -> int:
+        if self._entries is not None:
+            return len(self._entries)
+        return len(self.records())
 
     def dirs(self) -> frozenset[Entry]:
         """The entries that are directories (usually few; none in a big folder of files)."""
@@ -104,36 +162,22 @@ class TreeData:
         return self._dict
 
     def offset(self, index: int) -> int:
-        """Byte offset of ``entries[index]`` in ``raw`` (``len(raw)`` past the end).
+        """Byte offset of entry ``index`` in ``raw`` (``len(raw)`` past the end).
 
-        The offsets of all entries come from one pass over ``raw`` (each entry ends 20 bytes
-        after its NUL), so splicing thousands of entries into a big directory is linear, not
-        a search of the whole tree per entry.
+        The offsets of all entries are the records' lengths summed at C speed, so splicing
+        thousands of entries into a big directory is linear, not a search per entry.
         """
         offsets = self._offsets
         if offsets is None:
-            raw = self.raw
-            offsets = None
-            if not self.dirs():
-                # Files only: every mode is six digits, so an entry is its name and 28 bytes
-                # (mode, space, NUL, id); summed at C speed, trusted if they add up.
-                offsets = list(accumulate(map(_28.__add__, map(len, self._names())), initial=0))
-                if offsets[-1] != len(raw):
-                    offsets = None
-            if offsets is None:
-                offsets = []
-                pos = 0
-                end = len(raw)
-                find = raw.find
-                while pos < end:
-                    offsets.append(pos)
-                    pos = find(b"\0", pos) + 21
-                offsets.append(end)
-            self._offsets = offsets
-        return offsets[index] if index < len(self.entries) else len(self.raw)
+            offsets = self._offsets = list(accumulate(map(len, self.records()), initial=0))
+        return offsets[index] if index < len(offsets) else len(self.raw)
+
+    def record(self, index: int) -> Entry:
+        """The entry at ``index``, parsed alone."""
+        return _parse(self.records()[index])[0]
 
     def insertion_point(self, key: bytes) -> int:
-        """Where an entry whose `tree_key` is ``key`` goes among ``entries``."""
+        """Where an entry whose `tree_key` is ``key`` goes among the entries."""
         if self._keys is None:
             if self.dirs():
                 self._keys = [tree_key(entry) for entry in self.entries]
@@ -142,12 +186,17 @@ class TreeData:
         return bisect_left(self._keys, key)
 
     def index_of(self, name: bytes) -> int:
-        """The position of the entry called ``name`` in ``entries`` (-1 when there is none)."""
+        """The position of the entry called ``name`` (-1 when there is none)."""
         if self._index is None:
-            self._index = dict(zip(self._names(), range(len(self.entries)), strict=True))
+            names = self._names()
+            self._index = dict(zip(names, range(len(names)), strict=True))
         return self._index.get(name, -1)
 
     def _names(self) -> list[bytes]:
+        if self._entries is None:
+            names = _RECORD_NAME.findall(self.raw)
+            if len(names) == len(self.records()):
+                return names
         return list(map(_name_of, self.entries))
 
 
@@ -226,16 +275,16 @@ class ObjectCache:
         type_num, raw = self._get_raw(sha)
         if type_num != Tree.type_num:
             raise TypeError(f"{sha!r} is not a tree")
-        data = TreeData(sha, raw, list(parse_tree(raw, 20)))
+        data = TreeData(sha, raw)
         self._remember_tree(data)
         return data
 
     def _remember_tree(self, data: TreeData) -> None:
         self._trees[data.sha] = data
-        self._tree_entries += len(data.entries) + 1
+        self._tree_entries += data.count() + 1
         while self._tree_entries > self._tree_limit and len(self._trees) > 1:
             _, old = self._trees.popitem(last=False)
-            self._tree_entries -= len(old.entries) + 1
+            self._tree_entries -= old.count() + 1
 
     def tree(self, sha: bytes | None) -> TreeEntries:
         """Entries of a tree as ``name -> (mode, hex id)``; ``None`` is the empty tree."""
@@ -312,7 +361,7 @@ class ObjectCache:
         inserts: dict[tuple[int, bytes], bytes] = {}
         for entry in removed:
             index = base.index_of(entry[0])
-            if index < 0 or base.entries[index] != entry:
+            if index < 0 or base.record(index) != entry:
                 raise ValueError(f"{entry!r} is not in tree {base.sha!r}")
             pieces.append((base.offset(index), 1, b"", base.offset(index + 1)))
         for entry in added:

@@ -35,6 +35,7 @@ from branching.git.objects import (
     Entry,
     ObjectCache,
     TreeData,
+    parse_records,
 )
 from branching.git.renames import (
     NOT_RELEVANT,
@@ -183,6 +184,19 @@ def _is_dir(v: tuple[int, bytes] | None) -> bool:
     return v is not None and v[0] & S_IFMT == S_IFDIR
 
 
+def _side(records: frozenset[bytes]) -> dict[bytes, tuple[int, bytes]]:
+    """Name -> (mode, hex id) of these records of one tree."""
+    return {n: (m, o) for n, m, o in parse_records(records)}
+
+
+def _first_not_in(tree: TreeData, names: set[bytes]) -> Entry:
+    """The first entry of ``tree`` whose name is not among ``names`` (there is one)."""
+    for index, record in enumerate(tree.records()):
+        if record[record.index(b" ") + 1 : -21] not in names:
+            return tree.record(index)
+    raise AssertionError("every entry is among the names")
+
+
 def _walk_order(
     names: set[bytes], sides: tuple[dict[bytes, tuple[int, bytes]], ...]
 ) -> list[bytes]:
@@ -316,20 +330,21 @@ class OrtMerge:
         table of a big directory's names.
         """
         t0, t1, t2 = (self.obj.tree_data(t) for t in trees)
-        s0 = t0.as_set()
-        s1 = s0 if t1 is t0 else t1.as_set()
-        s2 = s0 if t2 is t0 else (s1 if t2 is t1 else t2.as_set())
-        # Symmetric differences run at C speed, whatever the size of the directory.
+        # The directories' entries as raw records: symmetric differences run at C speed,
+        # whatever the size of the directory, and only the records that differ are parsed.
+        s0 = t0.record_set()
+        s1 = s0 if t1 is t0 else t1.record_set()
+        s2 = s0 if t2 is t0 else (s1 if t2 is t1 else t2.record_set())
         x1 = s0 ^ s1
         x2 = s0 ^ s2
         if len(x1) + len(x2) <= _FEW_CHANGES:
             # Few changes: look at each changed entry, spliced out of the base tree.
             keep = t0
             changes = x1 | x2
-            look = {e[0] for e in changes}
-            d0 = {n: (m, o) for n, m, o in changes & s0}
-            d1 = d0 if s1 is s0 else {n: (m, o) for n, m, o in changes & s1}
-            d2 = d0 if s2 is s0 else (d1 if s2 is s1 else {n: (m, o) for n, m, o in changes & s2})
+            d0 = _side(changes & s0)
+            d1 = d0 if s1 is s0 else _side(changes & s1)
+            d2 = d0 if s2 is s0 else (d1 if s2 is s1 else _side(changes & s2))
+            look = d0.keys() | d1.keys() | d2.keys()
             dk = d0
         else:
             if len(x2) <= len(x1):
@@ -339,17 +354,21 @@ class OrtMerge:
             # Everything comes from the symmetric differences, never a lookup table of the
             # whole directory: a name's entry on a side differs from the base's exactly when
             # the name is among that side's changes, and then both entries are in them.
-            kept_base = keep_changes & s0  # the base's entries that `keep` changed or removed
-            kept_new = keep_changes & sk  # `keep`'s entries that are new or changed
+            kept_base = parse_records(keep_changes & s0)  # the base's, changed or removed
+            kept_new = parse_records(keep_changes & sk)  # `keep`'s new or changed entries
+            other_base = parse_records(other_changes & s0)
+            other_new = parse_records(other_changes & so)
             base_names = {e[0] for e in kept_base}
             keep_names = {e[0] for e in kept_new}
-            other_names = {e[0] for e in other_changes}
+            other_names = {e[0] for e in other_base}
+            other_names.update(e[0] for e in other_new)
             look = other_names | (base_names ^ keep_names)  # and what `keep` added or deleted
-            look.update(e[0] for e in (t0.dirs() | keep.dirs()) & keep_changes)
+            look.update(n for n, m, _ in kept_base if m & S_IFMT == S_IFDIR)
+            look.update(n for n, m, _ in kept_new if m & S_IFMT == S_IFDIR)
             d0 = {n: (m, o) for n, m, o in kept_base if n in look}
-            d0.update({n: (m, o) for n, m, o in other_changes & s0})
+            d0.update({n: (m, o) for n, m, o in other_base})
             dk = {n: (m, o) for n, m, o in kept_new if n in look}
-            do = {n: (m, o) for n, m, o in other_changes & so}
+            do = {n: (m, o) for n, m, o in other_new}
             for n in look:
                 v = d0.get(n)
                 if v is not None:
@@ -359,12 +378,12 @@ class OrtMerge:
                         do[n] = v
             d1, d2 = (dk, do) if keep is t1 else (do, dk)
         names = _walk_order(look, (d0, d1, d2))
-        n_same = len(keep.entries) - len(dk)
+        n_same = keep.count() - len(dk)
         if n_same:
             # One entry of the bulk stays a real path so this directory is "opened" by
             # process_entries even if nothing else remains in it; the rest is spliced from
             # the raw tree of ``keep`` when it is written.
-            rep = next(e for e in keep.entries if e[0] not in look)
+            rep = _first_not_in(keep, look)
             mi = Info(dirpath)
             mi.clean = True
             mi.result = (rep[1], rep[2])
