@@ -14,6 +14,7 @@ Layers (each module says why it exists):
 * :mod:`branching.git.ort` — merge-ort's tree merge.
 * :mod:`branching.git.ancestry` — merge bases in git's order.
 * :mod:`branching.git.strmap` — git's hash-map walk order, where it leaks.
+* :mod:`branching.git.collector` — the garbage collector paused while a merge runs.
 * this module — the public API and the recursive virtual merge base for
   criss-cross histories.
 
@@ -49,6 +50,7 @@ from dulwich.repo import BaseRepo
 
 from branching.git.ancestry import CommitNode
 from branching.git.ancestry import merge_bases as _merge_bases
+from branching.git.collector import collector_paused
 from branching.git.graph import load_commit_graph
 from branching.git.history import History, Relation
 from branching.git.objects import EMPTY_TREE, ObjectCache
@@ -168,8 +170,11 @@ class Merger:
     ) -> MergeResult:
         """Merge three trees (``None`` base = empty tree), like ort's non-recursive merge."""
         merge = OrtMerge(self.objects, self.spans, ours_label, theirs_label)
-        outcome = merge.run(base_tree, ours_tree, theirs_tree)
-        return self._result(outcome.tree, outcome.clean, merge, ())
+        with collector_paused():
+            outcome = merge.run(base_tree, ours_tree, theirs_tree)
+            result = self._result(outcome.tree, outcome.clean, merge, ())
+            del merge, outcome  # freed before the collector resumes, never examined by it
+        return result
 
     def merge_commits(
         self,
@@ -189,10 +194,13 @@ class Merger:
         bases.reverse()  # merge-tree passes them oldest first
         base_ids = tuple(b.id for b in bases)
         virtual: dict[bytes, CommitNode] = {}
-        tree, clean, merge = self._merge_internal(
-            bases, h1, h2, ours_label, theirs_label, 0, virtual
-        )
-        return self._result(tree, clean, merge, base_ids)
+        with collector_paused():
+            tree, clean, merge = self._merge_internal(
+                bases, h1, h2, ours_label, theirs_label, 0, virtual
+            )
+            result = self._result(tree, clean, merge, base_ids)
+            del merge, virtual  # freed before the collector resumes, never examined by it
+        return result
 
     def _merge_internal(
         self,
