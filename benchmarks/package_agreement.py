@@ -88,7 +88,14 @@ const config = {
 };
 fs.mkdirSync(config.output, { recursive: true });
 const work = await sgd(config);
-const result = { warnings: work.warnings.map(String), converted: [] };
+// sgd picks its list of types by the project's sourceApiVersion (it sets config.apiVersion).
+const { getDefinition } = await import(
+  path.join(refs, 'node_modules/sfdx-git-delta/lib/metadata/metadataManager.js'));
+const known = (await getDefinition(config.apiVersion)).values().map(m => m.xmlName);
+const result = {
+  warnings: work.warnings.map(String), converted: [], sgdApiVersion: config.apiVersion,
+  sgdTypes: known.filter(Boolean),
+};
 const sdr = require('@salesforce/source-deploy-retrieve');
 for (const name of ['sfdx-project.json', '.forceignore']) {
   const found = path.join(repo, name);
@@ -132,6 +139,8 @@ class Report:
     destructive_by_type: dict[str, Tally] = field(default_factory=dict)
     files_by_type: dict[str, Tally] = field(default_factory=dict)
     differences: list[str] = field(default_factory=list)
+    # Differences that docs/packages.md's "Where the reference tools are wrong" explains.
+    gaps: list[str] = field(default_factory=list)
     reference_errors: list[str] = field(default_factory=list)
     our_errors: list[str] = field(default_factory=list)
 
@@ -237,6 +246,29 @@ def zip_entries(data: bytes) -> dict[str, bytes] | None:
         return None
 
 
+@dataclass(frozen=True)
+class ReferenceGap:
+    """What the references are known to leave out of a delta (docs/packages.md, "Where the
+    reference tools are wrong"): a member or file only we have is explained by one of these,
+    and is reported apart from the differences."""
+
+    sgd_types: frozenset[str]
+    sgd_api_version: int
+    decomposed_esr: bool
+
+    def explains(self, mdtype: str) -> str | None:
+        if mdtype not in self.sgd_types:
+            return f"sgd's type list for API {self.sgd_api_version} lacks {mdtype}"
+        if mdtype == "ExternalServiceRegistration" and self.decomposed_esr:
+            return "sgd does not know decomposed external service registrations"
+        return None
+
+    def explains_sdr_error(self, error: str) -> str | None:
+        if self.decomposed_esr and "ENOENT" in error and error.rstrip("'").endswith(".yaml"):
+            return "sgd copied a decomposed registration without its schema"
+        return None
+
+
 def type_of_output(path: str) -> str:
     """A converted file's type: by its folder, and by its suffix where types share the folder
     (`featureParameters/` holds three)."""
@@ -292,8 +324,18 @@ def compare_pair(
             report.reference_errors.append(f"{label}: {proc.stderr.decode()[-500:]}")
             return
         result = json.loads((out / "result.json").read_text())
+        gap = ReferenceGap(
+            sgd_types=frozenset(result["sgdTypes"]),
+            sgd_api_version=result["sgdApiVersion"],
+            decomposed_esr="decomposeExternalServiceRegistrationBeta"
+            in project.get("sourceBehaviorOptions", []),
+        )
         if result.get("sdrError"):
-            report.reference_errors.append(f"{label}: SDR: {result['sdrError']}")
+            failure = f"{label}: SDR: {result['sdrError']}"
+            why = gap.explains_sdr_error(result["sdrError"])
+            (report.gaps if why else report.reference_errors).append(
+                f"{failure} ({why})" if why else failure
+            )
         sgd_package = members((out / "delta/package/package.xml").read_bytes())
         sgd_destructive = members(
             (out / "delta/destructiveChanges/destructiveChanges.xml").read_bytes()
@@ -311,13 +353,18 @@ def compare_pair(
         (report.destructive_by_type, our_destructive, sgd_destructive, "destructiveChanges.xml"),
     ):
         for mdtype in sorted(set(mine) | set(theirs)):
-            ok = mine.get(mdtype, set()) == theirs.get(mdtype, set())
+            ours_only = mine.get(mdtype, set()) - theirs.get(mdtype, set())
+            theirs_only = theirs.get(mdtype, set()) - mine.get(mdtype, set())
+            ok = not ours_only and not theirs_only
             report.tally(table, mdtype, ok)
             if not ok:
-                report.differences.append(
-                    f"{label}: {what} {mdtype}: ours-only "
-                    f"{sorted(mine.get(mdtype, set()) - theirs.get(mdtype, set()))} "
-                    f"sgd-only {sorted(theirs.get(mdtype, set()) - mine.get(mdtype, set()))}"
+                line = (
+                    f"{label}: {what} {mdtype}: ours-only {sorted(ours_only)} "
+                    f"sgd-only {sorted(theirs_only)}"
+                )
+                why = None if theirs_only or start == EMPTY_TREE else gap.explains(mdtype)
+                (report.gaps if why else report.differences).append(
+                    f"{line} ({why})" if why else line
                 )
     our_files = {
         k: v for k, v in ours.files.items() if k not in ("package.xml", "destructiveChanges.xml")
@@ -337,6 +384,14 @@ def compare_pair(
                 if mine_bytes is None
                 else "differs"
             )
+            why = (
+                gap.explains(type_of_output(path))
+                if theirs_bytes is None and start != EMPTY_TREE
+                else None
+            )
+            if why:
+                report.gaps.append(f"{label}: file {path}: {state} ({why})")
+                continue
             report.differences.append(f"{label}: file {path}: {state}")
             if verbose and mine_bytes and theirs_bytes:
                 report.differences.append(
@@ -453,6 +508,10 @@ def main() -> int:
         print("\nreference errors:")
         for line in report.reference_errors:
             print("  " + line)
+    if report.gaps:
+        print("\nreference gaps (docs/packages.md, where the reference tools are wrong):")
+        for line in report.gaps:
+            print("  " + line)
     if report.differences:
         print("\ndifferences:")
         for line in report.differences:
@@ -467,6 +526,7 @@ def main() -> int:
                     "destructive": {k: str(v) for k, v in report.destructive_by_type.items()},
                     "files": {k: str(v) for k, v in report.files_by_type.items()},
                     "differences": report.differences,
+                    "reference_gaps": report.gaps,
                     "reference_errors": report.reference_errors,
                 },
                 indent=2,
