@@ -196,35 +196,6 @@ class _Pack:
             value = int.from_bytes(idx[at : at + 8], "big")
         return value
 
-    def entry(self, offset: int) -> tuple[int, int, int, bytes | int | None]:
-        """(type, size, data offset, delta base) of the entry at `offset`: the base is the
-        base's offset for an offset delta, its 20-byte id for a ref delta, None otherwise."""
-        data = self._data
-        byte = data[offset]
-        kind = (byte >> 4) & 7
-        size = byte & 15
-        shift = 4
-        pos = offset + 1
-        while byte & 0x80:
-            byte = data[pos]
-            pos += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
-        base: bytes | int | None = None
-        if kind == _OFS_DELTA:
-            byte = data[pos]
-            pos += 1
-            distance = byte & 0x7F
-            while byte & 0x80:
-                byte = data[pos]
-                pos += 1
-                distance = ((distance + 1) << 7) | (byte & 0x7F)
-            base = offset - distance
-        elif kind == _REF_DELTA:
-            base = data[pos : pos + 20]
-            pos += 20
-        return kind, size, pos, base
-
     def inflate(self, pos: int, size: int) -> bytes:
         """The `size` bytes that the zlib stream starting at `pos` inflates to."""
         data = self._data
