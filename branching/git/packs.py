@@ -11,6 +11,10 @@ and no more:
 - an object's header is parsed in place in the mapped `.pack`, its data inflated once, and a
   delta chain resolved from the nearest base already resolved, with a byte-bounded cache of
   resolved objects (git's delta base cache) shared by all packs;
+- each delta is applied by dulwich's compiled `apply_delta`, one step at a time. A big folder's
+  tree is copied whole at every step, at memory speed: that costs less than any bookkeeping in
+  Python that avoids the copies, on fast-import's chains (a few small deltas on a big tree)
+  and even more so on `git repack`'s (deltas of thousands of copy instructions);
 - a loose object is inflated once and split at its header, not parsed into a dulwich object and
   serialised again.
 
@@ -24,7 +28,6 @@ from __future__ import annotations
 import mmap
 import os
 import zlib
-from bisect import bisect_right
 from collections import OrderedDict
 from itertools import count
 from typing import Any
@@ -42,82 +45,6 @@ except ImportError:  # pragma: no cover - the pure-Python build of dulwich
     from dulwich.pack import apply_delta as _apply_delta
 
 
-def _varint(delta: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = delta[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
-
-
-def _apply_chain(base: bytes, deltas: list[bytes]) -> bytes:
-    """git's delta format: `deltas` applied in turn to `base`, the result joined once.
-
-    A big folder's tree is typically a base and a few dozen deltas that each change a couple of
-    entries. Materialising every step would copy the whole tree per delta; here each step is a
-    list of ranges of the base and of the deltas' inserted bytes (a copy instruction takes
-    ranges of the previous step's list, and ranges that meet again are merged), so the only
-    copy of the tree is the final join.
-    """
-    ranges: list[tuple[bytes, int, int]] = [(base, 0, len(base))]
-    starts = [0]
-    total = len(base)
-    for delta in deltas:
-        src_size, pos = _varint(delta, 0)
-        dst_size, pos = _varint(delta, pos)
-        if src_size != total:
-            raise ValueError(f"delta for a {src_size}-byte base applied to {total} bytes")
-        out: list[tuple[bytes, int, int]] = []
-        end = len(delta)
-        while pos < end:
-            op = delta[pos]
-            pos += 1
-            if op & 0x80:
-                offset = size = 0
-                for bit, shift in ((0x01, 0), (0x02, 8), (0x04, 16), (0x08, 24)):
-                    if op & bit:
-                        offset |= delta[pos] << shift
-                        pos += 1
-                for bit, shift in ((0x10, 0), (0x20, 8), (0x40, 16)):
-                    if op & bit:
-                        size |= delta[pos] << shift
-                        pos += 1
-                if not size:
-                    size = 0x10000
-                if offset + size > total:
-                    raise ValueError("delta copies past the end of its base")
-                i = bisect_right(starts, offset) - 1
-                while size:
-                    buf, lo, hi = ranges[i]
-                    lo += offset - starts[i]
-                    take = min(size, hi - lo)
-                    if out and out[-1][0] is buf and out[-1][2] == lo:
-                        out[-1] = (buf, out[-1][1], lo + take)
-                    else:
-                        out.append((buf, lo, lo + take))
-                    offset += take
-                    size -= take
-                    i += 1
-            elif op:
-                out.append((delta, pos, pos + op))
-                pos += op
-            else:
-                raise ValueError("delta instruction 0 is reserved")
-        ranges = out
-        starts = []
-        total = 0
-        for _, lo, hi in ranges:
-            starts.append(total)
-            total += hi - lo
-        if total != dst_size:
-            raise ValueError(f"delta made {total} bytes, not {dst_size}")
-    return b"".join([memoryview(buf)[lo:hi] for buf, lo, hi in ranges])
-
-
-_BIG_BASE = 32 << 10
 _PACK_KEYS = count(1)
 _FIND_AMONG = 1024  # names of a pack index searched as bytes (20 KiB)
 
@@ -172,7 +99,7 @@ class _Pack:
         hi = int.from_bytes(idx[fanout + 4 * first : fanout + 4 * first + 4], "big")
         names = self._names
         # A binary search down to a few hundred names, then one search of their bytes at C
-        # speed (a match counts only where a name starts).
+        # speed.
         while hi - lo > _FIND_AMONG:
             mid = (lo + hi) // 2
             at = names + 20 * mid
@@ -183,13 +110,13 @@ class _Pack:
                 hi = mid
             else:
                 lo, hi = mid, mid + 1
-        block = idx[names + 20 * lo : names + 20 * hi]
-        at = block.find(raw_sha)
-        while at % 20:  # -1 (absent) too
+        end = names + 20 * hi
+        at = idx.find(raw_sha, names + 20 * lo, end)  # in the mapping, nothing copied
+        while at < 0 or (at - names) % 20:  # a match counts only where a name starts
             if at < 0:
                 return None
-            at = block.find(raw_sha, at + 1)
-        at = self._offsets + 4 * (lo + at // 20)
+            at = idx.find(raw_sha, at + 1, end)
+        at = self._offsets + 4 * ((at - names) // 20)
         value = int.from_bytes(idx[at : at + 4], "big")
         if value & 0x80000000:
             at = self._large + 8 * (value & 0x7FFFFFFF)
@@ -381,10 +308,6 @@ class ObjectReader:
                 self._remember(key, kind, content)
                 break
         if not chain:
-            return kind, content
-        if len(content) > _BIG_BASE:
-            content = _apply_chain(content, [delta for _, delta in reversed(chain)])
-            self._remember(chain[0][0], kind, content)
             return kind, content
         small = self._small
         added = 0
