@@ -24,6 +24,7 @@ attribute-driven merge drivers are not implemented (see the merge module).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from branching.git.objects import (
@@ -205,11 +206,23 @@ def _walk_order(
     Each tree is read in tree order (a directory sorts as "name/"); at every
     step git takes the smallest plain name among the trees' current entries
     and pulls a same-named directory from further down the other trees.
-    Without directories that is simply byte order.
+    That is byte order unless some name extends a directory's name with a
+    byte below "/" (``Foo.resource-meta.xml`` beside the folder ``Foo``):
+    only then do tree order and byte order differ, and the trees are merged
+    entry by entry. (``names`` are the names of the sides' entries.)
     """
-    modes = {v[0] for side in sides for v in side.values()}
-    if not any(mode & S_IFMT == S_IFDIR for mode in modes):
-        return sorted(names)
+    dirs = [n for side in sides for n, v in side.items() if v[0] & S_IFMT == S_IFDIR]
+    by_name = sorted(names)
+    if not dirs:
+        return by_name
+    for name in dirs:
+        after = bisect_right(by_name, name)
+        if after < len(by_name):
+            next_name = by_name[after]
+            if next_name.startswith(name) and next_name[len(name)] < 0x2F:
+                break
+    else:
+        return by_name
     streams = []
     for side in sides:
         keyed = sorted((n + b"/" if _is_dir(v) else n, n) for n, v in side.items())
@@ -579,6 +592,11 @@ class OrtMerge:
             self.trivial_okay[side] = okay
             todo = self.possible_trivial[side]
             self.possible_trivial[side] = {}
+            if okay and self.target_dirs[side].isdisjoint(todo):
+                # All resolve on sight, and each on its own: git's map order changes nothing.
+                for path in todo:
+                    self._resolve_trivial_dir(self.paths[path], side)
+                todo = {}
             for path in git_iteration_order(todo):
                 mask = todo[path]
                 ci = self.paths[path]
@@ -590,7 +608,7 @@ class OrtMerge:
                 self.current_dir = path
                 self.dir_rename_mask = mask
                 self._traverse(path, trees)  # type: ignore[arg-type]
-            for path in git_iteration_order(self.possible_trivial[side]):
+            for path in self.possible_trivial[side]:  # each on its own: in any order
                 self._resolve_trivial_dir(self.paths[path], side)
             self.possible_trivial[side] = {}
             if not okay or count_after:

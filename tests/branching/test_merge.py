@@ -416,3 +416,71 @@ def test_it_agrees_with_git_on_histories_of_real_project_files(tmp_path: Path) -
     assert report.outcomes["clean-where-git-conflicts"] == 0, summary
     assert report.outcomes["clean-tree-differs"] == 0, summary
     assert report.outcomes["error"] == 0, summary
+
+
+# ----------------------------------------------------------- traversal order
+
+
+def _streams_order(sides: tuple[dict[bytes, tuple[int, bytes]], ...]) -> list[bytes]:
+    """traverse_trees()'s order, entry by entry: each side in tree order (a folder as "name/"),
+    the smallest plain name among the sides' next entries first."""
+    streams = [
+        [n for _, n in sorted((n + b"/" if m == 0o040000 else n, n) for n, (m, _) in s.items())]
+        for s in sides
+    ]
+    order: list[bytes] = []
+    taken: set[bytes] = set()
+    while True:
+        heads = [next((n for n in stream if n not in taken), None) for stream in streams]
+        live = [h for h in heads if h is not None]
+        if not live:
+            return order
+        first = min(live)
+        order.append(first)
+        taken.add(first)
+
+
+def test_it_visits_a_folder_and_the_files_beside_it_in_gits_order() -> None:
+    """A static resource folder `Foo` sorts as "Foo/", after `Foo.resource-meta.xml`; the names
+    are visited in git's order whether or not some name extends a folder's with such a byte."""
+    import random
+
+    from branching.git.ort import _walk_order
+
+    rng = random.Random(13)
+    stems = [b"Foo", b"Foo.resource-meta.xml", b"Foo-bar", b"Foo0", b"FooBar", b"Fo", b"Zed", b"a"]
+    for _ in range(2000):
+        sides = tuple(
+            {
+                name: (rng.choice([0o100644, 0o040000]), b"0" * 40)
+                for name in rng.sample(stems, rng.randint(0, len(stems)))
+            }
+            for _ in range(3)
+        )
+        names = set().union(*sides)
+        assert _walk_order(names, sides) == _streams_order(sides), sides
+
+
+def test_it_merges_static_resources_beside_their_folders_like_git(repo: GitRepo) -> None:
+    res = "force-app/main/default/staticresources"
+    fork(
+        repo,
+        {
+            f"{res}/Logo/logo.svg": "<svg/>\n",
+            f"{res}/Logo.resource-meta.xml": "<meta>1</meta>\n",
+            f"{res}/Logo-dark.resource-meta.xml": "<meta>d</meta>\n",
+            f"{res}/Zed.resource-meta.xml": "<meta>z</meta>\n",
+        },
+        lambda r: (
+            r.write(f"{res}/Logo/logo.svg", "<svg>ours</svg>\n"),
+            r.write(f"{res}/Logo.resource-meta.xml", "<meta>ours</meta>\n"),
+            r.write(f"{res}/Brand/brand.css", "a{}\n"),
+        ),
+        lambda r: (
+            r.write(f"{res}/Logo/extra.svg", "<svg/>\n"),
+            r.write(f"{res}/Logo.resource-meta.xml", "<meta>theirs</meta>\n"),
+            r.write(f"{res}/Brand.resource-meta.xml", "<meta>b</meta>\n"),
+        ),
+    )
+    answer, result = repo.assert_agrees()
+    assert result.conflicts == (f"{res}/Logo.resource-meta.xml",)
