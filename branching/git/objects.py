@@ -81,12 +81,39 @@ def parse_records(records: Iterable[bytes]) -> list[Entry]:
     return _parse(b"".join(records))
 
 
+def records_by_name(records: Iterable[bytes]) -> tuple[dict[bytes, bytes], list[bytes]]:
+    """Name -> record for records of one tree, and the names of those that are directories;
+    names are found at C speed and nothing else is parsed."""
+    listed = list(records)
+    joined = b"".join(listed)
+    names = _RECORD_NAME.findall(joined)
+    if len(names) != len(listed):  # not well-formed records: dulwich says what is wrong
+        entries = _parse(joined)
+        return (
+            {name: encode_entry((name, mode, sha)) for name, mode, sha in entries},
+            [name for name, mode, _ in entries if mode & S_IFMT == S_IFDIR],
+        )
+    dirs = []
+    # A directory's record starts with "40000 " (git writes no leading zero; a tree that does
+    # is looked at too): without those bytes anywhere there is none to look for.
+    if b"40000 " in joined:
+        dirs = [r[r.index(b" ") + 1 : -21] for r in listed if r.startswith((b"40000 ", b"040000 "))]
+    return dict(zip(names, listed, strict=True)), dirs
+
+
 class TreeData:
     """One tree: its raw body, split into entry records, and lazy views of them.
 
     A merge compares the three versions of a directory by their records (bytes, split and
     hashed at C speed) and parses only the records that differ: a big folder of thousands of
     files is never parsed entry by entry unless something needs all its entries.
+
+    What a cached tree keeps is cheap for the garbage collector: its records and their
+    offsets are tuples of bytes and ints, which the collector stops examining after its first
+    look, and the set of records is built again for each merge that compares the tree (a
+    microsecond a thousand records: bytes keep their hash) rather than kept, since a
+    collection would visit every element of a kept set, each time, for as long as the tree
+    stays in the cache.
     """
 
     __slots__ = (
@@ -94,7 +121,6 @@ class TreeData:
         "raw",
         "_entries",
         "_records",
-        "_rset",
         "_dirs",
         "_dict",
         "_offsets",
@@ -106,11 +132,10 @@ class TreeData:
         self.sha = sha
         self.raw = raw
         self._entries = entries
-        self._records: list[bytes] | None = None
-        self._rset: frozenset[bytes] | None = None
+        self._records: tuple[bytes, ...] | None = None
         self._dirs: frozenset[Entry] | None = None
         self._dict: TreeEntries | None = None
-        self._offsets: list[int] | None = None
+        self._offsets: tuple[int, ...] | None = None
         self._index: dict[bytes, int] | None = None
         self._keys: list[bytes] | None = None
 
@@ -121,10 +146,10 @@ class TreeData:
             self._entries = _parse(self.raw)
         return self._entries
 
-    def records(self) -> list[bytes]:
+    def records(self) -> tuple[bytes, ...]:
         """Each entry's bytes, in tree order."""
         if self._records is None:
-            records = _RECORD.findall(self.raw)
+            records = tuple(_RECORD.findall(self.raw))
             if sum(map(len, records)) != len(self.raw):
                 self.entries  # noqa: B018 - dulwich says what is wrong with it
                 raise ValueError(f"tree {self.sha!r} is not a sequence of entries")
@@ -133,10 +158,8 @@ class TreeData:
 
     def record_set(self) -> frozenset[bytes]:
         """The entries' bytes: two trees differ exactly in their records' symmetric difference
-        (an entry encoded differently only costs a look at it)."""
-        if self._rset is None:
-            self._rset = frozenset(self.records())
-        return self._rset
+        (an entry encoded differently only costs a look at it). Built anew on each call."""
+        return frozenset(self.records())
 
     def count(self) -> int:
         if self._entries is not None:
@@ -169,7 +192,7 @@ class TreeData:
         """
         offsets = self._offsets
         if offsets is None:
-            offsets = self._offsets = list(accumulate(map(len, self.records()), initial=0))
+            offsets = self._offsets = tuple(accumulate(map(len, self.records()), initial=0))
         return offsets[index] if index < len(offsets) else len(self.raw)
 
     def record(self, index: int) -> Entry:

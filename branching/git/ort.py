@@ -25,6 +25,7 @@ attribute-driven merge drivers are not implemented (see the merge module).
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from branching.git.objects import (
@@ -37,6 +38,7 @@ from branching.git.objects import (
     ObjectCache,
     TreeData,
     parse_records,
+    records_by_name,
 )
 from branching.git.renames import (
     NOT_RELEVANT,
@@ -185,7 +187,7 @@ def _is_dir(v: tuple[int, bytes] | None) -> bool:
     return v is not None and v[0] & S_IFMT == S_IFDIR
 
 
-def _side(records: frozenset[bytes]) -> dict[bytes, tuple[int, bytes]]:
+def _side(records: Iterable[bytes]) -> dict[bytes, tuple[int, bytes]]:
     """Name -> (mode, hex id) of these records of one tree."""
     return {n: (m, o) for n, m, o in parse_records(records)}
 
@@ -367,20 +369,22 @@ class OrtMerge:
             # Everything comes from the symmetric differences, never a lookup table of the
             # whole directory: a name's entry on a side differs from the base's exactly when
             # the name is among that side's changes, and then both entries are in them.
-            kept_base = parse_records(keep_changes & s0)  # the base's, changed or removed
-            kept_new = parse_records(keep_changes & sk)  # `keep`'s new or changed entries
+            # `keep`'s changes may be thousands: only their names are read, and only the
+            # records of names looked at are parsed.
+            kept_base, base_dirs = records_by_name(keep_changes & s0)  # changed or removed
+            kept_new, new_dirs = records_by_name(keep_changes & sk)  # new or changed
             other_base = parse_records(other_changes & s0)
             other_new = parse_records(other_changes & so)
-            base_names = {e[0] for e in kept_base}
-            keep_names = {e[0] for e in kept_new}
             other_names = {e[0] for e in other_base}
             other_names.update(e[0] for e in other_new)
-            look = other_names | (base_names ^ keep_names)  # and what `keep` added or deleted
-            look.update(n for n, m, _ in kept_base if m & S_IFMT == S_IFDIR)
-            look.update(n for n, m, _ in kept_new if m & S_IFMT == S_IFDIR)
-            d0 = {n: (m, o) for n, m, o in kept_base if n in look}
+            # ... and what `keep` added or deleted, and its changes to or from a directory
+            look = other_names | (kept_base.keys() ^ kept_new.keys())
+            look.update(base_dirs)
+            look.update(new_dirs)
+            base_names = kept_base.keys()
+            d0 = _side([kept_base[n] for n in look if n in kept_base])
             d0.update({n: (m, o) for n, m, o in other_base})
-            dk = {n: (m, o) for n, m, o in kept_new if n in look}
+            dk = _side([kept_new[n] for n in look if n in kept_new])
             do = {n: (m, o) for n, m, o in other_new}
             for n in look:
                 v = d0.get(n)

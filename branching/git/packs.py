@@ -46,7 +46,7 @@ except ImportError:  # pragma: no cover - the pure-Python build of dulwich
 
 
 _PACK_KEYS = count(1)
-_FIND_AMONG = 1024  # names of a pack index searched as bytes (20 KiB)
+_FIND_AMONG = 256  # names of a pack index searched as bytes (5 KiB)
 
 
 class _Pack:
@@ -98,8 +98,8 @@ class _Pack:
         lo = int.from_bytes(idx[fanout + 4 * first - 4 : fanout + 4 * first], "big") if first else 0
         hi = int.from_bytes(idx[fanout + 4 * first : fanout + 4 * first + 4], "big")
         names = self._names
-        # A binary search down to a few hundred names, then one search of their bytes at C
-        # speed.
+        # A binary search down to a couple of hundred names, then one search of their bytes at
+        # C speed.
         while hi - lo > _FIND_AMONG:
             mid = (lo + hi) // 2
             at = names + 20 * mid
