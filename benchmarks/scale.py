@@ -8,13 +8,17 @@
 The repository is written by one `git fast-import` stream (seconds, not 10,000 processes):
 24,000 Salesforce DX files, 10,000 commits on `main` and three long-lived branches forked 2,500,
 5,000 and 8,000 commits back, 3,040 feature branches forked anywhere from 8,100 commits back to
-the tip, 300 instance branches and enough archive branches for 4,300 refs in all, packed as a
-served repository's would be. The database gets 300 instances, 3,040 features and 5,000
-promotions. Then the commit-graph is written (as a fetch or housekeeping would) and each
+the tip, 300 instance branches and enough archive branches for 4,300 refs in all, refs packed
+and objects repacked by `git repack -adf` as a served repository's are (git's manual says to
+repack after fast-import; a clone or a push receives what git's pack-objects makes).
+fast-import's own pack (each version a delta of the one before, oldest whole) is kept beside
+it, and the merges are measured on both. The database gets 300 instances, 3,040 features and
+5,000 promotions. Then the commit-graph is written (as a fetch or housekeeping would) and each
 operation is timed:
 
 - in our process, warm (the long-lived git context a worker or the web process keeps), median;
 - against git doing the same in one process (`git merge-tree`, `git merge-base`, ...), median;
+  a merge is timed right after git's, pair by pair, and the ratio is the pairs' median;
 - against the same operation on the small demo (200 files, 100 commits, 20 branches).
 
 Pages are fetched through Django's test client as a release manager, with their query counts.

@@ -44,6 +44,92 @@ def git(path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", "-C", str(path), *args], capture_output=True, env=GIT_ENV)
 
 
+def _ratio_note(ours: list[float], theirs: list[float]) -> str:
+    ratios = [o / t for o, t in zip(ours, theirs, strict=True)]
+    return f"{statistics.median(ratios):.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"
+
+
+def merge_rows(
+    path: Path, built: Built, label: str, repeats: int
+) -> dict[str, tuple[float, float | None, str]]:
+    """Merges of the long-lived branches into main in the repository at `path`, each right
+    after git's own (`git merge-tree --write-tree`, one process), so that both meet the same
+    load; ratios are the median (and range) of those pairs', by the clock and by CPU time.
+
+    - a new process's first merge: a context that has read nothing yet;
+    - the first merge of that branch in a process that merged five features before;
+    - the same merge again in that process (the amortized case).
+    """
+    from branching.git import storage
+    from branching.git.context import GitContext
+
+    with storage.open_repo(path) as repo:
+        heads = storage.branch_heads(repo)
+    main = heads["main"]
+
+    def ours(context: GitContext, name: str) -> tuple[object, float, float]:
+        started = time.perf_counter()
+        result, spent = cpu_ms(
+            lambda: context.merger.merge_commits(
+                main, heads[name], ours_label="main", theirs_label=name
+            )
+        )
+        return result, (time.perf_counter() - started) * 1000, spent
+
+    def theirs(name: str) -> tuple[bytes, float, float]:
+        started = time.perf_counter()
+        done, spent = cpu_ms(lambda: git(path, "merge-tree", "--write-tree", "main", name))
+        return done.stdout.split()[0], (time.perf_counter() - started) * 1000, spent
+
+    cold: tuple[list[float], ...] = ([], [], [], [])  # ours wall, git wall, ours CPU, git CPU
+    first: tuple[list[float], ...] = ([], [], [], [])
+    again, again_git = [], []
+    for _ in range(repeats):
+        for name in built.long_lived:
+            fresh = GitContext(path)
+            fresh.repo  # noqa: B018 - open the repository and load the graph outside the timing
+            _, wall, cpu = ours(fresh, name)
+            fresh.close()
+            _, git_wall, git_cpu = theirs(name)
+            for values, value in zip(cold, (wall, git_wall, cpu, git_cpu), strict=True):
+                values.append(value)
+        context = GitContext(path)
+        for branch, _ in built.features[1:6]:
+            context.merger.merge_commits(
+                main, heads[branch], ours_label="main", theirs_label=branch
+            )
+        for name in built.long_lived:
+            result, wall, cpu = ours(context, name)
+            tree, git_wall, git_cpu = theirs(name)
+            assert result.tree == tree, (name, result.tree, tree)  # type: ignore[attr-defined]
+            for values, value in zip(first, (wall, git_wall, cpu, git_cpu), strict=True):
+                values.append(value)
+            _, wall, _ = ours(context, name)
+            _, git_wall, _ = theirs(name)
+            again.append(wall)
+            again_git.append(git_wall)
+        context.close()
+    med = statistics.median
+    return {
+        f"merge a long-lived branch ({label}), a new process's first merge": (
+            med(cold[0]),
+            med(cold[1]),
+            f"pairs {_ratio_note(cold[0], cold[1])}, CPU {_ratio_note(cold[2], cold[3])}",
+        ),
+        f"  the same ({label}), first in a process that merged others": (
+            med(first[0]),
+            med(first[1]),
+            f"pairs {_ratio_note(first[0], first[1])}, CPU {_ratio_note(first[2], first[3])}; "
+            "git's tree",
+        ),
+        f"  the same ({label}) again (amortized, long-lived process)": (
+            med(again),
+            med(again_git),
+            f"pairs {_ratio_note(again, again_git)}",
+        ),
+    }
+
+
 def git_operations(built: Built, repeats: int) -> dict[str, tuple[float, float | None, str]]:
     """Each git-layer operation: (ours, git, note), ours warm in a long-lived context."""
     from branching.git import storage
@@ -85,78 +171,13 @@ def git_operations(built: Built, repeats: int) -> dict[str, tuple[float, float |
         fork = git(path, "merge-base", "main", oldest_branch).stdout.strip()
 
         backs = ", ".join(f"{b:,}" for b in built.scale.long_lived)
-
-        # Each long-lived branch merged by a context that has read nothing yet (a new
-        # process's first merge), timed by the clock and by CPU time, against git likewise.
-        cold, cold_cpu, git_cpu = [], [], []
-        for name in built.long_lived:
-            fresh = GitContext(path)
-            fresh.repo  # noqa: B018 - open the repository and load the graph outside the timing
-            started = time.perf_counter()
-            _, spent = cpu_ms(
-                lambda f=fresh, n=name: f.merger.merge_commits(
-                    main, heads[n], ours_label="main", theirs_label=n
-                )
-            )
-            cold.append((time.perf_counter() - started) * 1000)
-            cold_cpu.append(spent)
-            fresh.close()
-            git_cpu.append(
-                statistics.median(
-                    cpu_ms(lambda n=name: git(path, "merge-tree", "--write-tree", "main", n))[1]
-                    for _ in range(repeats)
-                )
-            )
-
-        # Merges of long-lived branches in a process that has merged before (warm caches), each
-        # pair merged for the first time, then once more (the amortized case).
-        for branch, _ in built.features[1:6]:
-            merger.merge_commits(main, heads[branch], ours_label="main", theirs_label=branch)
-        first, first_cpu, again, git_times = [], [], [], []
-        for name in built.long_lived:
-            theirs = heads[name]
-            started = time.perf_counter()
-            result, spent = cpu_ms(
-                lambda t=theirs, n=name: merger.merge_commits(
-                    main, t, ours_label="main", theirs_label=n
-                )
-            )
-            first.append((time.perf_counter() - started) * 1000)
-            first_cpu.append(spent)
-            got = result.tree
-            expected = git(path, "merge-tree", "--write-tree", "main", name).stdout.split()[0]
-            assert got == expected, (name, got, expected)  # the same tree as git's
-            again.append(
-                median_ms(
-                    lambda t=theirs, n=name: merger.merge_commits(
-                        main, t, ours_label="main", theirs_label=n
-                    ),
-                    repeats,
-                )
-            )
-            git_times.append(
-                median_ms(
-                    lambda n=name: git(path, "merge-tree", "--write-tree", "main", n), repeats
-                )
-            )
-        git_cpu_ms = statistics.median(git_cpu)
-        results[f"merge a long-lived branch, a new process's first merge (forked {backs} back)"] = (
-            statistics.median(cold),
-            statistics.median(git_times),
-            f"CPU {statistics.median(cold_cpu):.0f} / {git_cpu_ms:.0f} ms = "
-            f"{statistics.median(cold_cpu) / git_cpu_ms:.2f}×",
-        )
-        results["the same, first time in a process that merged other branches before"] = (
-            statistics.median(first),
-            statistics.median(git_times),
-            f"CPU {statistics.median(first_cpu):.0f} / {git_cpu_ms:.0f} ms = "
-            f"{statistics.median(first_cpu) / git_cpu_ms:.2f}×; same tree as git",
-        )
-        results["the same merges again (amortized, long-lived process)"] = (
-            statistics.median(again),
-            statistics.median(git_times),
-            "",
-        )
+        with storage.open_repo(built.fast_import) as copy:  # its own commit-graph, as git's
+            update_commit_graph(copy, storage.branch_heads(copy).values(), fold=True)
+        for label, at in (
+            (f"forked {backs} back", path),
+            ("fast-import's pack", built.fast_import),
+        ):
+            results.update(merge_rows(at, built, label, repeats))
         history = context.history
         ours = median_ms(lambda: history.is_ancestor(fork, main), repeats)
         theirs_ms = median_ms(
