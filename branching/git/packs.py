@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import struct
 import zlib
 from collections import OrderedDict
 from itertools import count
@@ -35,6 +36,8 @@ from typing import Any
 __all__ = ["ObjectReader"]
 
 _IDX_MAGIC = b"\377tOc\x00\x00\x00\x02"
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
 _OFS_DELTA = 6
 _REF_DELTA = 7
 _TYPE_NAMES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}
@@ -46,7 +49,8 @@ except ImportError:  # pragma: no cover - the pure-Python build of dulwich
 
 
 _PACK_KEYS = count(1)
-_FIND_AMONG = 256  # names of a pack index searched as bytes (5 KiB)
+_BIG = 64 << 10  # bytes: a resolved object this big is kept only at some steps of its chain
+_FIND_AMONG = 64  # names of a pack index searched as bytes without narrowing them first
 
 
 class _Pack:
@@ -62,6 +66,7 @@ class _Pack:
         "_names",
         "_offsets",
         "_large",
+        "_seconds",
     )
 
     def __init__(self, name: str, idx_path: str, pack_path: str) -> None:
@@ -80,11 +85,13 @@ class _Pack:
         if idx[:8] != _IDX_MAGIC or self._data[:4] != b"PACK":
             self.close()
             raise ValueError(f"{name}: not a version-2 pack index")
-        self._fanout = 8
-        self._count = int.from_bytes(idx[8 + 255 * 4 : 8 + 256 * 4], "big")
+        self._fanout: tuple[int, ...] = struct.unpack_from(">256I", idx, 8)
+        self._count = self._fanout[255]
         self._names = 8 + 256 * 4
         self._offsets = self._names + self._count * 24  # past the names and the CRCs
         self._large = self._offsets + self._count * 4
+        # Per first byte, the second bytes of its names (read once, on the first lookup).
+        self._seconds: dict[int, bytes] = {}
 
     def close(self) -> None:
         self._idx.close()
@@ -95,32 +102,30 @@ class _Pack:
         idx = self._idx
         first = raw_sha[0]
         fanout = self._fanout
-        lo = int.from_bytes(idx[fanout + 4 * first - 4 : fanout + 4 * first], "big") if first else 0
-        hi = int.from_bytes(idx[fanout + 4 * first : fanout + 4 * first + 4], "big")
+        lo = fanout[first - 1] if first else 0
+        hi = fanout[first]
         names = self._names
-        # A binary search down to a couple of hundred names, then one search of their bytes at
-        # C speed.
-        while hi - lo > _FIND_AMONG:
-            mid = (lo + hi) // 2
-            at = names + 20 * mid
-            found = idx[at : at + 20]
-            if found < raw_sha:
-                lo = mid + 1
-            elif found > raw_sha:
-                hi = mid
-            else:
-                lo, hi = mid, mid + 1
+        if hi - lo > _FIND_AMONG:
+            # The names that share the first byte are sorted by their second: its run among
+            # their second bytes (found, then counted, at C speed) holds the name if any.
+            seconds = self._seconds.get(first)
+            if seconds is None:
+                seconds = idx[names + 20 * lo + 1 : names + 20 * hi : 20]
+                self._seconds[first] = seconds
+            second = raw_sha[1:2]
+            at = seconds.find(second)
+            if at < 0:
+                return None
+            lo, hi = lo + at, lo + at + seconds.count(second, at)
         end = names + 20 * hi
         at = idx.find(raw_sha, names + 20 * lo, end)  # in the mapping, nothing copied
         while at < 0 or (at - names) % 20:  # a match counts only where a name starts
             if at < 0:
                 return None
             at = idx.find(raw_sha, at + 1, end)
-        at = self._offsets + 4 * ((at - names) // 20)
-        value = int.from_bytes(idx[at : at + 4], "big")
+        (value,) = _U32.unpack_from(idx, self._offsets + 4 * ((at - names) // 20))
         if value & 0x80000000:
-            at = self._large + 8 * (value & 0x7FFFFFFF)
-            value = int.from_bytes(idx[at : at + 8], "big")
+            (value,) = _U64.unpack_from(idx, self._large + 8 * (value & 0x7FFFFFFF))
         return value
 
     def inflate(self, pos: int, size: int) -> bytes:
@@ -311,12 +316,17 @@ class ObjectReader:
             return kind, content
         small = self._small
         added = 0
-        for key, delta in reversed(chain):
+        last = len(chain) - 1
+        for step, (key, delta) in enumerate(reversed(chain)):
             pieces = _apply_delta(content, delta)
             content = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-            if len(content) <= small:
+            size = len(content)
+            # Every step is kept, as git's delta base cache does, except that of a big
+            # object (a big folder's tree, 50 deltas deep) only every 8th step and the object
+            # itself are: 50 copies of a 300 KiB tree would push everything else out.
+            if size <= small and (size <= _BIG or step == last or not step % 8):
                 cache[key] = (kind, content)
-                added += len(content)
+                added += size
         self._cache_bytes += added
         if self._cache_bytes > self._cache_limit:
             self._evict()

@@ -18,12 +18,12 @@ from branching.git.packs import ObjectReader
 from .conftest import GitRepo
 
 BIG = "force-app/main/default/classes"
-BIG_TREE = 32 << 10  # bytes: the folder's tree is bigger than this
+BIG_TREE = 64 << 10  # bytes: the folder's tree is bigger (its chain's steps are kept sparsely)
 
 
 def _history(repo: GitRepo, commits: int = 12) -> None:
-    """A folder of 1,500 files (a tree over 32 KiB) changed two files at a time."""
-    for n in range(1500):
+    """A folder of 2,000 files (a tree over 64 KiB) changed two files at a time."""
+    for n in range(2000):
         repo.write(f"{BIG}/Service{n:04d}.cls", f"// {n}\n")
     repo.write("README.md", "readme\n")
     repo.commit("base")
