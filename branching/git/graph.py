@@ -20,6 +20,13 @@ as generation numbers and no corrected-date chunk, as a **split chain**
 
 A commit in the graph has all its ancestors in the graph (each layer is closed under parents
 over itself and the layers below). Positions are global over the chain, base layer first.
+
+A process decodes each layer once: `load_commit_graph` keeps the chain it read last for each
+repository and, when the chain on disk has grown (a layer added after a promotion, top layers
+merged), decodes only the layers it has not seen on top of what it kept; callers get their own
+copy of the decoded lists (a `History` extends them with commits it reads). So keeping the graph
+current after a promotion, and reading it again, cost what the new commits cost, not the
+history (copying the lists runs at C speed: a fraction of a millisecond for 15,000 commits).
 """
 
 from __future__ import annotations
@@ -28,8 +35,9 @@ import hashlib
 import os
 import struct
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +99,23 @@ class CommitGraph:
 
     def position(self, commit_id: bytes) -> int | None:
         return self.positions.get(commit_id)
+
+    def copy(self, layers: int | None = None) -> CommitGraph:
+        """A copy holding this graph's first `layers` layers (all by default)."""
+        kept = self.layers if layers is None else self.layers[:layers]
+        below = sum(count for _, count in kept)
+        out = CommitGraph()
+        out.ids = self.ids[:below]
+        out.trees = self.trees[:below]
+        out.parents = self.parents[:below]
+        out.generations = self.generations[:below]
+        out.times = self.times[:below]
+        out.positions = dict(self.positions)
+        for commit_id in self.ids[below:]:
+            del out.positions[commit_id]
+        out.layers = list(kept)
+        out.key = self.key
+        return out
 
     def _add_layer(self, name: str, data: bytes) -> None:
         chunks = _chunks(data, name)
@@ -177,50 +202,96 @@ def _chain_names(info: Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+_loaded: dict[str, CommitGraph] = {}  # objects dir -> the chain last read there (never lent)
+_loaded_lock = threading.Lock()
+
+
 def load_commit_graph(objects_dir: str | os.PathLike[str]) -> CommitGraph | None:
     """The repository's commit-graph, or None when there is none (or it cannot be read).
 
     Like git, a single `info/commit-graph` file wins over a chain. A damaged graph is ignored
-    rather than trusted: the walks then read commits from the object store.
+    rather than trusted: the walks then read commits from the object store. Only the layers
+    this process has not decoded yet are read (see the module's doc); the graph returned is
+    the caller's own.
     """
     info = _info_dir(objects_dir)
-    graph = CommitGraph()
+    where = os.fspath(objects_dir)
     key = graph_files(objects_dir)
+    with _loaded_lock:
+        last = _loaded.get(where)
     try:
         single = info / "commit-graph"
         if single.exists():
+            if last is not None and last.key == key:
+                return last.copy()
             data = single.read_bytes()
+            graph = CommitGraph()
             graph._add_layer(data[-_HASH_LEN:].hex(), data)
         else:
+            # Layers are named by their content's hash: the same name is the same layer.
             names = _chain_names(info)
             if not names:
-                return None
-            for name in names:
-                data = (info / "commit-graphs" / f"graph-{name}.graph").read_bytes()
-                graph._add_layer(name, data)
+                graph = None
+            else:
+                same = 0
+                if last is not None:
+                    for (known, _), name in zip(last.layers, names, strict=False):
+                        if known != name:
+                            break
+                        same += 1
+                graph = last.copy(same) if same and last is not None else CommitGraph()
+                for name in names[same:]:
+                    data = (info / "commit-graphs" / f"graph-{name}.graph").read_bytes()
+                    graph._add_layer(name, data)
     except (OSError, ValueError, struct.error):
-        return None
-    graph.key = key
-    return graph
+        graph = None
+    with _loaded_lock:
+        if graph is None:
+            _loaded.pop(where, None)
+            return None
+        graph.key = key
+        _loaded[where] = graph
+    return graph.copy()
 
 
 # --------------------------------------------------------------------------- writing
 
 
+class _Below:
+    """The first `count` commits of `graph` (the layers a new layer goes on), by id: what a
+    layer's parents and generation numbers are looked up in, without a table of the history."""
+
+    def __init__(self, graph: CommitGraph | None, count: int) -> None:
+        self.graph = graph
+        self.count = count if graph is not None else 0
+
+    def position(self, commit_id: bytes) -> int | None:
+        found = self.graph.positions.get(commit_id) if self.graph is not None else None
+        return found if found is not None and found < self.count else None
+
+    def generations(self, commit_id: bytes) -> int | None:
+        found = self.position(commit_id)
+        return None if found is None else self.graph.generations[found]  # type: ignore[union-attr]
+
+
 def _layer_bytes(
     commits: Sequence[GraphCommit],
-    position_below: dict[bytes, int],
+    below: _Below,
     generation_of: dict[bytes, int],
     base_hashes: Sequence[str],
 ) -> bytes:
     """One layer file: `commits` (sorted here), parents found in the layer or below."""
     ordered = sorted(commits, key=lambda c: c.id)
-    offset = len(position_below)
+    offset = below.count
     here = {c.id: offset + i for i, c in enumerate(ordered)}
 
     def pos(parent: bytes) -> int:
         found = here.get(parent)
-        return found if found is not None else position_below[parent]
+        if found is None:
+            found = below.position(parent)
+        if found is None:
+            raise KeyError(parent)
+        return found
 
     fanout = [0] * 256
     oidl = bytearray()
@@ -267,8 +338,11 @@ def _layer_bytes(
     return body + hashlib.sha1(body, usedforsecurity=False).digest()
 
 
-def _generations(commits: Iterable[GraphCommit], known: dict[bytes, int]) -> dict[bytes, int]:
-    """Topological levels (1 + the highest parent's) of `commits`, without recursion."""
+def _generations(
+    commits: Iterable[GraphCommit], known: Callable[[bytes], int | None]
+) -> dict[bytes, int]:
+    """Topological levels (1 + the highest parent's) of `commits`, without recursion; `known`
+    gives a commit's level when it is in the layers below (None otherwise)."""
     by_id = {c.id: c for c in commits}
     out: dict[bytes, int] = {}
     for start in by_id:
@@ -280,14 +354,13 @@ def _generations(commits: Iterable[GraphCommit], known: dict[bytes, int]) -> dic
             if top in out:
                 stack.pop()
                 continue
-            pending = [p for p in by_id[top].parents if p not in out and p not in known]
+            pending = [p for p in by_id[top].parents if p not in out and known(p) is None]
             if pending:
                 stack.extend(pending)
                 continue
             stack.pop()
-            out[top] = 1 + max(
-                (out[p] if p in out else known[p] for p in by_id[top].parents), default=0
-            )
+            levels = (out[p] if p in out else known(p) for p in by_id[top].parents)
+            out[top] = 1 + max((level for level in levels if level is not None), default=0)
     return out
 
 
@@ -362,11 +435,10 @@ def _write_layer(
             )
     if not commits:
         return
-    position_below = {graph.ids[p]: p for p in range(below)} if graph is not None and below else {}
-    known = {graph.ids[p]: graph.generations[p] for p in range(below)} if graph else {}
-    generations = _generations(commits, known)
+    below_graph = _Below(graph, below)  # the layers kept under the new one, looked up by id
+    generations = _generations(commits, below_graph.generations)
     base_hashes = [name for name, _ in layers[:keep]]
-    data = _layer_bytes(commits, position_below, generations | known, base_hashes)
+    data = _layer_bytes(commits, below_graph, generations, base_hashes)
     name = data[-_HASH_LEN:].hex()
     _atomic_write(graphs / f"graph-{name}.graph", data)
     _atomic_write(graphs / _CHAIN, "".join(f"{h}\n" for h in [*base_hashes, name]).encode())

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from branching.git import graph as graph_module
 from branching.git import storage
-from branching.git.graph import load_commit_graph
+from branching.git.graph import CommitGraph, load_commit_graph
 from branching.git.history import History, update_commit_graph
 from branching.git.merge import Merger
 from branching.git.storage import Repo
@@ -181,3 +182,47 @@ def test_it_agrees_with_git_merge_base_all(tmp_path: Path, skew: int) -> None:
             expected = run_git(repo, "merge-base", "--all", a.decode(), b.decode()).stdout.split()
             assert [x.decode() for x in history.merge_bases(a, b)] == expected, (a, b)
         assert 0 < history.commit_reads <= 60
+
+
+def test_keeping_the_graph_current_decodes_only_the_new_commits(
+    deep: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a promotion's new commits the graph is written and read again by every process
+    that holds it: each decodes the new layer (or the top layers it was merged into), never the
+    15,000 commits below, and answers as it would from a graph read whole."""
+    decoded: list[int] = []
+    add_layer = CommitGraph._add_layer
+
+    def counting(graph: CommitGraph, name: str, data: bytes) -> None:
+        before = len(graph)
+        add_layer(graph, name, data)
+        decoded.append(len(graph) - before)
+
+    monkeypatch.setattr(CommitGraph, "_add_layer", counting)
+    with storage.open_repo(deep) as repo:
+        tips = heads(repo)
+        update_commit_graph(repo, tips.values())
+        whole = load_commit_graph(repo.object_store.path)
+        assert whole is not None and len(whole) > DEPTH
+        parent = tips["main"]
+        for n in range(6):
+            decoded.clear()
+            parent = storage.commit_changes(
+                repo, parent=parent, changes={f"late{n}.txt": b"l"}, message="l", author=AUTHOR
+            )
+            assert update_commit_graph(repo, [parent]) == 1
+            graph = load_commit_graph(repo.object_store.path)
+            assert graph is not None and len(graph) == len(whole) + n + 1
+            assert graph.position(parent) is not None
+            assert sum(decoded) <= 8  # the new layer, or the few small ones merged into it
+            history = History(repo.object_store, graph)
+            assert history.is_ancestor(tips["main"], parent)
+            assert history.merge_bases(parent, tips["feature"]) == history.merge_bases(
+                tips["main"], tips["feature"]
+            )
+            assert history.commit_reads == 0
+        # A graph read whole by a process that never saw it agrees with the kept one.
+        monkeypatch.setattr(graph_module, "_loaded", {})
+        fresh = load_commit_graph(repo.object_store.path)
+        assert fresh is not None and fresh.ids == graph.ids and fresh.parents == graph.parents
+        assert fresh.generations == graph.generations and fresh.layers == graph.layers
