@@ -79,6 +79,10 @@ class SpanHashCache:
         self._sizes: dict[bytes, int] = {}
         self._chunk_hash: dict[bytes, int] = {}
         self._limit = limit
+        # (source blob, destination blob) -> similarity: a long-lived branch merged again and
+        # again compares the same few deleted files with the same thousands of added ones.
+        self.scores: dict[tuple[bytes, bytes], int] = {}
+        self._scores_limit = 50 * limit
 
     def size(self, oid: bytes) -> int:
         size = self._sizes.get(oid)
@@ -88,6 +92,11 @@ class SpanHashCache:
                 self._sizes.clear()
             self._sizes[oid] = size
         return size
+
+    def remember_score(self, key: tuple[bytes, bytes], score: int) -> None:
+        if len(self.scores) >= self._scores_limit:
+            self.scores.clear()
+        self.scores[key] = score
 
     def counts(self, oid: bytes) -> dict[int, int]:
         counts = self._counts.get(oid)
@@ -150,15 +159,17 @@ def estimate_similarity(spans: SpanHashCache, src: FileSpec, dst: FileSpec, mini
     delta = max_size - base_size
     if max_size * (MAX_SCORE - minimum) < delta * MAX_SCORE:
         return 0
+    key = (src.oid, dst.oid)
+    score = spans.scores.get(key)
+    if score is not None:
+        return score
     sc = spans.counts(src.oid)
     dc = spans.counts(dst.oid)
-    if len(dc) < len(sc):
-        copied = sum(min(n, sc[h]) for h, n in dc.items() if h in sc)
-    else:
-        copied = sum(min(n, dc[h]) for h, n in sc.items() if h in dc)
-    if not dsize:
-        return 0
-    return int(copied * float(MAX_SCORE) / max_size)
+    # Only the chunks both have count; finding them is a set operation at C speed.
+    copied = sum(min(sc[h], dc[h]) for h in sc.keys() & dc.keys())
+    score = int(copied * float(MAX_SCORE) / max_size) if dsize else 0
+    spans.remember_score(key, score)
+    return score
 
 
 def _basename(path: bytes) -> bytes:
@@ -427,23 +438,35 @@ def _inexact(
     info: _DirRenameInfo,
     dirs_removed: dict[bytes, int],
 ) -> None:
-    """The similarity matrix, keeping git's 4 best candidates per destination."""
+    """The similarity matrix, keeping git's 4 best candidates per destination.
+
+    A destination whose best score is under `minimum` can have none of its candidates recorded
+    (they sort after every one at `minimum` or above, and the walk below stops at the first
+    under it), so its candidates are not kept; for the others git's replacement of the worst
+    of 4 slots is replayed exactly (ties between equal scores go by slot).
+    """
     # candidate = (score, name_score, dst, src); dst == -1 means unused slot
     matrix: list[tuple[int, int, int, int]] = []
+    sources = [s.one for s in srcs]
+    source_names = [_basename(one.path) for one in sources]
     for di, d in enumerate(dsts):
         if dst_is_rename[di]:
             continue
-        m: list[tuple[int, int, int, int]] = [(0, 0, -1, -1)] * _NUM_CANDIDATES
         two = d.two
-        for si, s in enumerate(srcs):
-            score = estimate_similarity(spans, s.one, two, minimum)
-            cand = (score, _basename_same(s.one.path, two.path), di, si)
-            worst = 0
-            for k in range(1, _NUM_CANDIDATES):
-                if _score_cmp(m[k], m[worst]) > 0:
-                    worst = k
+        scores = [estimate_similarity(spans, one, two, minimum) for one in sources]
+        if not scores or max(scores) < minimum:
+            continue
+        name = _basename(two.path)
+        m: list[tuple[int, int, int, int]] = [(0, 0, -1, -1)] * _NUM_CANDIDATES
+        worst = 0
+        for si, score in enumerate(scores):
+            cand = (score, 1 if source_names[si] == name else 0, di, si)
             if _score_cmp(m[worst], cand) > 0:
                 m[worst] = cand
+                worst = 0
+                for k in range(1, _NUM_CANDIDATES):
+                    if _score_cmp(m[k], m[worst]) > 0:
+                        worst = k
         matrix.extend(m)
     # STABLE_QSORT(score_compare): valid first, then score desc, name_score desc
     matrix.sort(key=lambda c: (c[2] < 0, -c[0], -c[1]))

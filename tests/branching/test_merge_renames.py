@@ -141,3 +141,33 @@ def test_it_reports_an_unclear_directory_rename_split(repo: GitRepo) -> None:
     fork(repo, files, ours, lambda r: r.write("objects/Acct/fields/New.xml", "<new/>\n"))
     answer, result = repo.assert_agrees()
     assert not answer.clean and not result.clean
+
+
+def test_it_breaks_ties_between_equally_similar_sources_as_git_does(repo: GitRepo) -> None:
+    """Several deleted files as like the added ones as each other, among many unlike them:
+    which source each destination takes comes from git's four candidate slots, not from the
+    order of the scores alone (and destinations with no good candidate keep none)."""
+    shared = lines(12, "shared")
+    base = {f"{CLS}/Old{n}.cls": shared + f"only old {n}\n" * 2 for n in range(6)}
+    base.update({f"{CLS}/Unlike{n}.cls": lines(14, f"unlike{n}") for n in range(5)})
+
+    def ours(r: GitRepo) -> None:
+        for n in range(6):
+            r.remove(f"{CLS}/Old{n}.cls")
+        for n in range(5):
+            r.remove(f"{CLS}/Unlike{n}.cls")
+        for n in range(3):
+            r.write(f"{CLS}/New{n}.cls", shared + f"only new {n}\n" * 2)
+        for n in range(40):
+            r.write(f"{CLS}/Added{n:02d}.cls", lines(14, f"added{n}"))
+
+    def theirs(r: GitRepo) -> None:
+        for n in range(6):
+            r.write(f"{CLS}/Old{n}.cls", shared + f"only old {n}\n" * 2 + "theirs\n")
+        for n in range(5):
+            r.write(f"{CLS}/Unlike{n}.cls", lines(14, f"unlike{n}") + "theirs\n")
+
+    fork(repo, base, ours, theirs)
+    answer, result = repo.assert_agrees()
+    assert any(path.startswith(f"{CLS}/New") for path in result.conflicts) or answer.clean
+    repo.assert_agrees("theirs", "ours")
