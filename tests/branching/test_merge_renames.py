@@ -171,3 +171,25 @@ def test_it_breaks_ties_between_equally_similar_sources_as_git_does(repo: GitRep
     answer, result = repo.assert_agrees()
     assert any(path.startswith(f"{CLS}/New") for path in result.conflicts) or answer.clean
     repo.assert_agrees("theirs", "ours")
+
+
+def _git_span_hash(chunk: bytes) -> int:
+    """diffcore-delta.c's hash_chars() accumulators, as git writes them."""
+    accum1 = accum2 = 0
+    for c in chunk:
+        old_1 = accum1
+        accum1 = ((accum1 << 7) ^ (accum2 >> 25)) & 0xFFFFFFFF
+        accum2 = ((accum2 << 7) ^ (old_1 >> 25)) & 0xFFFFFFFF
+        accum1 = (accum1 + c) & 0xFFFFFFFF
+    return ((accum1 + accum2 * 0x61) & 0xFFFFFFFF) % 107927
+
+
+def test_its_span_hash_is_gits() -> None:
+    import random
+
+    from branching.git.renames import _span_hash
+
+    rng = random.Random(5)
+    chunks = [rng.randbytes(rng.randint(0, 64)) for _ in range(5000)]
+    chunks += [b"\xff" * n for n in range(65)] + [b"    return value + 1;\n"]
+    assert [_span_hash(c) for c in chunks] == [_git_span_hash(c) for c in chunks]
