@@ -172,6 +172,39 @@ def estimate_similarity(spans: SpanHashCache, src: FileSpec, dst: FileSpec, mini
     return score
 
 
+def _similarities(
+    spans: SpanHashCache, sources: list[FileSpec], dst: FileSpec, minimum: int
+) -> list[int]:
+    """`estimate_similarity(spans, src, dst, minimum)` for each of `sources`, in order: the
+    same arithmetic, with what depends only on `dst` done once."""
+    if not S_ISREG(dst.mode):
+        return [0] * len(sources)
+    assert dst.oid is not None
+    doid = dst.oid
+    dsize = spans.size(doid)
+    known = spans.scores
+    out = []
+    for src in sources:
+        if not S_ISREG(src.mode):
+            out.append(0)
+            continue
+        soid = src.oid
+        assert soid is not None
+        ssize = spans.size(soid)
+        if ssize > dsize:
+            max_size, delta = ssize, ssize - dsize
+        else:
+            max_size, delta = dsize, dsize - ssize
+        if max_size * (MAX_SCORE - minimum) < delta * MAX_SCORE:
+            out.append(0)
+            continue
+        score = known.get((soid, doid))
+        if score is None:
+            score = estimate_similarity(spans, src, dst, minimum)
+        out.append(score)
+    return out
+
+
 def _basename(path: bytes) -> bytes:
     return path[path.rfind(b"/") + 1 :]
 
@@ -453,7 +486,7 @@ def _inexact(
         if dst_is_rename[di]:
             continue
         two = d.two
-        scores = [estimate_similarity(spans, one, two, minimum) for one in sources]
+        scores = _similarities(spans, sources, two, minimum)
         if not scores or max(scores) < minimum:
             continue
         name = _basename(two.path)
