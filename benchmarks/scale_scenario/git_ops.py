@@ -132,9 +132,9 @@ def merge_rows(
 
 def git_operations(built: Built, repeats: int) -> dict[str, tuple[float, float | None, str]]:
     """Each git-layer operation: (ours, git, note), ours warm in a long-lived context."""
+    from branching.git import graph as graph_module
     from branching.git import storage
     from branching.git.context import GitContext
-    from branching.git import graph as graph_module
     from branching.git.graph import load_commit_graph
     from branching.git.history import update_commit_graph
 
