@@ -22,11 +22,12 @@ A commit in the graph has all its ancestors in the graph (each layer is closed u
 over itself and the layers below). Positions are global over the chain, base layer first.
 
 A process decodes each layer once: `load_commit_graph` keeps the chain it read last for each
-repository and, when the chain on disk has grown (a layer added after a promotion, top layers
-merged), decodes only the layers it has not seen on top of what it kept; callers get their own
-copy of the decoded lists (a `History` extends them with commits it reads). So keeping the graph
-current after a promotion, and reading it again, cost what the new commits cost, not the
-history (copying the lists runs at C speed: a fraction of a millisecond for 15,000 commits).
+of the 32 repositories it used last and, when the chain on disk has grown (a layer added after
+a promotion, top layers merged), decodes only the layers it has not seen on top of what it
+kept; callers get their own copy of the decoded lists (a `History` extends them with commits
+it reads). So keeping the graph current after a promotion, and reading it again, cost what the
+new commits cost, not the history (copying the lists runs at C speed: a fraction of a
+millisecond for 15,000 commits).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import struct
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,8 +204,10 @@ def _chain_names(info: Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-_loaded: dict[str, CommitGraph] = {}  # objects dir -> the chain last read there (never lent)
+# Objects dir -> the chain last read there (never lent out), for the repositories used last.
+_loaded: OrderedDict[str, CommitGraph] = OrderedDict()
 _loaded_lock = threading.Lock()
+_LOADED_KEPT = 32
 
 
 def load_commit_graph(objects_dir: str | os.PathLike[str]) -> CommitGraph | None:
@@ -219,6 +223,8 @@ def load_commit_graph(objects_dir: str | os.PathLike[str]) -> CommitGraph | None
     key = graph_files(objects_dir)
     with _loaded_lock:
         last = _loaded.get(where)
+        if last is not None:
+            _loaded.move_to_end(where)
     try:
         single = info / "commit-graph"
         if single.exists():
@@ -251,6 +257,9 @@ def load_commit_graph(objects_dir: str | os.PathLike[str]) -> CommitGraph | None
             return None
         graph.key = key
         _loaded[where] = graph
+        _loaded.move_to_end(where)
+        while len(_loaded) > _LOADED_KEPT:
+            _loaded.popitem(last=False)
     return graph.copy()
 
 

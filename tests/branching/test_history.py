@@ -8,6 +8,7 @@ fails them however fast the machine is.
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -222,7 +223,7 @@ def test_keeping_the_graph_current_decodes_only_the_new_commits(
             )
             assert history.commit_reads == 0
         # A graph read whole by a process that never saw it agrees with the kept one.
-        monkeypatch.setattr(graph_module, "_loaded", {})
+        monkeypatch.setattr(graph_module, "_loaded", OrderedDict())
         fresh = load_commit_graph(repo.object_store.path)
         assert fresh is not None and fresh.ids == graph.ids and fresh.parents == graph.parents
         assert fresh.generations == graph.generations and fresh.layers == graph.layers
