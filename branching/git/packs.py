@@ -6,8 +6,8 @@ step through general-purpose code (an `UnpackedObject` per step, a CRC, a lock p
 which made those reads cost several times git's whole merge. This reader does what git does
 and no more:
 
-- the pack's `.idx` (version 2) is mapped and searched by its fan-out table and a binary
-  search, never loaded into a whole-pack map;
+- the pack's `.idx` (version 2) is mapped and searched by its fan-out table (read once), a
+  bucket's run of names narrowed by their second bytes, never loaded into a whole-pack map;
 - an object's header is parsed in place in the mapped `.pack`, its data inflated once, and a
   delta chain resolved from the nearest base already resolved, with a byte-bounded cache of
   resolved objects (git's delta base cache) shared by all packs;

@@ -152,19 +152,22 @@ def estimate_similarity(spans: SpanHashCache, src: FileSpec, dst: FileSpec, mini
     if not S_ISREG(src.mode) or not S_ISREG(dst.mode):
         return 0
     assert src.oid is not None and dst.oid is not None
-    ssize = spans.size(src.oid)
-    dsize = spans.size(dst.oid)
+    return _similarity(spans, src.oid, dst.oid, spans.size(dst.oid), minimum)
+
+
+def _similarity(spans: SpanHashCache, soid: bytes, doid: bytes, dsize: int, minimum: int) -> int:
+    """`estimate_similarity` of two regular files, the destination's size given."""
+    ssize = spans.size(soid)
     max_size = max(ssize, dsize)
-    base_size = min(ssize, dsize)
-    delta = max_size - base_size
+    delta = max_size - min(ssize, dsize)
     if max_size * (MAX_SCORE - minimum) < delta * MAX_SCORE:
         return 0
-    key = (src.oid, dst.oid)
+    key = (soid, doid)
     score = spans.scores.get(key)
     if score is not None:
         return score
-    sc = spans.counts(src.oid)
-    dc = spans.counts(dst.oid)
+    sc = spans.counts(soid)
+    dc = spans.counts(doid)
     # Only the chunks both have count; finding them is a set operation at C speed.
     copied = sum(min(sc[h], dc[h]) for h in sc.keys() & dc.keys())
     score = int(copied * float(MAX_SCORE) / max_size) if dsize else 0
@@ -175,34 +178,19 @@ def estimate_similarity(spans: SpanHashCache, src: FileSpec, dst: FileSpec, mini
 def _similarities(
     spans: SpanHashCache, sources: list[FileSpec], dst: FileSpec, minimum: int
 ) -> list[int]:
-    """`estimate_similarity(spans, src, dst, minimum)` for each of `sources`, in order: the
-    same arithmetic, with what depends only on `dst` done once."""
+    """`estimate_similarity(spans, src, dst, minimum)` for each of `sources`, in order, with
+    what depends only on `dst` done once."""
     if not S_ISREG(dst.mode):
         return [0] * len(sources)
     assert dst.oid is not None
     doid = dst.oid
     dsize = spans.size(doid)
-    known = spans.scores
-    out = []
-    for src in sources:
-        if not S_ISREG(src.mode):
-            out.append(0)
-            continue
-        soid = src.oid
-        assert soid is not None
-        ssize = spans.size(soid)
-        if ssize > dsize:
-            max_size, delta = ssize, ssize - dsize
-        else:
-            max_size, delta = dsize, dsize - ssize
-        if max_size * (MAX_SCORE - minimum) < delta * MAX_SCORE:
-            out.append(0)
-            continue
-        score = known.get((soid, doid))
-        if score is None:
-            score = estimate_similarity(spans, src, dst, minimum)
-        out.append(score)
-    return out
+    return [
+        _similarity(spans, src.oid, doid, dsize, minimum)  # type: ignore[arg-type]
+        if S_ISREG(src.mode)
+        else 0
+        for src in sources
+    ]
 
 
 def _basename(path: bytes) -> bytes:
