@@ -40,15 +40,17 @@ def freshen(store: Any, sha: bytes, packed: Callable[[bytes], bool] | None = Non
     holds the object (a faster lookup than dulwich's; a False only costs a loose copy)."""
     if not isinstance(store, DiskObjectStore):
         return sha in store  # in memory: nothing is ever pruned
-    object_id = ObjectID(sha)
+    name = sha.decode("ascii")
     try:
-        _touch(store._get_shafile_path(object_id))
+        # the loose file's path, as dulwich spells it (`hex_to_filename`), without its layers
+        _touch(os.path.join(store.path, name[:2], name[2:]))
         return True
     except FileNotFoundError:
         pass
     except PermissionError:
         return False
     # The pack lookup readers use, cached packs first.
+    object_id = ObjectID(sha)
     if not (packed or store.contains_packed)(object_id):
         return False
     for pack in store._iter_cached_packs():

@@ -15,6 +15,9 @@ and no more:
   tree is copied whole at every step, at memory speed: that costs less than any bookkeeping in
   Python that avoids the copies, on fast-import's chains (a few small deltas on a big tree)
   and even more so on `git repack`'s (deltas of thousands of copy instructions);
+- an entry that inflates to a few kilobytes or more (a big folder's tree) is inflated by ISA-L
+  (python-isal) when it is installed, a third faster than zlib; the small ones, most deltas, by
+  zlib, which starts faster;
 - a loose object is inflated once and split at its header, not parsed into a dulwich object and
   serialised again.
 
@@ -42,6 +45,17 @@ _OFS_DELTA = 6
 _REF_DELTA = 7
 _TYPE_NAMES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}
 
+try:  # ISA-L's inflate (python-isal): the same output as zlib's, a third faster on a big
+    # folder's tree (zlib's is faster on the few hundred bytes of most deltas: `_ISAL_FROM`)
+    from isal import isal_zlib
+
+    _inflate = isal_zlib.decompress
+    # its stub declares the class an instance
+    _InflateError: type[Exception] = isal_zlib.error  # type: ignore[assignment]
+except ImportError:  # pragma: no cover - a platform without its wheels
+    _inflate = zlib.decompress
+    _InflateError = zlib.error
+
 try:  # dulwich's Rust extension, the one git's delta format is applied with
     from dulwich._pack import apply_delta as _apply_delta
 except ImportError:  # pragma: no cover - the pure-Python build of dulwich
@@ -50,6 +64,7 @@ except ImportError:  # pragma: no cover - the pure-Python build of dulwich
 
 _PACK_KEYS = count(1)
 _BIG = 64 << 10  # bytes: a resolved object this big is kept only at some steps of its chain
+_ISAL_FROM = 4096  # bytes an entry inflates to from which ISA-L's inflate is the faster
 _FIND_AMONG = 64  # names of a pack index searched as bytes without narrowing them first
 
 
@@ -135,8 +150,8 @@ class _Pack:
         try:
             # Deflate adds at most 5 bytes per 16 KiB block and 6 of its own, so this slice
             # usually holds the whole stream; what follows it is ignored.
-            out = zlib.decompress(data[pos : pos + step], bufsize=size or 1)
-        except zlib.error:
+            out = _inflate(data[pos : pos + step], 15, size or 1)
+        except (zlib.error, _InflateError):
             out = b""
         if len(out) == size:
             return out
@@ -229,7 +244,7 @@ class ObjectReader:
         if found is not None:
             try:
                 return self._resolve(*found)
-            except (KeyError, ValueError, IndexError, zlib.error):
+            except (KeyError, ValueError, IndexError, zlib.error, _InflateError):
                 return None  # dulwich will say what is wrong with it
         return self._loose(sha)
 
@@ -238,8 +253,9 @@ class ObjectReader:
         path = os.path.join(self.objects_dir, hexsha[:2], hexsha[2:])
         try:
             with open(path, "rb") as f:
-                body = zlib.decompress(f.read())
-        except (OSError, zlib.error):
+                packed = f.read()
+            body = (_inflate if len(packed) >= _ISAL_FROM else zlib.decompress)(packed)
+        except (OSError, zlib.error, _InflateError):
             return None
         end = body.find(b"\0")
         kind, _, size = body[:end].partition(b" ")
@@ -257,6 +273,7 @@ class ObjectReader:
         """
         cache = self._cache
         decompress = zlib.decompress
+        inflate = _inflate
         chain: list[tuple[int, bytes]] = []  # (cache key, delta), from the object down
         data = pack._data
         key = pack.key + offset
@@ -292,8 +309,10 @@ class ObjectReader:
             # Deflate adds at most 5 bytes per 16 KiB block and 6 of its own, so this slice
             # usually holds the whole stream (what follows it is ignored); else the long way.
             try:
-                content = decompress(data[pos : pos + size + 64], 15, size or 1)
-            except zlib.error:
+                content = (inflate if size >= _ISAL_FROM else decompress)(
+                    data[pos : pos + size + 64], 15, size or 1
+                )
+            except (zlib.error, _InflateError):
                 content = b""
             if len(content) != size:
                 content = pack.inflate(pos, size)
