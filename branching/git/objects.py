@@ -204,6 +204,8 @@ class TreeData:
         if self._keys is None:
             if self.dirs():
                 self._keys = [tree_key(entry) for entry in self.entries]
+            elif self._index is not None:
+                self._keys = list(self._index)  # the names, in tree order, found already
             else:
                 self._keys = self._names()
         return bisect_left(self._keys, key)
@@ -211,7 +213,8 @@ class TreeData:
     def index_of(self, name: bytes) -> int:
         """The position of the entry called ``name`` (-1 when there is none)."""
         if self._index is None:
-            names = self._names()
+            # Without directories the names are the keys, when `insertion_point` found them.
+            names = self._keys if self._keys is not None and not self.dirs() else self._names()
             self._index = dict(zip(names, range(len(names)), strict=True))
         return self._index.get(name, -1)
 
@@ -382,11 +385,22 @@ class ObjectCache:
         raw = base.raw
         pieces: list[tuple[int, int, bytes, int]] = []  # (offset, phase, key, end/-1)
         inserts: dict[tuple[int, bytes], bytes] = {}
-        for entry in removed:
-            index = base.index_of(entry[0])
-            if index < 0 or base.record(index) != entry:
-                raise ValueError(f"{entry!r} is not in tree {base.sha!r}")
-            pieces.append((base.offset(index), 1, b"", base.offset(index + 1)))
+        if removed:
+            at = [base.index_of(entry[0]) for entry in removed]
+            records = base.records()
+            # Each removed entry is the base's entry of its name: its record, parsed with the
+            # others' in one call, gives it back (and no name is removed twice).
+            if (
+                min(at) < 0
+                or len(set(at)) != len(at)
+                or parse_records([records[i] for i in at]) != list(removed)
+            ):
+                for entry, index in zip(removed, at, strict=True):
+                    if index < 0 or base.record(index) != entry:
+                        raise ValueError(f"{entry!r} is not in tree {base.sha!r}")
+                raise ValueError(f"an entry is removed twice from tree {base.sha!r}")
+            for index in at:
+                pieces.append((base.offset(index), 1, b"", base.offset(index + 1)))
         for entry in added:
             key = tree_key(entry)
             offset = base.offset(base.insertion_point(key))
