@@ -203,8 +203,9 @@ def _in(period: Period, field: str) -> Q:
     return Q(**{f"{field}__gte": period.start, f"{field}__lt": period.end})
 
 
-# A promotion whose deployment the org refused: a change failure.
-_REFUSED = Q(status=PromotionStatus.FAILED) & Q(
+# A promotion whose deployment the org refused, failed or given up (cancelled after it failed):
+# a change failure.
+_REFUSED = Q(status__in=[PromotionStatus.FAILED, PromotionStatus.CANCELLED]) & Q(
     pk__in=Deployment.objects.filter(
         promotion__isnull=False, status=DeploymentStatus.FAILED
     ).values("promotion")

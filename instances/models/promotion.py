@@ -39,7 +39,17 @@ TERMINAL = frozenset(
     }
 )
 RETRYABLE = frozenset({PromotionStatus.CONFLICTED, PromotionStatus.FAILED, PromotionStatus.ERRORED})
-CANCELLABLE = frozenset({PromotionStatus.AWAITING_APPROVAL, PromotionStatus.QUEUED})
+# Waiting, or ended by a conflict or a refusal, after which its target branch never moved and
+# the org has nothing of it: cancelling gives it up for good (it holds no rollback, and its
+# features may be asked for again). An errored one may have reached the org: retry it.
+CANCELLABLE = frozenset(
+    {
+        PromotionStatus.AWAITING_APPROVAL,
+        PromotionStatus.QUEUED,
+        PromotionStatus.CONFLICTED,
+        PromotionStatus.FAILED,
+    }
+)
 WAITING = frozenset({PromotionStatus.AWAITING_APPROVAL, PromotionStatus.QUEUED})
 
 

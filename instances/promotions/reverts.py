@@ -138,7 +138,11 @@ def why_no_rollback(promotion: Promotion) -> str | None:
             return f"{number} was rolled back by #{held.pk}."
         if held.status in RETRYABLE:
             status = held.get_status_display().lower()
-            return f"{number} has a rollback, #{held.pk}, that {status}: retry or resolve that one."
+            what = {
+                PromotionStatus.CONFLICTED: "resolve, retry or cancel",
+                PromotionStatus.FAILED: "retry or cancel",
+            }.get(PromotionStatus(held.status), "retry")
+            return f"{number} has a rollback, #{held.pk}, that {status}: {what} that one."
         return f"{number} is rolling back by #{held.pk}."
     ids = list(promotion.items.values_list("feature_id", flat=True))
     for item in succeeded_into(promotion.target_id, ids):

@@ -32,7 +32,7 @@ from instances.models import (
     PromotionStatus,
     WindowOverride,
 )
-from instances.models.promotion import CANCELLABLE, RETRYABLE
+from instances.models.promotion import CANCELLABLE, RETRYABLE, WAITING
 from instances.promotions import reverts
 from instances.promotions.approvals import (
     describe_need,
@@ -223,7 +223,7 @@ def allowed_actions(promotion: Promotion, user: User) -> Allowed:
     ):
         refused[Action.APPROVE] = why  # the target's approval policy names someone else
     if promotion.status not in CANCELLABLE:
-        refused[Action.CANCEL] = f"{number} is {status}; only waiting promotions can be cancelled."
+        refused[Action.CANCEL] = _why_no_cancel(promotion)
     if promotion.status not in RETRYABLE:
         refused[Action.RETRY] = f"{number} cannot be retried now."
     if promotion.status != PromotionStatus.CONFLICTED or not promotion.conflicts:
@@ -352,17 +352,33 @@ def reject(promotion: Promotion, user: User, reason: str) -> None:
         log(promotion, f"{user} rejected: {reason}", actor=user, level=LogLevel.WARNING)
 
 
+def _why_no_cancel(promotion: Promotion) -> str:
+    number, status = f"Promotion #{promotion.pk}", promotion.get_status_display().lower()
+    if promotion.status == PromotionStatus.ERRORED:
+        return (
+            f"{number} errored and may have reached {promotion.target.name} before it stopped; "
+            "retry it to finish."
+        )
+    return f"{number} is {status}; only waiting, conflicted or failed promotions can be cancelled."
+
+
 def cancel(promotion: Promotion, user: User) -> None:
+    """Give up a waiting promotion, or one that conflicted or failed (it is not retried).
+
+    A promotion that ran keeps the time it ended (its failure stays where it happened in the
+    metrics); the log says who gave it up, after what.
+    """
     allowed_actions(promotion, user).check(Action.CANCEL)
+    ended = promotion.status not in WAITING and promotion.finished_at is not None
+    after = promotion.get_status_display().lower()
     with transaction.atomic():
-        if not _transition(
-            promotion, CANCELLABLE, PromotionStatus.CANCELLED, finished_at=timezone.now()
-        ):
-            raise PromotionError(
-                f"Promotion #{promotion.pk} is {promotion.get_status_display().lower()}; only "
-                "waiting promotions can be cancelled."
-            )
-        log(promotion, f"{user} cancelled the promotion.", actor=user, level=LogLevel.WARNING)
+        fields = {} if ended else {"finished_at": timezone.now()}
+        if not _transition(promotion, CANCELLABLE, PromotionStatus.CANCELLED, **fields):
+            promotion.refresh_from_db()
+            raise PromotionError(_why_no_cancel(promotion))
+        said = f"{user} cancelled the promotion"
+        said += f" after it {after}; it will not be retried." if ended else "."
+        log(promotion, said, actor=user, level=LogLevel.WARNING)
 
 
 def retry(

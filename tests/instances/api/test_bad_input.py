@@ -107,7 +107,6 @@ CASES = [
         "Say why the promotion is rejected.",
     ),
     ("POST", "/promotions/awaiting/retry", None, 409, "cannot be retried now"),
-    ("POST", "/promotions/failed/cancel", None, 409, "only waiting promotions can be cancelled"),
     ("POST", "/promotions/queued/resolve", {"resolutions": {}}, 409, "no conflicts to resolve"),
     (
         "POST",
@@ -182,6 +181,23 @@ def test_bad_input_is_a_problem_and_changes_nothing(api, world, token_for):
         assert problem["title"] and problem["type"] == "about:blank"
         assert problem["instance"].startswith("/api/v1/")
         assert snapshot(world) == before, (path, words)
+
+
+def test_a_failed_promotion_is_given_up_once(api, world, token_for):
+    """Cancelling what failed ends it for good; a second cancel is refused and changes nothing."""
+    token = token_for("admin")
+    path = f"/promotions/{world['failed'].pk}/cancel"
+    answer = api("POST", path, token)
+    assert answer.status == 200, answer.body[:500]
+    assert answer.data["status"] == "cancelled"
+    before = snapshot(world)
+    again = api("POST", path, token)
+    assert again.status == 409
+    assert (
+        "only waiting, conflicted or failed promotions can be cancelled"
+        in (again.problem["detail"])
+    )
+    assert snapshot(world) == before
 
 
 def test_a_body_that_is_not_json_is_a_problem(api, world, token_for):

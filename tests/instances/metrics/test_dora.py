@@ -91,6 +91,35 @@ def test_it_counts_deployments_failures_and_the_time_to_restore(pipeline, develo
     assert metrics.restores == 1
 
 
+def test_a_refused_deployment_given_up_stays_a_change_failure_where_it_failed(pipeline, developer):
+    from instances.promotions.rules import cancel
+
+    prod = pipeline["prod"]
+    feature = make_feature(pipeline["repo"], "RM-1", developer)
+    ok = make_promotion(
+        prod, [feature], developer, source=pipeline["uat"], status=PromotionStatus.SUCCEEDED
+    )
+    finished(ok, at(20))
+    bad = make_promotion(
+        prod, [feature], developer, source=pipeline["uat"], status=PromotionStatus.FAILED
+    )
+    refused_deployment(bad, prod)
+    finished(bad, at(10))
+    cancel(Promotion.objects.get(pk=bad.pk), developer)  # given up, not retried
+    # Cancelled while it waited: it never reached the org, so it is no failure at all.
+    waited = make_promotion(prod, [feature], developer, source=pipeline["uat"])
+    cancel(waited, developer)
+
+    bad.refresh_from_db()
+    assert bad.status == PromotionStatus.CANCELLED and bad.finished_at == at(10)
+    metrics = by_name(report(Instance.objects.all(), PERIOD))["Production"]
+    assert metrics.deployments == 1
+    assert metrics.deployment_failures == 1
+    assert metrics.change_failure_rate == pytest.approx(1 / 2)
+    then = by_name(report(Instance.objects.all(), Period(at(15), at(5))))["Production"]
+    assert then.deployment_failures == 1  # on the day it failed, not the day it was given up
+
+
 def rollback(of: Promotion, status: str, when: datetime) -> Promotion:
     """A rollback of `of` into its target, as the rollback engine records one."""
     undo = make_promotion(

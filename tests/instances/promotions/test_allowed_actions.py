@@ -36,8 +36,8 @@ OPEN = {
     PromotionStatus.AWAITING_APPROVAL: ({A, R, C}, {C}),
     PromotionStatus.QUEUED: ({C}, {C}),
     PromotionStatus.RUNNING: (set(), set()),
-    PromotionStatus.CONFLICTED: ({T, S}, {T, S}),
-    PromotionStatus.FAILED: ({T}, {T}),
+    PromotionStatus.CONFLICTED: ({T, S, C}, {T, S, C}),
+    PromotionStatus.FAILED: ({T, C}, {T, C}),
     PromotionStatus.ERRORED: ({T}, {T}),
     PromotionStatus.SUCCEEDED: (set(), set()),
     PromotionStatus.REJECTED: (set(), set()),
@@ -65,8 +65,11 @@ def test_it_says_why_an_action_is_refused(pipeline, requester, developer, releas
     promotion = promotion_in(PromotionStatus.RUNNING, pipeline["alice"], requester)
     with pytest.raises(PromotionError, match="Only release managers approve"):
         allowed_actions(promotion, developer).check(A)
-    with pytest.raises(PromotionError, match="only waiting promotions can be cancelled"):
+    with pytest.raises(PromotionError, match="only waiting, conflicted or failed promotions"):
         allowed_actions(promotion, requester).check(C)
+    errored = promotion_in(PromotionStatus.ERRORED, pipeline["alice"], requester)
+    with pytest.raises(PromotionError, match="may have reached Dev Alice before it stopped"):
+        allowed_actions(errored, requester).check(C)
     mine = promotion_in(PromotionStatus.AWAITING_APPROVAL, pipeline["alice"], release_manager)
     with pytest.raises(PromotionError, match="someone other than its requester"):
         allowed_actions(mine, release_manager).check(A)
@@ -77,7 +80,8 @@ def test_the_page_shows_exactly_the_open_actions(pipeline, requester, client_for
     promotion = promotion_in(PromotionStatus.FAILED, pipeline["alice"], requester)
     page = client_for("release_manager").get(promotion.get_absolute_url()).content.decode()
     assert reverse("promotion_retry", args=[promotion.pk]) in page
-    for name in ("promotion_approve", "promotion_reject", "promotion_cancel"):
+    assert reverse("promotion_cancel", args=[promotion.pk]) in page  # give it up
+    for name in ("promotion_approve", "promotion_reject"):
         assert reverse(name, args=[promotion.pk]) not in page
     page = client_for("developer").get(promotion.get_absolute_url()).content.decode()
     assert reverse("promotion_retry", args=[promotion.pk]) not in page

@@ -157,8 +157,8 @@ def test_it_promotes_what_the_source_holds_not_later_commits(git_pipeline, featu
     assert not contains(p["integration"], later)
 
 
-def test_it_stops_on_a_conflict_and_leaves_the_target_unmoved(git_pipeline, feature_a, developer):
-    p = git_pipeline
+def _rival(p, feature_a, developer):
+    """RM-1 in Integration, and RM-3 in Dev Bob changing the same line of Invoice.cls."""
     promote([feature_a], p["alice"], developer)
     promote([feature_a], p["integration"], developer)
     rival = start_feature(
@@ -166,6 +166,12 @@ def test_it_stops_on_a_conflict_and_leaves_the_target_unmoved(git_pipeline, feat
     )
     rival_head = commit_to(rival, {INVOICE: b"public class Invoice {\n  Integer count;\n}\n"})
     assert promote([rival], p["bob"], developer).status == PromotionStatus.SUCCEEDED
+    return rival, rival_head
+
+
+def test_it_stops_on_a_conflict_and_leaves_the_target_unmoved(git_pipeline, feature_a, developer):
+    p = git_pipeline
+    rival, rival_head = _rival(p, feature_a, developer)
     before = head(p["integration"])
     route = route_to([rival], p["integration"])
     assert dry_run([rival], p["integration"], route).conflicts == {"RM-3": [INVOICE]}
@@ -293,9 +299,39 @@ def test_it_cancels_only_waiting_promotions(git_pipeline, feature_a, developer, 
         cancel(promotion, outsider)
     cancel(promotion, developer)
     assert promotion.status == PromotionStatus.CANCELLED
+    assert promotion.finished_at is not None
     assert run(promotion).status == PromotionStatus.CANCELLED
-    with pytest.raises(PromotionError, match="only waiting promotions"):
+    with pytest.raises(PromotionError, match="only waiting, conflicted or failed promotions"):
         cancel(promotion, developer)
+
+
+def test_a_conflicted_promotion_is_given_up_and_its_features_asked_for_again(
+    git_pipeline, feature_a, developer
+):
+    p = git_pipeline
+    rival, _ = _rival(p, feature_a, developer)
+    before = head(p["integration"])
+    conflicted = promote([rival], p["integration"], developer)
+    assert conflicted.status == PromotionStatus.CONFLICTED
+    ended = conflicted.finished_at
+
+    cancel(conflicted, developer)
+    conflicted.refresh_from_db()
+    assert conflicted.status == PromotionStatus.CANCELLED
+    assert conflicted.finished_at == ended  # when it ran into the conflict
+    assert conflicted.log.filter(
+        message__contains="cancelled the promotion after it conflicted; it will not be retried"
+    ).exists()
+    assert head(p["integration"]) == before
+    assert not [b for b in branches(p["repo"]) if b.startswith("releasemgr/")]
+    with pytest.raises(PromotionError, match="cannot be retried now"):
+        retry(conflicted, developer)
+    assert run(conflicted).status == PromotionStatus.CANCELLED  # a worker leaves it be
+
+    # The feature may be asked for again: it conflicts again, as nothing was resolved.
+    again = promote([rival], p["integration"], developer)
+    assert again.pk != conflicted.pk
+    assert again.status == PromotionStatus.CONFLICTED
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,13 @@ from instances.promotions import engine
 from instances.promotions.approvals import subject_of
 from instances.promotions.errors import PromotionError
 from instances.promotions.queue import waiting_reason
-from instances.promotions.rules import approve, request_promotion, request_rollback, retry
+from instances.promotions.rules import (
+    approve,
+    cancel,
+    request_promotion,
+    request_rollback,
+    retry,
+)
 from releasemgr.models import AuditEvent
 from releasemgr.roles import RELEASE_MANAGERS
 from tests.conftest import make_user
@@ -187,16 +193,21 @@ def test_the_rollback_of_a_two_feature_promotion_reverts_both_merges(
     )
 
 
+def _later_change(git_pipeline, developer, invoice) -> Promotion:
+    """RM-3, built on RM-1 and changing the line RM-1 added, promoted into Integration."""
+    later = start(git_pipeline, "RM-3", "Invoice rounding", developer, where="bob")
+    build_on(later, invoice[0])
+    commit_to(later, {INVOICE: b"public class Invoice {\n  Decimal total; // rounded\n}\n"})
+    promote([later], git_pipeline["bob"], developer)
+    return promote([later], git_pipeline["integration"], developer)
+
+
 def test_a_conflicting_rollback_is_conflicted_as_git_revert_and_names_the_later_promotion(
     git_pipeline, developer, release_manager, invoice, tmp_path
 ):
     integration = git_pipeline["integration"]
     _, promotion = invoice
-    later = start(git_pipeline, "RM-3", "Invoice rounding", developer, where="bob")
-    build_on(later, invoice[0])  # RM-3 changes the line RM-1 added
-    commit_to(later, {INVOICE: b"public class Invoice {\n  Decimal total; // rounded\n}\n"})
-    promote([later], git_pipeline["bob"], developer)
-    third = promote([later], integration, developer)
+    third = _later_change(git_pipeline, developer, invoice)
     before = head(integration)
 
     rollback = roll_back(promotion, release_manager)
@@ -220,7 +231,7 @@ def test_a_conflicting_rollback_is_conflicted_as_git_revert_and_names_the_later_
     assert rollback.conflicts[0]["theirs"] == "public class Invoice {\n}\n"
 
     # It holds the promotion: a second rollback would revert it twice.
-    with pytest.raises(PromotionError, match=f"#{rollback.pk}, that conflicted: retry or resolve"):
+    with pytest.raises(PromotionError, match=f"#{rollback.pk}, that conflicted: resolve, retry or"):
         request_rollback(promotion, release_manager, acknowledge=True)
 
     # Resolved like any conflict, it runs through.
@@ -229,6 +240,36 @@ def test_a_conflicting_rollback_is_conflicted_as_git_revert_and_names_the_later_
     assert rollback.status == PromotionStatus.SUCCEEDED, rollback.failure_reason
     assert read(integration, INVOICE) == b"public class Invoice {\n  // none\n}\n"
     assert read(integration, TAX) is None
+
+
+def test_a_conflicted_rollback_cancelled_lets_go_of_its_promotion(
+    git_pipeline, developer, release_manager, invoice
+):
+    integration = git_pipeline["integration"]
+    _, promotion = invoice
+    third = _later_change(git_pipeline, developer, invoice)
+    rollback = roll_back(promotion, release_manager)
+    assert rollback.status == PromotionStatus.CONFLICTED
+    before = head(integration)
+    with pytest.raises(PromotionError, match="that conflicted: resolve, retry or cancel"):
+        request_rollback(promotion, release_manager, acknowledge=True)
+
+    cancel(rollback, release_manager)
+    assert Promotion.objects.get(pk=rollback.pk).status == PromotionStatus.CANCELLED
+    assert head(integration) == before
+    assert read(integration, TAX) is not None  # RM-1 is still there
+    # Nothing holds the promotion now: a second rollback may be asked for, and conflicts
+    # the same way (RM-3 still changes that line); resolved, it runs through.
+    second = roll_back(promotion, release_manager)
+    assert second.pk != rollback.pk
+    assert second.status == PromotionStatus.CONFLICTED
+    assert f"changed since by #{third.pk} (RM-3)" in second.failure_reason
+    retry(second, release_manager, {INVOICE: "public class Invoice {\n}\n"})
+    second = run(Promotion.objects.get(pk=second.pk))
+    assert second.status == PromotionStatus.SUCCEEDED, second.failure_reason
+    assert read(integration, TAX) is None
+    with pytest.raises(PromotionError, match=f"rolled back by #{second.pk}"):
+        request_rollback(promotion, release_manager, acknowledge=True)
 
 
 def test_a_rolled_back_feature_promoted_again_comes_back(
