@@ -24,11 +24,12 @@ from django.http import Http404, HttpRequest
 from branching import workspace
 from branching.git import storage
 from branching.git.errors import RepositoryDamaged
+from branching.git.merge import MergeResult
 from branching.git.remote import RemoteError
 from branching.models import Collection, Feature
 from instances.environments.permissions import Capability, allows, visible_instances
 from instances.models import Instance, PromotionStatus
-from instances.promotions import recorded
+from instances.promotions import recorded, reverts
 from instances.promotions.errors import PromotionError
 from instances.promotions.routing import Route, feature_commits, route_to
 from instances.promotions.rules import request_promotion
@@ -82,32 +83,72 @@ class DryRun:
 
 
 def dry_run(features: Sequence[Feature], target: Instance, route: Route) -> DryRun:
-    """Merge in memory (objects only, no ref moves) to tell the requester about conflicts."""
+    """Merge in memory (objects only, no ref moves) to tell the requester about conflicts.
+
+    As the merge step does, the rollbacks that took these features out of the target are
+    reverted first (docs/rollback.md), and the features are merged on top: a conflict in
+    bringing them back is reported under "RM-1 (rolled back by #7)", and those features'
+    merges, which would start from the revert, are not tried.
+    """
     repository = target.repository
     conflicts: dict[str, list[str]] = {}
+    undo = [
+        (rollback, [i.feature.key for i in rollback.items.select_related("feature")])
+        for rollback in reverts.rollbacks_to_undo(target.pk, [f.pk for f in features])
+    ]
+    unreverted: set[str] = set()  # features whose rollback's revert conflicts: not merged
     context = workspace.context(repository)
     with workspace.open_storage(repository) as repo, context.lock:
         head = storage.branch_head(repo, target.branch)
         if head is None:
             raise PromotionError(f"{target.name}'s branch “{target.branch}” does not exist.")
         merger = context.merger  # warm from earlier dry runs and merges in this process
+
+        def settle(result: MergeResult, key: str) -> bytes | None:
+            """The merged tree, with recorded resolutions replayed; None (and the conflict
+            noted under `key`) when something is left to resolve."""
+            if result.clean:
+                return result.tree
+            # A conflict whose recorded resolution replays is no conflict to report.
+            replays = recorded.replay_all(repository, result, recorded.reader(repo))
+            if replays is None:
+                conflicts[key] = list(result.conflicts) or ["(a conflict git names no path for)"]
+                return None
+            return storage.update_tree(repo, result.tree, replays)
+
+        for rollback, keys in undo:
+            last = rollback.target_head_after
+            reverted = reverts.revert(
+                merger,
+                head,
+                reverted=last,
+                parent=rollback.target_head_before,
+                ours_label=target.branch,
+                theirs_label=reverts.theirs_label(last, reverts.commit_subject(repo, last)),
+            )
+            tree = settle(reverted, f"{', '.join(keys)} (rolled back by #{rollback.pk})")
+            if tree is None:
+                unreverted.update(keys)  # what their merges would meet depends on the revert
+                continue
+            head = storage.commit_files(
+                repo,
+                parents=[head],
+                tree=tree,
+                message=f"Dry run: revert rollback #{rollback.pk}",
+                author=storage.DEFAULT_COMMITTER,
+            )
         for feature, commit in zip(features, feature_commits(features, route, repo), strict=True):
+            if feature.key in unreverted:
+                continue
             theirs = storage.object_id(commit)
             if merger.relate(head, theirs).b_in_a:
                 continue
             result = merger.merge_commits(
                 head, theirs, ours_label=target.branch, theirs_label=feature.branch
             )
-            tree = result.tree
-            if not result.clean:
-                # A conflict whose recorded resolution replays is no conflict to report.
-                replays = recorded.replay_all(repository, result, recorded.reader(repo))
-                if replays is None:
-                    conflicts[feature.key] = list(result.conflicts) or [
-                        "(a conflict git names no path for)"
-                    ]
-                    continue
-                tree = storage.update_tree(repo, result.tree, replays)
+            tree = settle(result, feature.key)
+            if tree is None:
+                continue
             head = storage.commit_files(
                 repo,
                 parents=[head, commit],

@@ -39,7 +39,8 @@ from instances.promotions.recorded import Resolving, apply_resolutions
 from instances.promotions.running import Conflicted, Run, author, temp_name
 
 # A rollback holds its promotion unless it was cancelled or rejected: nobody may ask for
-# another (a conflicted or failed one is retried, never doubled by a second).
+# another (a conflicted or failed one is resolved, retried or cancelled, never doubled by a
+# second).
 _RELEASED = (PromotionStatus.CANCELLED, PromotionStatus.REJECTED)
 
 

@@ -27,6 +27,8 @@ from instances.promotions import engine
 from instances.promotions.approvals import subject_of
 from instances.promotions.errors import PromotionError
 from instances.promotions.queue import waiting_reason
+from instances.promotions.requests import dry_run
+from instances.promotions.routing import route_to
 from instances.promotions.rules import (
     approve,
     cancel,
@@ -299,6 +301,34 @@ def test_a_rolled_back_feature_promoted_again_comes_back(
     promote([feature], integration, developer)
     assert read(integration, TAX) == b"public class Tax {\n  Decimal rate;\n}\n"
     assert read(integration, INVOICE) == b"public class Invoice {\n  Decimal total;\n}\n"
+
+
+def test_the_dry_run_brings_a_rolled_back_feature_back_first(
+    git_pipeline, developer, release_manager, invoice
+):
+    """The dry run reverts the rollback before it merges, as the merge step does: newer work
+    on a rolled-back file is clean, and a change since to the lines the revert brings back is
+    the conflict the promotion meets."""
+    integration = git_pipeline["integration"]
+    feature, promotion = invoice
+    rollback = roll_back(promotion, release_manager)
+    commit_to(feature, {TAX: b"public class Tax {\n  Decimal rate;\n}\n"})  # Tax is gone there
+    promote([feature], git_pipeline["alice"], developer)
+    assert dry_run([feature], integration, route_to([feature], integration)).conflicts == {}
+
+    rival = start(git_pipeline, "RM-4", "Invoice count", developer, where="bob")
+    commit_to(rival, {INVOICE: b"public class Invoice {\n  Integer count;\n}\n"})
+    promote([rival], git_pipeline["bob"], developer)
+    promote([rival], integration, developer)
+    before = head(integration)
+    found = dry_run([feature], integration, route_to([feature], integration)).conflicts
+    assert found == {f"RM-1 (rolled back by #{rollback.pk})": [INVOICE]}
+    assert head(integration) == before  # objects only
+
+    again = run(request_promotion(features=[feature], target=integration, user=developer))
+    assert again.status == PromotionStatus.CONFLICTED
+    assert [c["path"] for c in again.conflicts] == [INVOICE]
+    assert f"rolled back by #{rollback.pk}" in again.failure_reason
 
 
 def test_features_rolled_back_together_come_back_together(git_pipeline, developer, release_manager):
