@@ -83,13 +83,17 @@ def replay_for(repository: Repository, entry: Any, read: Read) -> Replayed | Non
     return None
 
 
-def replay_all(repository: Repository, result: Any, read: Read) -> dict[str, storage.Change] | None:
+def replay_all(
+    repository: Repository, result: Any, read: Read, auto: dict[str, dict[str, Any]]
+) -> dict[str, storage.Change] | None:
     """What replaying recorded resolutions writes over every conflicted path of a merge, or
-    None unless each of them has one that fits (the dry run's question)."""
+    None unless each of them has one that fits (the dry run's question). What each replay
+    would be on the promotion (`auto_entry`) goes into `auto` when all of them fit."""
     if result.unclean_without_paths:
         return None
     entries = {entry.path: entry for entry in result.entries}
     changes: dict[str, storage.Change] = {}
+    found: dict[str, dict[str, Any]] = {}
     for path in result.conflicts:
         entry = entries.get(path)
         replayed = replay_for(repository, entry, read) if entry is not None else None
@@ -97,6 +101,8 @@ def replay_all(repository: Repository, result: Any, read: Read) -> dict[str, sto
             return None
         stage = entry.result or entry.ours
         changes[path] = (replayed.content, stage[0] if stage else storage.REGULAR)
+        found[path] = auto_entry(replayed, entry, read)
+    auto.update(found)
     return changes
 
 

@@ -15,7 +15,7 @@ Who may follow the job: its requester, and whoever may see its target (`get_requ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -76,6 +76,8 @@ def queue_request(
 @dataclass(frozen=True)
 class DryRun:
     conflicts: dict[str, list[str]]  # feature key → conflicted paths
+    # path → what a recorded resolution replayed there (`recorded.auto_entry`), when clean
+    replays: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -92,6 +94,7 @@ def dry_run(features: Sequence[Feature], target: Instance, route: Route) -> DryR
     """
     repository = target.repository
     conflicts: dict[str, list[str]] = {}
+    replays: dict[str, dict[str, Any]] = {}
     undo = [
         (rollback, [i.feature.key for i in rollback.items.select_related("feature")])
         for rollback in reverts.rollbacks_to_undo(target.pk, [f.pk for f in features])
@@ -110,11 +113,11 @@ def dry_run(features: Sequence[Feature], target: Instance, route: Route) -> DryR
             if result.clean:
                 return result.tree
             # A conflict whose recorded resolution replays is no conflict to report.
-            replays = recorded.replay_all(repository, result, recorded.reader(repo))
-            if replays is None:
+            changes = recorded.replay_all(repository, result, recorded.reader(repo), replays)
+            if changes is None:
                 conflicts[key] = list(result.conflicts) or ["(a conflict git names no path for)"]
                 return None
-            return storage.update_tree(repo, result.tree, replays)
+            return storage.update_tree(repo, result.tree, changes)
 
         for rollback, keys in undo:
             last = rollback.target_head_after
@@ -156,7 +159,7 @@ def dry_run(features: Sequence[Feature], target: Instance, route: Route) -> DryR
                 message=f"Dry run: merge {feature.key}",
                 author=storage.DEFAULT_COMMITTER,
             )
-    return DryRun(conflicts)
+    return DryRun(conflicts, {} if conflicts else replays)
 
 
 def run_request_job(job: Job) -> tuple[str, str]:
@@ -182,11 +185,13 @@ def run_request_job(job: Job) -> tuple[str, str]:
         "source": route.source.pk if route.source is not None else None,
         "features": params["features"],
     }
+    replays: dict[str, dict[str, Any]] = {}
     if not params["queue_anyway"]:
         with workspace.open_storage(target.repository) as repo:
             workspace.sync(target.repository, repo)  # the dry run sees what the remote holds
-        conflicts = dry_run(features, target, route).conflicts
-        job.result.update(clean=not conflicts, conflicts=conflicts)
+        preview = dry_run(features, target, route)
+        conflicts, replays = preview.conflicts, preview.replays
+        job.result.update(clean=not conflicts, conflicts=conflicts, replayed=sorted(replays))
         if conflicts:
             listed = "; ".join(f"{k}: {', '.join(paths)}" for k, paths in conflicts.items())
             return (
@@ -196,7 +201,10 @@ def run_request_job(job: Job) -> tuple[str, str]:
                 "",
             )
         if params["only_dry_run"]:
-            return f"The dry run is clean: {target.name} takes every feature.", ""
+            resolved = (
+                f" (recorded resolutions resolve {', '.join(sorted(replays))})" if replays else ""
+            )
+            return f"The dry run is clean: {target.name} takes every feature{resolved}.", ""
     collection = Collection.objects.filter(pk=params["collection"] or 0).first()
     promotion = request_promotion(
         features=features,
@@ -205,6 +213,7 @@ def run_request_job(job: Job) -> tuple[str, str]:
         collection=collection,
         test_level=params["test_level"],
         run_tests=params["run_tests"],
+        replays=replays,
     )
     job.result["promotion"] = promotion.pk
     waits = promotion.status == PromotionStatus.AWAITING_APPROVAL

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -67,7 +68,14 @@ def request_promotion(
     collection: Collection | None = None,
     test_level: str = "",
     run_tests: Sequence[str] = (),
+    replays: dict[str, dict[str, Any]] | None = None,
 ) -> Promotion:
+    """Queue a promotion of `features` into `target`, or send it for approval.
+
+    `replays` are the recorded resolutions the request's dry run replayed (`DryRun.replays`):
+    kept as the promotion's `auto_resolutions`, they are shown to the approver and are part of
+    what an approval covers, so a merge that replays the same ones needs no second approval.
+    """
     if not allows(user, target, Capability.PROMOTE):
         raise PromotionError(f"{user} may not request promotions into {target.name}.")
     route = route_to(features, target)
@@ -102,6 +110,7 @@ def request_promotion(
             test_level=test_level,
             run_tests=list(run_tests),
             status=PromotionStatus.AWAITING_APPROVAL if needs_approval else PromotionStatus.QUEUED,
+            auto_resolutions=replays or {},
         )
         for feature, began in untimed:
             if began is not None:

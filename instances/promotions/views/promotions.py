@@ -121,6 +121,8 @@ def _context(
         if promotion.resolutions or promotion.auto_resolutions
         else [],
         "resolution_form": resolution_form,
+        # Recorded resolutions the request's dry run replayed, before the merge replays them.
+        "replays_ahead": promotion.step < Step.MERGED,
         "deployments": promotion.deployments.order_by("id"),
         "rollbacks": promotion.rollbacks.order_by("-id"),
     }

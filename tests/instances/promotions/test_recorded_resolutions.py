@@ -168,3 +168,38 @@ def test_on_an_approval_gated_target_the_replay_is_part_of_what_is_approved(
     promotion = run(promotion)
     assert promotion.status == PromotionStatus.SUCCEEDED, promotion.failure_reason
     assert blob_at(qa, INVOICE) == RESOLVED
+
+
+def test_a_replay_the_request_foresaw_is_approved_once(
+    story, developer, release_manager, client_for
+):
+    """Requested through the worker, the dry run's replay is on the promotion from the start:
+    the approver sees and approves it, and the merge that replays it needs nothing more."""
+    from instances.models import Promotion
+    from instances.promotions.requests import queue_request
+    from releasemgr.models import Job
+    from tests.instances.promotions.helpers import run_request_jobs
+
+    qa = story["qa"]
+    qa.requires_approval = True
+    qa.save()
+    job = queue_request(features=[story["rm3"]], target=qa, user=developer)
+    run_request_jobs()
+    job = Job.objects.get(pk=job.pk)
+    assert job.result["replayed"] == [INVOICE]
+    promotion = Promotion.objects.get(pk=job.result["promotion"])
+    assert promotion.status == PromotionStatus.AWAITING_APPROVAL
+    assert promotion.auto_resolutions[INVOICE]["promotion"] == story["first"].pk
+    page = html.unescape(
+        client_for("release_manager").get(promotion.get_absolute_url()).content.decode()
+    )
+    assert "Conflict resolutions to approve" in page
+    assert "+  Integer count;" in page  # the replay against ours, before anything ran
+    assert "will be replayed (the request's dry run replayed it)" in page
+
+    approve(promotion, release_manager, "With the recorded resolution")
+    promotion = run(promotion)
+    assert promotion.status == PromotionStatus.SUCCEEDED, promotion.failure_reason
+    assert blob_at(qa, INVOICE) == RESOLVED
+    assert promotion.approvals.filter(decision=Decision.APPROVED).count() == 1
+    assert not any("needs approval again" in m for m in _messages(promotion))
