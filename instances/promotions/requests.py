@@ -120,15 +120,7 @@ def dry_run(features: Sequence[Feature], target: Instance, route: Route) -> DryR
             return storage.update_tree(repo, result.tree, changes)
 
         for rollback, keys in undo:
-            last = rollback.target_head_after
-            reverted = reverts.revert(
-                merger,
-                head,
-                reverted=last,
-                parent=rollback.target_head_before,
-                ours_label=target.branch,
-                theirs_label=reverts.theirs_label(last, reverts.commit_subject(repo, last)),
-            )
+            reverted = reverts.revert_promotion(merger, repo, head, rollback, target.branch)
             tree = settle(reverted, f"{', '.join(keys)} (rolled back by #{rollback.pk})")
             if tree is None:
                 unreverted.update(keys)  # what their merges would meet depends on the revert

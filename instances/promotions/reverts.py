@@ -44,23 +44,20 @@ from instances.promotions.running import Conflicted, Run, author, temp_name
 _RELEASED = (PromotionStatus.CANCELLED, PromotionStatus.REJECTED)
 
 
-def revert(
-    merger: Merger,
-    head: bytes,
-    *,
-    reverted: str,
-    parent: str,
-    ours_label: str,
-    theirs_label: str,
+def revert_promotion(
+    merger: Merger, repo: storage.Repo, head: bytes, reverted: Promotion, branch: str
 ) -> MergeResult:
-    """Revert `parent..reverted` on top of `head`, as `git revert -m 1` does for a merge:
-    a three-way merge of trees with `reverted` as the base and `parent` as theirs."""
+    """Revert everything `reverted` merged on top of `head` (the branch `branch`'s), as
+    `git revert -m 1` does for a merge and labelled as it labels it: a three-way merge of trees
+    with `reverted`'s result as the base and what it started from as theirs. What the merge
+    step commits and the dry run previews."""
+    last = reverted.target_head_after
     return merger.merge_trees(
-        merger.node(storage.object_id(reverted)).tree,
+        merger.node(storage.object_id(last)).tree,
         merger.node(head).tree,
-        merger.node(storage.object_id(parent)).tree,
-        ours_label=ours_label,
-        theirs_label=theirs_label,
+        merger.node(storage.object_id(reverted.target_head_before)).tree,
+        ours_label=branch,
+        theirs_label=theirs_label(last, commit_subject(repo, last)),
     )
 
 
@@ -253,18 +250,9 @@ def _commit_revert(
     promotion = run.promotion
     target = promotion.target
     name = promotion.temp_branch or temp_name(promotion)
-    last = reverted.target_head_after
-    subject = commit_subject(repo, last)
     context = workspace.context(target.repository)
     with context.lock:
-        result = revert(
-            context.merger,
-            head,
-            reverted=last,
-            parent=reverted.target_head_before,
-            ours_label=target.branch,
-            theirs_label=theirs_label(last, subject),
-        )
+        result = revert_promotion(context.merger, repo, head, reverted, target.branch)
     tree = result.tree
     if not result.clean:
         first = promotion.items.select_related("feature").first()
@@ -279,7 +267,8 @@ def _commit_revert(
         repo,
         parents=[head],
         tree=tree,
-        message=f"{message}\n\nThis reverts {reverted.target_head_before[:10]}..{last[:10]}, "
+        message=f"{message}\n\nThis reverts "
+        f"{reverted.target_head_before[:10]}..{reverted.target_head_after[:10]}, "
         f"promotion #{reverted.pk} ({reverted.get_direction_display().lower()}).\n"
         f"Promotion #{promotion.pk} ({promotion.get_direction_display().lower()}).",
         author=author(promotion),
