@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from branching.forms import RepositoryForm
 from branching.models import Collection, Feature, Repository
+from releasemgr.admin_input import GuardedInputAdmin
 
 
 class RepositoryAdminForm(RepositoryForm):
@@ -16,7 +17,7 @@ class RepositoryAdminForm(RepositoryForm):
 
 
 @admin.register(Repository)
-class RepositoryAdmin(admin.ModelAdmin):
+class RepositoryAdmin(GuardedInputAdmin):
     form = RepositoryAdminForm
     list_display = ["name", "main_branch", "is_long_term", "location", "source_format"]
     list_filter = ["is_long_term", "source_format"]
@@ -32,7 +33,7 @@ class RepositoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Feature)
-class FeatureAdmin(admin.ModelAdmin):
+class FeatureAdmin(GuardedInputAdmin):
     """Features are started in the app (which cuts their branch); here they are looked after."""
 
     list_display = ["key", "title", "repository", "branch", "owner", "started_from", "created_at"]
@@ -47,7 +48,7 @@ class FeatureAdmin(admin.ModelAdmin):
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(GuardedInputAdmin):
     list_display = ["name", "feature_count", "created_by", "created_at"]
     search_fields = ["name", "description", "features__key"]
     filter_horizontal = ["features"]

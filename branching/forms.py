@@ -5,6 +5,7 @@ from django import forms
 from branching.git.transport import RemoteRefused, display_url, parse_remote_url
 from branching.models import Collection, Feature, Repository
 from releasemgr.forms import WriteOnlySecretsMixin
+from releasemgr.ids import ModelMultipleChoiceField
 
 
 class RepositoryForm(WriteOnlySecretsMixin, forms.ModelForm):
@@ -64,6 +65,7 @@ class CollectionForm(forms.ModelForm):
             "features": forms.SelectMultiple(attrs={"size": 12}),
         }
         help_texts = {"features": "Features promoted together must live in one git storage."}
+        field_classes = {"features": ModelMultipleChoiceField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -19,6 +19,7 @@ from instances.models import (
 )
 from instances.promotions.conflicts import shown_text
 from instances.promotions.recorded import forget
+from releasemgr.admin_input import GuardedInputAdmin
 
 
 class OrgConnectionAdminForm(OrgConnectionForm):
@@ -58,7 +59,7 @@ class ChildInline(admin.TabularInline):
 
 
 @admin.register(Instance)
-class InstanceAdmin(admin.ModelAdmin):
+class InstanceAdmin(GuardedInputAdmin):
     list_display = ["name", "repository", "branch", "purpose", "org_type", "parent"]
     list_filter = ["purpose", "org_type", "repository"]
     search_fields = ["name", "branch", "description"]
@@ -68,7 +69,7 @@ class InstanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrgConnection)
-class OrgConnectionAdmin(admin.ModelAdmin):
+class OrgConnectionAdmin(GuardedInputAdmin):
     form = OrgConnectionAdminForm
     list_display = [
         "instance",
@@ -132,7 +133,7 @@ class PromotionLogInline(admin.TabularInline):
 
 
 @admin.register(Promotion)
-class PromotionAdmin(admin.ModelAdmin):
+class PromotionAdmin(GuardedInputAdmin):
     """Promotions change state through the app and the engine only (every change is logged
     with its actor), so here everything is read-only."""
 
@@ -172,7 +173,7 @@ class PromotionAdmin(admin.ModelAdmin):
 
 
 @admin.register(RecordedResolution)
-class RecordedResolutionAdmin(admin.ModelAdmin):
+class RecordedResolutionAdmin(GuardedInputAdmin):
     """Recorded by the merge step when a promotion merges with a resolution given on its page;
     read-only here. Deleting one forgets it (recorded in the audit trail, as on its page)."""
 
@@ -221,7 +222,7 @@ class RecordedResolutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeaturePresence)
-class FeaturePresenceAdmin(admin.ModelAdmin):
+class FeaturePresenceAdmin(GuardedInputAdmin):
     list_display = ["feature", "instance", "commit", "promotion", "at"]
     list_filter = ["instance"]
     search_fields = ["feature__key", "feature__title", "instance__name", "commit"]
@@ -231,7 +232,7 @@ class FeaturePresenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(GuardedInputAdmin):
     """Deployments are started by promotions and the deploy page and record what the org said:
     read-only here."""
 

@@ -7,10 +7,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from instances.models import ApprovalPolicy, DeploymentWindow, Freeze, InstanceGrant, WindowOverride
+from releasemgr.admin_input import GuardedInputAdmin
 
 
 @admin.register(InstanceGrant)
-class InstanceGrantAdmin(admin.ModelAdmin):
+class InstanceGrantAdmin(GuardedInputAdmin):
     list_display = ["instance", "capability", "user", "group", "created_by", "created_at"]
     list_filter = ["capability", "instance"]
     search_fields = ["instance__name", "user__username", "group__name"]
@@ -24,14 +25,14 @@ class InstanceGrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApprovalPolicy)
-class ApprovalPolicyAdmin(admin.ModelAdmin):
+class ApprovalPolicyAdmin(GuardedInputAdmin):
     list_display = ["instance", "required_approvals", "updated_at"]
     filter_horizontal = ["approver_groups", "approver_users"]
     autocomplete_fields = ["instance"]
 
 
 @admin.register(DeploymentWindow)
-class DeploymentWindowAdmin(admin.ModelAdmin):
+class DeploymentWindowAdmin(GuardedInputAdmin):
     list_display = ["__str__", "kind", "instance", "repository", "rule", "time_zone", "duration"]
     list_filter = ["kind"]
     readonly_fields = ["created_by", "created_at"]
@@ -43,7 +44,7 @@ class DeploymentWindowAdmin(admin.ModelAdmin):
 
 
 @admin.register(Freeze)
-class FreezeAdmin(admin.ModelAdmin):
+class FreezeAdmin(GuardedInputAdmin):
     list_display = ["__str__", "instance", "repository", "starts_at", "ends_at", "lifted_at"]
     readonly_fields = ["created_by", "lifted_by"]
 
@@ -54,7 +55,7 @@ class FreezeAdmin(admin.ModelAdmin):
 
 
 @admin.register(WindowOverride)
-class WindowOverrideAdmin(admin.ModelAdmin):
+class WindowOverrideAdmin(GuardedInputAdmin):
     list_display = ["promotion", "user", "at"]
     readonly_fields = ["promotion", "user", "justification", "closed_because", "at"]
 

@@ -2,12 +2,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
 from releasemgr import tokens
+from releasemgr.admin_input import GuardedInputAdmin
 from releasemgr.forms import AccessTokenForm
 from releasemgr.models import AccessToken, AuditEvent, Job
 from releasemgr.throttle import ThrottledAdminAuthenticationForm
@@ -15,9 +18,23 @@ from releasemgr.throttle import ThrottledAdminAuthenticationForm
 # The admin's login counts failures with the login page's (releasemgr/throttle.py).
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
+# Django's user and group admins, guarded against typed ids as the project's are.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class GuardedUserAdmin(GuardedInputAdmin, UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class GuardedGroupAdmin(GuardedInputAdmin, GroupAdmin):
+    pass
+
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(GuardedInputAdmin):
     list_display = ["created_at", "actor", "via_token", "action", "target_type", "target_repr"]
     list_filter = ["action", "target_type"]
     search_fields = ["target_repr", "actor__username"]
@@ -54,7 +71,7 @@ class AccessTokenAddForm(forms.ModelForm):
 
 
 @admin.register(AccessToken)
-class AccessTokenAdmin(admin.ModelAdmin):
+class AccessTokenAdmin(GuardedInputAdmin):
     list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at", "state"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["name", "user__username", "prefix"]
@@ -137,7 +154,7 @@ class AccessTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(GuardedInputAdmin):
     """Jobs are written by the views and the task cluster; the admin only reads them."""
 
     list_display = ["created_at", "title", "status", "requested_by", "finished_at"]

@@ -31,15 +31,16 @@ from instances.environments.access import get_instance_for
 from instances.environments.permissions import visible_instances
 from instances.models import Deployment, DeploymentStatus
 from releasemgr.access import require_perm
+from releasemgr.ids import Id
 from releasemgr.models import Scope
 
 router = Router(tags=["deployments"])
 
 
 class DeploymentFilters(Schema):
-    instance: int | None = None
+    instance: Id | None = None
     status: DeploymentStatus | None = None
-    promotion: int | None = None
+    promotion: Id | None = None
 
 
 class DeploymentOut(Schema):

@@ -38,14 +38,15 @@ from instances.promotions.feature_forms import FeatureStartForm
 from instances.promotions.features import queue_start
 from instances.promotions.routing import targets_offered
 from instances.promotions.views.features import start_from_form
+from releasemgr.ids import Id
 from releasemgr.models import Scope
 
 router = Router(tags=["features"])
 
 
 class FeatureFilters(Schema):
-    repository: int | None = None
-    instance: int | None = None
+    repository: Id | None = None
+    instance: Id | None = None
     owner: str | None = None
     q: str | None = None
 

@@ -28,12 +28,13 @@ from instances.environments.access import (
 from instances.environments.permissions import visible_instances
 from instances.environments.presence import instance_features, read_branch_heads
 from instances.models import Instance, Purpose
+from releasemgr.ids import Id
 
 router = Router(tags=["instances"])
 
 
 class InstanceFilters(Schema):
-    repository: int | None = None
+    repository: Id | None = None
     purpose: Purpose | None = None
     name: str | None = None
     q: str | None = None

@@ -27,6 +27,7 @@ from instances.environments.access import get_instance_for, require_instance_per
 from instances.metrics.dora import DEFAULT_DAYS, PERIODS, Period, measures, report
 from instances.metrics.views import MetricsFilter
 from instances.models import Instance
+from releasemgr.ids import Id
 
 router = Router(tags=["metrics"])
 
@@ -38,8 +39,8 @@ class PeriodQuery(Schema):
 
 
 class ScopeQuery(PeriodQuery):
-    repository: int | None = Field(None, description="Only this repository's instances.")
-    instance: int | None = Field(None, description="Only this instance.")
+    repository: Id | None = Field(None, description="Only this repository's instances.")
+    instance: Id | None = Field(None, description="Only this instance.")
 
 
 class PeriodOut(Schema):

@@ -38,6 +38,7 @@ from instances.promotions.forms import PromotionRequestForm
 from instances.promotions.queue import waiting_reasons
 from instances.promotions.requests import queue_request
 from instances.promotions.rules import cancel, request_promotion, retry
+from releasemgr.ids import Id
 from releasemgr.models import Scope
 
 router = Router(tags=["promotions"])
@@ -49,7 +50,7 @@ class PromotionFilters(Schema):
     status: str | None = Field(
         None, description="A status, or “waiting” for awaiting approval, queued or running."
     )
-    target: int | None = None
+    target: Id | None = None
     feature: str | None = None
 
 

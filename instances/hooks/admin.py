@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from instances.hooks.models import HookDelivery, RepositoryHook
+from releasemgr.admin_input import GuardedInputAdmin
 
 
 @admin.register(RepositoryHook)
-class RepositoryHookAdmin(admin.ModelAdmin):
+class RepositoryHookAdmin(GuardedInputAdmin):
     """The secret is made on the repository's webhook page and never shown here."""
 
     list_display = ["repository", "created_at"]
@@ -19,7 +20,7 @@ class RepositoryHookAdmin(admin.ModelAdmin):
 
 
 @admin.register(HookDelivery)
-class HookDeliveryAdmin(admin.ModelAdmin):
+class HookDeliveryAdmin(GuardedInputAdmin):
     list_display = ["received_at", "repository", "provider", "event", "delivery_id", "status"]
     list_filter = ["provider", "status", "repository"]
     search_fields = ["delivery_id", "event"]

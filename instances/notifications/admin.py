@@ -4,9 +4,10 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from instances.notifications.models import Delivery, Endpoint, Event, Subscription
+from releasemgr.admin_input import GuardedInputAdmin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(GuardedInputAdmin):
     """A record of what happened: admins read it, nobody rewrites it."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -17,7 +18,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(GuardedInputAdmin):
     list_display = ["name", "owner", "format", "url", "created_at"]
     list_filter = ["format"]
     search_fields = ["name", "url", "owner__username"]
@@ -27,7 +28,7 @@ class EndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(GuardedInputAdmin):
     list_display = ["user", "scope", "instance", "by_email", "endpoint", "created_at"]
     list_filter = ["scope", "by_email"]
     search_fields = ["user__username"]

@@ -34,6 +34,7 @@ from instances.promotions.errors import PromotionError
 from instances.promotions.routing import Route, feature_commits, route_to
 from instances.promotions.rules import request_promotion
 from releasemgr import jobs
+from releasemgr.ids import parse_id
 from releasemgr.models import Job
 
 KIND = "promotion request"
@@ -220,8 +221,8 @@ def get_request_job_for(request: HttpRequest, pk: int | str) -> Job:
     """A promotion request job its requester, or anyone who may see its target, may follow;
     to anyone else (and for any other job), a 404."""
     job = (
-        Job.objects.select_related("requested_by").filter(pk=pk).first()
-        if f"{pk}".isdigit()
+        Job.objects.select_related("requested_by").filter(pk=job_id).first()
+        if (job_id := parse_id(pk)) is not None
         else None
     )
     if job is None or job.params.get("kind") != KIND:

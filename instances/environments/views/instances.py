@@ -25,6 +25,7 @@ from instances.environments.permissions import capabilities_on, visible_instance
 from instances.environments.presence import instance_features, read_branch_heads, recent_promotions
 from instances.models import AuthMethod, Capability, Instance, OrgConnection
 from releasemgr.http import AuthedRequest, redirect_after_post
+from releasemgr.ids import parse_id
 from releasemgr.models import AuditEvent
 
 
@@ -145,7 +146,7 @@ def _render_form(
 def instance_create(request: AuthedRequest) -> HttpResponse:
     require_instance_perm(request, "add")
     initial = {}
-    if (parent_id := request.GET.get("parent", "")) and parent_id.isdigit():
+    if (parent_id := parse_id(request.GET.get("parent", ""))) is not None:
         parent = visible_instances(request.user).filter(pk=parent_id).first()
         if parent is not None:
             initial = {"parent": parent, "repository": parent.repository}

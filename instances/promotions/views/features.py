@@ -31,6 +31,7 @@ from instances.promotions.feature_forms import FeatureFilterForm, FeatureStartFo
 from instances.promotions.features import queue_start, start_from_instance
 from instances.promotions.routing import route_label, targets_offered
 from releasemgr.http import AuthedRequest, redirect_after_post
+from releasemgr.ids import parse_id
 from releasemgr.models import AuditEvent
 
 PAGE_SIZE = 50
@@ -110,7 +111,7 @@ def start_from_form(request: AuthedRequest, form: FeatureStartForm) -> Feature |
 def feature_create(request: AuthedRequest) -> HttpResponse:
     require_feature_perm(request, "add")
     initial = {}
-    if (instance_id := request.GET.get("instance", "")).isdigit():
+    if (instance_id := parse_id(request.GET.get("instance", ""))) is not None:
         initial["instance"] = visible_instances(request.user).filter(pk=instance_id).first()
     form = FeatureStartForm(request.POST or None, initial=initial)
     form.fields["instance"].queryset = visible_instances(  # type: ignore[attr-defined]

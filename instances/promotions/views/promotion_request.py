@@ -35,6 +35,7 @@ from instances.promotions.requests import get_request_job_for, job_form_data, qu
 from instances.promotions.routing import Route, candidates_for, common_targets, route_to
 from instances.promotions.rules import request_promotion
 from releasemgr.http import AuthedRequest, redirect_after_post
+from releasemgr.ids import parse_id
 from releasemgr.models import Job
 
 TEMPLATE = "instances/promotions/promotion_form.html"
@@ -59,8 +60,8 @@ class Scope:
 
 
 def _pk(value: str, strict: bool) -> int | None:
-    if value.isdigit():
-        return int(value)
+    if (pk := parse_id(value)) is not None:
+        return pk
     if value and strict:
         raise Http404(f"No object with id {value}.")
     return None

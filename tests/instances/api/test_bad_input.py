@@ -150,6 +150,12 @@ CASES = [
     ("GET", "/features?page_size=1000", None, 400, "page_size"),
     ("GET", "/promotions?status=bogus", None, 400, "Unknown status"),
     ("GET", "/promotions/abc", None, 400, "pk"),
+    # Ids beyond the database's 64 bits: refused before a query the database would fail.
+    ("GET", "/instances?repository=99999999999999999999", None, 400, "less than or equal"),
+    ("GET", "/features?instance=9223372036854775808", None, 400, "instance: Input should"),
+    ("GET", "/promotions?target=99999999999999999999", None, 400, "target: Input should"),
+    ("GET", "/deployments?promotion=99999999999999999999", None, 400, "promotion: Input"),
+    ("GET", "/metrics?repository=99999999999999999999", None, 400, "repository: Input"),
     ("GET", "/no/such/endpoint", None, 404, "There is no API path"),
 ]
 
