@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from instances.notifications.forms import EndpointForm
 from instances.notifications.models import Delivery, Endpoint, Event, Subscription
 from releasemgr.admin_input import GuardedInputAdmin
 
@@ -25,6 +26,15 @@ class EndpointAdmin(GuardedInputAdmin):
     list_select_related = ["owner"]
     # The signing secret is shown once to its owner, never here.
     fields = ["owner", "name", "url", "format"]
+    readonly_fields = ["owner"]
+    # The page's form: the same check of where a webhook may post (no loopback, no private
+    # network), and https assumed for a URL typed without a scheme.
+    form = EndpointForm
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Its owner adds an endpoint on the notifications page, which makes the signing
+        # secret and shows it once; one added here would have none.
+        return False
 
 
 @admin.register(Subscription)

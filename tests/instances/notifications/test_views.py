@@ -245,3 +245,36 @@ def test_instances_hidden_by_a_grant_cannot_be_chosen(client_for, developer, pip
         },
     )
     assert response.status_code == 400 and not Subscription.objects.exists()
+
+
+def test_the_admin_edits_an_endpoint_with_the_pages_checks_and_adds_none(
+    client_for, developer, settings
+):
+    """An endpoint is added by its owner (who is shown its signing secret once); the admin
+    may rename or re-point it, held to the same check of where a webhook may post."""
+    endpoint = Endpoint.objects.create(
+        owner=developer,
+        name="CI",
+        url="https://hooks.example.com/ci",
+        format=WebhookFormat.GENERIC,
+        secret="s3cret",
+    )
+    settings.WEBHOOK_ALLOW_HTTP = False
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    client = client_for("admin")
+    assert client.get(reverse("admin:notifications_endpoint_add")).status_code == 403
+    change = reverse("admin:notifications_endpoint_change", args=[endpoint.pk])
+    data = {"name": "CI", "url": "http://127.0.0.1:8000/hook", "format": "generic"}
+    response = client.post(change, data)
+    assert response.status_code == 200
+    assert "url" in response.context["adminform"].form.errors
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://hooks.example.com/ci"
+    response = client.post(change, {**data, "url": "93.184.215.14/deploys"})
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert (endpoint.url, endpoint.owner, endpoint.secret.reveal()) == (
+        "https://93.184.215.14/deploys",
+        developer,
+        "s3cret",
+    )
