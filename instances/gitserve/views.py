@@ -13,7 +13,6 @@ megabyte) and streamed from it.
 from __future__ import annotations
 
 import base64
-import binascii
 import gzip
 import tempfile
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from django_q.tasks import async_task
+from dulwich.errors import GitProtocolError
 from dulwich.repo import Repo
 from dulwich.server import Backend, ReceivePackHandler, UploadPackHandler
 from dulwich.web import HTTPGitApplication
@@ -123,7 +123,7 @@ def _authenticate(request: HttpRequest) -> Any:
         return None
     try:
         username, _, raw = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 once decoded
         return None
     token = tokens.authenticate(raw, request.META.get("REMOTE_ADDR"))
     if token is None or token.user.get_username() != username:
@@ -152,8 +152,10 @@ def serve(request: HttpRequest, storage: str, path: str) -> HttpResponseBase:
     pushing = path == "git-receive-pack" or service == "git-receive-pack"
     if pushing and not tokens.has_scope(token, PUSH_SCOPE):
         return _text(403, f"The access token “{token.name}” may not push.")
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
-    if length > settings.GIT_PUSH_MAX_BYTES:
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not (length.isascii() and length.isdigit()):
+        return _text(400, f"Content-Length {length!r} is not a number of bytes.")
+    if int(length) > settings.GIT_PUSH_MAX_BYTES:
         return _text(413, f"Pushes are limited to {settings.GIT_PUSH_MAX_BYTES} bytes.")
 
     environ = dict(request.META)
@@ -191,14 +193,26 @@ def serve(request: HttpRequest, storage: str, path: str) -> HttpResponseBase:
                 b"git-receive-pack": _receive_handler(user, storage_rules, pushed),
             },
         )
-        with tokens.using(token):
-            for chunk in app(environ, start_response):
-                answer.write(chunk)
+        refused: HttpResponse | None = None
+        try:
+            with tokens.using(token):
+                for chunk in app(environ, start_response):
+                    answer.write(chunk)
+        except (GitProtocolError, AssertionError) as exc:
+            # Not git talking (git's own client never sends these): a malformed pkt-line, a
+            # body that is not gzip, a missing capability. dulwich's protocol reader also
+            # asserts on an empty pkt-line ("0004"). The answer so far is dropped; a ref a
+            # push moved before the error is still refreshed below.
+            answer.close()
+            what = str(exc) or "an empty pkt-line"
+            refused = _text(400, f"This is not a git request git would send: {what}.")
     if pushed:
         repository_id = repository.pk
         transaction.on_commit(
             lambda: async_task(refresh_pushed, repository_id, pushed, task_name="git-push")
         )
+    if refused is not None:
+        return refused
     answer.seek(0)
     status = int(started.get("status", "500").split(" ", 1)[0])
     response = StreamingHttpResponse(_chunks(answer), status=status)

@@ -296,3 +296,71 @@ def test_only_the_smart_protocol_is_served(served):
             urllib.request.urlopen(request)  # noqa: S310
         assert refused.value.code == 403, dumb
         assert b"smart HTTP" in refused.value.read()
+
+
+def _raw_request(base: str, path: str, body: bytes | None, headers: dict[str, str]):
+    """A request over the live server's socket, headers as given (http.client sends what it
+    is told: a Content-Length that is not a number included)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.putrequest("POST" if body is not None else "GET", path)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        if body is not None and "Content-Length" not in headers:
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+HOSTILE_GIT = [
+    # (service, body, extra headers, words of the answer)
+    ("git-upload-pack", b"garbage that is not pkt-lines", {}, b"Invalid pkt-line length"),
+    ("git-upload-pack", b"ffffwant", {}, b"does not match length prefix"),
+    ("git-upload-pack", b"0004", {}, b"an empty pkt-line"),
+    ("git-upload-pack", b"0032want " + b"1" * 40 + b"\n0000", {}, b"capability"),
+    ("git-upload-pack", b"not gzip", {"Content-Encoding": "gzip"}, b"Not a gzipped file"),
+    ("git-receive-pack", b"00a0" + b"0" * 40 + b" refs/heads/x\x00\n0000PACK", {}, b"length"),
+    ("git-receive-pack", b"garbage", {}, b"Invalid pkt-line length"),
+    ("git-upload-pack", b"0000", {"Content-Length": "abc"}, b"is not a number of bytes"),
+]
+
+
+@pytest.mark.parametrize(("service", "body", "extra", "words"), HOSTILE_GIT)
+def test_what_git_would_never_send_is_a_400_and_moves_nothing(served, service, body, extra, words):
+    import base64
+
+    pipeline, feature, url, base = served
+    credentials = url.removeprefix("http://").split("@", 1)[0]
+    before = branch_head(pipeline["repo"], feature.branch)
+    headers = {
+        "Authorization": "Basic " + base64.b64encode(credentials.encode()).decode(),
+        "Content-Type": f"application/x-{service}-request",
+        **extra,
+    }
+    status, answer = _raw_request(base, f"/git/acme.git/{service}", body, headers)
+    assert status == 400, answer[:300]
+    assert answer.startswith(b"This is not a git request") or b"Content-Length" in answer
+    assert words in answer
+    assert branch_head(pipeline["repo"], feature.branch) == before
+
+
+def test_credentials_that_are_not_base64_ascii_or_utf8_are_a_401(served):
+    import base64
+
+    _, _, _, base = served
+    for value in ("é", "%%%", base64.b64encode(b"\xff\xfe:token").decode()):
+        status, answer = _raw_request(
+            base,
+            "/git/acme.git/info/refs?service=git-upload-pack",
+            None,
+            {"Authorization": f"Basic {value}".encode().decode("latin-1")},
+        )
+        assert status == 401, (value, answer[:200])
+        assert b"personal access token" in answer
