@@ -4,8 +4,8 @@ An id field is a signed 64-bit integer in SQLite and PostgreSQL alike. Django an
 lookup with a bigger number by matching nothing, but it hands the number on to the database
 for a foreign key's `=` and for any `__in`, and the database then raises (SQLite an
 OverflowError, PostgreSQL "out of range"): a 500 for a mistyped query string. So ids that
-users type are checked here first, where they enter: a query parameter a view reads, an API
-filter, a form's choice of several objects.
+users type are checked here first, where they enter: a URL's path (`<id:pk>`), a query
+parameter a view reads, an API filter, a form's choice of several objects.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from typing import Annotated, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import register_converter
 from pydantic import Field
 
-__all__ = ["MAX_ID", "Id", "ModelMultipleChoiceField", "parse_id"]
+__all__ = ["MAX_ID", "Id", "IdConverter", "ModelMultipleChoiceField", "parse_id"]
 
 MAX_ID = 2**63 - 1
 
@@ -34,6 +35,26 @@ def parse_id(value: object) -> int | None:
         return None
     number = int(text)
     return number if 1 <= number <= MAX_ID else None
+
+
+class IdConverter:
+    """`<id:pk>` in a URL pattern: 1 to 19 ASCII digits naming an id the database can hold.
+    A bigger number does not match, so the page is a 404 (Django's `<int:>` passes any
+    number of digits on to the view)."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            raise ValueError(f"{value} is not an id")  # Django: this URL does not match
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
 
 
 class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):

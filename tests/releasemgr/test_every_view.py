@@ -21,7 +21,7 @@ def _patterns(resolver: URLResolver, prefix: str = ""):
 
 
 def _concrete(route: str) -> str:
-    route = re.sub(r"<int:[^>]+>", "1", route)
+    route = re.sub(r"<(?:int|id):[^>]+>", "1", route)
     route = re.sub(r"<(?:str|slug):[^>]+>", "RM-1", route)
     route = re.sub(r"<path:[^>]+>", "x", route)
     route = re.sub(r"<[^>]+>", "x", route)

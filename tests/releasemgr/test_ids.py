@@ -11,13 +11,13 @@ import re
 import pytest
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.urls import reverse
+from django.urls import get_resolver, reverse
 
 from branching.models import Collection, Feature
 from instances.models import Instance
 from releasemgr.admin_input import GuardedInputAdmin
-from releasemgr.ids import MAX_ID, ModelMultipleChoiceField, parse_id
-from tests.releasemgr.test_every_view import protected_urls
+from releasemgr.ids import MAX_ID, IdConverter, ModelMultipleChoiceField, parse_id
+from tests.releasemgr.test_every_view import _patterns, protected_urls
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +47,35 @@ INPUT = re.compile(r'<(?:input|select|textarea)[^>]*name="([^"]+)"')
 )
 def test_parse_id(value, expected):
     assert parse_id(value) == expected
+
+
+def test_the_converter_matches_ids_the_database_can_hold():
+    converter = IdConverter()
+    assert re.fullmatch(converter.regex, str(MAX_ID))
+    assert not re.fullmatch(converter.regex, HUGE)
+    assert converter.to_python(str(MAX_ID)) == MAX_ID
+    for value in (str(MAX_ID + 1), "0"):
+        with pytest.raises(ValueError):
+            converter.to_python(value)
+
+
+def test_every_id_in_a_url_is_an_id_converter():
+    routes = [route for route, _ in _patterns(get_resolver()) if not route.startswith("admin/")]
+    assert any("<id:" in route for route in routes)
+    assert not [route for route in routes if "<int:" in route]
+
+
+@pytest.mark.parametrize("number", [HUGE, str(MAX_ID + 1), "0"])
+def test_a_path_id_beyond_the_database_is_a_404(client_for, pipeline, number):
+    client = client_for("admin")
+    for url in (f"/instances/{number}/", f"/promotions/{number}/", f"/deployments/{number}/"):
+        assert client.get(url).status_code == 404, url
+    # The one view without a login (its signature is checked): a webhook for no repository.
+    for provider in ("github", "gitlab"):
+        answer = client_for("anonymous").post(
+            f"/hooks/{provider}/{number}/", b"{}", content_type="application/json"
+        )
+        assert answer.status_code == 404
 
 
 def test_the_choice_field_refuses_an_id_beyond_the_database_as_an_unknown_choice(pipeline):

@@ -316,9 +316,37 @@ def test_unknown_hosts_repositories_and_methods_are_refused(live_server, remote_
     headers, body = github("0" * 40, "1" * 40, "x")
     assert post(f"{live_server.url}/hooks/sourceforge/{repository.pk}/", headers, body)[0] == 404
     assert post(f"{live_server.url}/hooks/github/{repository.pk + 99}/", headers, body)[0] == 404
+    huge = "9" * 20  # beyond any id the database holds: the URL matches nothing
+    request = urllib.request.Request(  # noqa: S310
+        f"{live_server.url}/hooks/github/{huge}/", data=body, headers=headers, method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request)  # noqa: S310
+    assert error.value.code == 404
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(f"{live_server.url}/hooks/github/{repository.pk}/")  # noqa: S310
     assert error.value.code == 405
+
+
+def test_a_content_length_that_is_not_a_number_is_a_400(live_server, remote_setup, inline):
+    import http.client
+    from urllib.parse import urlsplit
+
+    repository, *_ = remote_setup
+    headers, body = github("0" * 40, "1" * 40, "x")
+    parts = urlsplit(live_server.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.putrequest("POST", f"/hooks/github/{repository.pk}/")
+        for name, value in {**headers, "Content-Length": "12abc"}.items():
+            connection.putheader(name, value)
+        connection.endheaders(body)
+        answer = connection.getresponse()
+        assert answer.status == 400
+        assert b"is not a number of bytes" in answer.read()
+    finally:
+        connection.close()
+    assert not HookDelivery.objects.exists()
 
 
 def test_a_ping_is_recorded_and_ignored(live_server, remote_setup, inline):
