@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -214,6 +215,12 @@ class Feature(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("feature_detail", args=[self.key])
+
+
+def features_by_key(keys: Iterable[str]) -> models.QuerySet[Feature]:
+    """The features with these keys. A string no key can be names none: one holding NUL,
+    which PostgreSQL's text refuses (a lookup of it would raise, not find nothing)."""
+    return Feature.objects.filter(key__in=[k for k in keys if "\0" not in k])
 
 
 class Collection(models.Model):

@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from branching.access import get_collection_for
-from branching.models import Feature
+from branching.models import features_by_key
 from instances.api.auth import acting, need
 from instances.api.common import Page, Paging, UserRef, form_data, paginate, user_ref
 from instances.api.jobs import JobOut, accepted
@@ -186,7 +186,7 @@ def create_promotion(request: HttpRequest, body: PromotionRequest) -> Status:
             for k in collection.features.order_by("key").values_list("key", flat=True)
             if k not in keys
         ]
-    found = {f.key: f for f in Feature.objects.filter(key__in=keys)}
+    found = {f.key: f for f in features_by_key(keys)}
     values = {**body.dict(), "features": keys, "queue_anyway": False}
     form = PromotionRequestForm(
         form_data(values),

@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
-from branching.models import Collection, Feature
+from branching.models import Collection, Feature, features_by_key
 from instances.environments.permissions import instances_allowing, visible_instances
 from instances.models import Capability, Instance, PromotionStatus
 from instances.promotions.access import require_promotion_perm
@@ -68,7 +68,7 @@ def _pk(value: str, strict: bool) -> int | None:
 
 
 def _features(keys: Sequence[str], strict: bool) -> list[Feature]:
-    found = {f.key: f for f in Feature.objects.filter(key__in=keys).select_related("repository")}
+    found = {f.key: f for f in features_by_key(keys).select_related("repository")}
     if strict and (missing := [k for k in keys if k not in found]):
         raise Http404(f"No feature {', '.join(missing)}.")
     return [found[k] for k in dict.fromkeys(keys) if k in found]

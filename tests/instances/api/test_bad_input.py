@@ -150,6 +150,16 @@ CASES = [
     ("GET", "/features?page_size=1000", None, 400, "page_size"),
     ("GET", "/promotions?status=bogus", None, 400, "Unknown status"),
     ("GET", "/promotions/abc", None, 400, "pk"),
+    # NUL, which PostgreSQL's text cannot hold: refused before any lookup.
+    (
+        "POST",
+        "/promotions",
+        {"features": ["RM-1\u0000"], "target": "integration"},
+        400,
+        "Null characters are not allowed",
+    ),
+    ("GET", "/features/RM-1%00", None, 400, "A URL may not hold a NUL character"),
+    ("GET", "/promotions?feature=RM-1%00", None, 400, "A URL may not hold a NUL character"),
     # Ids beyond the database's 64 bits: refused before a query the database would fail.
     ("GET", "/instances?repository=99999999999999999999", None, 400, "less than or equal"),
     ("GET", "/features?instance=9223372036854775808", None, 400, "instance: Input should"),
