@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from branching.forms import RepositoryForm
+from branching.forms import CollectionForm, RepositoryForm
 from branching.models import Collection, Feature, Repository
 from releasemgr.admin_input import GuardedInputAdmin
 
@@ -49,6 +49,8 @@ class FeatureAdmin(GuardedInputAdmin):
 
 @admin.register(Collection)
 class CollectionAdmin(GuardedInputAdmin):
+    # The page's form: the features of a collection live in one git storage.
+    form = CollectionForm
     list_display = ["name", "feature_count", "created_by", "created_at"]
     search_fields = ["name", "description", "features__key"]
     filter_horizontal = ["features"]

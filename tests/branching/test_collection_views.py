@@ -64,6 +64,14 @@ def test_it_refuses_features_of_different_storages(client_for, pipeline, develop
     )
     assert response.status_code == 200
     assert "different git storages" in response.context["form"].errors["features"][0]
+    # The admin holds a collection to the same rule.
+    response = client_for("admin").post(
+        reverse("admin:branching_collection_add"),
+        {"name": "Mixed", "features": [here.pk, elsewhere.pk]},
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "different git storages" in errors["features"][0]
     assert not Collection.objects.exists()
 
 
