@@ -70,7 +70,17 @@ class Api:
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as response:  # noqa: S310
                     payload = response.read()
-                    return json.loads(payload) if payload else None
+                    kind = response.headers.get("Content-Type", "")
+                    status = response.status
+                if not payload:
+                    return None
+                try:
+                    return json.loads(payload)
+                except ValueError:  # a proxy's or a login page's HTML, not the API
+                    raise ApiError(
+                        f"{self.base} answered {status} with {kind or 'no content type'}, not"
+                        " JSON: is RELEASEMGR_URL releasemgr's address?"
+                    ) from None
             except urllib.error.HTTPError as exc:
                 problem = _problem(exc)
                 if exc.code == 429 and rate_retries < MAX_RATE_RETRIES:
