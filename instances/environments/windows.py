@@ -19,7 +19,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,18 +37,21 @@ from instances.models import (
     Instance,
     WindowKind,
 )
-from instances.models.recurrence import parse_rule
+from instances.models.recurrence import HORIZON, parse_rule, picks_no_day
 from releasemgr.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
-# How far ahead the next opening is looked for; beyond it the page says "not within a year".
-HORIZON = timedelta(days=400)
+# HORIZON: how far ahead the next opening is looked for; beyond it the page says "not within a
+# year".
 
 
 @lru_cache(maxsize=1024)
-def _rule(text: str, start: datetime, zone: str) -> rrule:
-    return parse_rule(text, start.astimezone(ZoneInfo(zone)))
+def _rule(text: str, start: datetime, zone: str) -> rrule | None:
+    """The window's rule, or None for one that picks no day at all (saved before saves
+    refused it): asked when it next occurs, dateutil would search up to the year 9999."""
+    local = start.astimezone(ZoneInfo(zone))
+    return None if picks_no_day(text, local) else parse_rule(text, local)
 
 
 def _occurrence_covering(
@@ -57,7 +60,7 @@ def _occurrence_covering(
     """The occurrence of `window` that `at` falls in, as (start, end), or None."""
     zone = ZoneInfo(window.time_zone)
     rule = _rule(window.rule, window.starts, window.time_zone)
-    start = rule.before(at.astimezone(zone), inc=True)
+    start = rule.before(at.astimezone(zone), inc=True) if rule is not None else None
     if start is None:
         return None
     end = start + window.duration
@@ -66,6 +69,8 @@ def _occurrence_covering(
 
 def _next_start(window: DeploymentWindow, after: datetime) -> datetime | None:
     rule = _rule(window.rule, window.starts, window.time_zone)
+    if rule is None:
+        return None
     return rule.after(after.astimezone(ZoneInfo(window.time_zone)), inc=False)
 
 

@@ -192,7 +192,7 @@ class DeploymentWindow(models.Model):
         return self.starts.astimezone(zone)
 
     def clean(self) -> None:
-        from instances.models.recurrence import WindowRuleError, parse_rule
+        from instances.models.recurrence import WindowRuleError, parse_rule, require_occurrence
 
         if bool(self.instance_id) == bool(self.repository_id):
             raise ValidationError("Choose one instance or one repository.")
@@ -202,7 +202,8 @@ class DeploymentWindow(models.Model):
             raise ValidationError({"duration": "A window lasts between a minute and 31 days."})
         try:
             if self.starts is not None and self.time_zone in available_timezones():
-                parse_rule(self.rule, self.local_start())
+                start = self.local_start()
+                require_occurrence(parse_rule(self.rule, start), self.rule, start)
         except WindowRuleError as exc:
             raise ValidationError({"rule": str(exc)}) from None
 

@@ -305,6 +305,59 @@ def test_a_bad_window_is_a_form_error(client_for, pipeline):
     assert "FREQ must be one of" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("rule", "says"),
+    [
+        # Days the calendar does not have: dateutil would search day by day up to 9999.
+        ("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "It never occurs"),
+        ("FREQ=HOURLY;BYMONTH=4;BYMONTHDAY=31", "It never occurs"),
+        ("FREQ=HOURLY;BYWEEKNO=53;BYMONTH=6", "It never occurs"),
+        ("FREQ=WEEKLY;BYYEARDAY=366;BYMONTH=1", "It never occurs"),
+        # Days that exist, never landed on: every 7 days from a Tuesday is never a Thursday.
+        ("FREQ=DAILY;INTERVAL=7;BYDAY=TH", "It never occurs"),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO", "more than 400 days after its start"),
+    ],
+)
+def test_a_window_that_never_opens_is_a_form_error(client_for, pipeline, rule, says):
+    response = client_for("release_manager").post(
+        reverse("instance_window_add", args=[pipeline["uat"].pk]),
+        {
+            "kind": "allow",
+            "rule": rule,
+            "starts": "2026-12-01 18:00",  # a Tuesday
+            "time_zone": "Europe/Paris",
+            "duration": "02:00:00",
+        },
+    )
+    assert response.status_code == 400
+    assert says in response.content.decode()
+    assert not DeploymentWindow.objects.exists()
+
+
+def test_a_saved_window_of_days_the_calendar_lacks_closes_without_a_search(pipeline):
+    """One saved before saves refused it: the instance is outside its windows, with no
+    opening in sight, answered without dateutil's day-by-day search to the year 9999."""
+    DeploymentWindow.objects.bulk_create(  # as an old save did: no validation
+        [
+            DeploymentWindow(
+                instance=pipeline["uat"],
+                kind=WindowKind.ALLOW,
+                rule="FREQ=HOURLY;BYMONTH=4;BYMONTHDAY=31",
+                starts=datetime(2026, 1, 1, 18, 0, tzinfo=PARIS),
+                time_zone="Europe/Paris",
+            )
+        ]
+    )
+    windows._rule.cache_clear()
+    closed = closure_of(pipeline["uat"], datetime(2026, 6, 1, 12, 0, tzinfo=PARIS))
+    assert closed is not None
+    assert closed.text == "Outside its deployment windows. No opening within a year."
+    assert closed.opens_at is None
+    # The rule is never asked (its `after` would search to 9999): the window has none.
+    window = DeploymentWindow.objects.get()
+    assert windows._rule(window.rule, window.starts, window.time_zone) is None
+
+
 def test_an_override_notifies_the_instances_subscribers_who_may_see_it(
     git_pipeline, developer, release_manager
 ):
