@@ -1,5 +1,6 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -7,6 +8,14 @@ from django.http import HttpRequest
 from branching.forms import CollectionForm, RepositoryForm
 from branching.models import Collection, Feature, Repository
 from releasemgr.admin_input import GuardedInputAdmin
+
+
+class CollectionAdminForm(CollectionForm):
+    """The page's form (the features of a collection live in one git storage), with the
+    admin's two-list widget for choosing them."""
+
+    class Meta(CollectionForm.Meta):
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 
 class RepositoryAdminForm(RepositoryForm):
@@ -49,8 +58,7 @@ class FeatureAdmin(GuardedInputAdmin):
 
 @admin.register(Collection)
 class CollectionAdmin(GuardedInputAdmin):
-    # The page's form: the features of a collection live in one git storage.
-    form = CollectionForm
+    form = CollectionAdminForm
     list_display = ["name", "feature_count", "created_by", "created_at"]
     search_fields = ["name", "description", "features__key"]
     filter_horizontal = ["features"]
