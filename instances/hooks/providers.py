@@ -84,7 +84,7 @@ def _json(body: bytes, content_type: str) -> Any:
             payload = parse_qs(body.decode())["payload"][-1]  # GitHub's form encoding
             return json.loads(payload)
         return json.loads(body)
-    except (ValueError, KeyError, UnicodeDecodeError):
+    except (ValueError, KeyError, UnicodeDecodeError, RecursionError):  # nested too deep too
         raise Refused(400, "The body is not the JSON of a webhook delivery.") from None
 
 

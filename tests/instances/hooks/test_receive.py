@@ -282,6 +282,7 @@ def test_a_malformed_body_changes_nothing(provider, live_server, remote_setup, i
     headers, _ = PROVIDERS[provider](first, first, "m-1")
     for body in (
         b"{not json",
+        b"[" * 100_000 + b"]" * 100_000,  # signed, but nested deeper than any parser goes
         json.dumps({"ref": 7}).encode(),
         b"[]",
         json.dumps(
