@@ -9,6 +9,8 @@ Each pipeline has the real shape: production ← UAT ← QA ← a few integratio
 development sandboxes and scratch orgs. 1,000 instances are measured twice: in one big
 repository (one diagram of 1,000 nodes), and spread over five repositories of 200 (five
 diagrams; the fifth is a long-term project on the first one's storage, promoting into its UAT).
+300 instances are measured again under a repository-wide deployment window (weekday evenings,
+started three years ago), which each instance's state asks about.
 
 The dashboard is rendered through Django's test Client as a logged-in release manager:
 - cold: the SVG cache cleared first, so every diagram is laid out by `dot`;
@@ -27,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,9 +55,10 @@ from django.test.utils import (  # noqa: E402
     setup_test_environment,
     teardown_test_environment,
 )
+from django.utils import timezone  # noqa: E402
 
 from branching.models import Repository  # noqa: E402
-from instances.models import Instance, OrgType, Purpose  # noqa: E402
+from instances.models import DeploymentWindow, Instance, OrgType, Purpose  # noqa: E402
 from releasemgr.roles import RELEASE_MANAGERS  # noqa: E402
 
 COLD_REPEATS = 3
@@ -133,6 +137,23 @@ def add_long_term_repository(name: str, storage: str, size: int, parent: Instanc
 def one_repository(size: int) -> Callable[[], None]:
     def build() -> None:
         add_repository("Acme", "acme", size)
+
+    return build
+
+
+def one_repository_with_a_window(size: int) -> Callable[[], None]:
+    """A repository-wide window of weekday evenings, started three years ago: each instance
+    asks whether it is open now and, when it is not, when it opens."""
+
+    def build() -> None:
+        add_repository("Acme", "acme", size)
+        DeploymentWindow.objects.create(
+            repository=Repository.objects.get(storage="acme"),
+            rule="FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=18",
+            starts=timezone.now().replace(hour=18, minute=0) - timedelta(days=3 * 365),
+            time_zone="Europe/Paris",
+            duration=timedelta(hours=2),
+        )
 
     return build
 
@@ -262,6 +283,7 @@ def main() -> None:
         results = [
             measure(client, "30, one repository", one_repository(30)),
             measure(client, "300, one repository", one_repository(300)),
+            measure(client, "300, a window for all", one_repository_with_a_window(300)),
             measure(client, "1,000, one repository", one_repository(1000)),
             measure(client, "1,000, five repositories", five_repositories(1000)),
         ]
