@@ -1,5 +1,10 @@
 """The request type every view receives, and small response helpers."""
 
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -19,3 +24,28 @@ def redirect_after_post(request: AuthedRequest, url: str) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(
+    request: HttpRequest,
+    status: int,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> HttpResponse:
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.path,
+        **extra,
+    }
+    response = HttpResponse(json.dumps(body), status=status, content_type=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response

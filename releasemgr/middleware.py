@@ -9,10 +9,11 @@ through those forms.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+
+from releasemgr.http import problem_response
 
 __all__ = ["RefuseNulMiddleware"]
 
@@ -34,14 +35,5 @@ class RefuseNulMiddleware:
 
 def _refusal(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
-        problem = {
-            "type": "about:blank",
-            "title": "Bad Request",
-            "status": 400,
-            "detail": MESSAGE,
-            "instance": request.path.replace("\0", "%00"),
-        }
-        return HttpResponse(
-            json.dumps(problem), status=400, content_type="application/problem+json"
-        )
+        return problem_response(request, 400, MESSAGE, instance=request.path.replace("\0", "%00"))
     return HttpResponse(MESSAGE + "\n", status=400, content_type="text/plain; charset=utf-8")

@@ -7,10 +7,8 @@ token, a rate limit. Nothing else turns an exception into a response, so no trac
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
-from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -21,9 +19,19 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 
+from releasemgr.http import problem_response
+
 logger = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
+# problem_response lives in releasemgr.http, where the middleware before every view answers
+# with one too; the API imports it from here as before.
+__all__ = [
+    "Problem",
+    "form_problem",
+    "install",
+    "problem_response",
+    "refusal",
+]
 
 
 class Problem(Exception):
@@ -42,28 +50,6 @@ class Problem(Exception):
         self.detail = detail
         self.headers = dict(headers or {})
         self.extra = extra
-
-
-def problem_response(
-    request: HttpRequest,
-    status: int,
-    detail: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    **extra: Any,
-) -> HttpResponse:
-    body = {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "instance": request.path,
-        **extra,
-    }
-    response = HttpResponse(json.dumps(body), status=status, content_type=PROBLEM_JSON)
-    for name, value in (headers or {}).items():
-        response[name] = value
-    return response
 
 
 def form_problem(form: Form) -> Problem:
