@@ -49,3 +49,12 @@ def problem_response(
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+def content_length(request: HttpRequest) -> int:
+    """The length the request declares for its body (0 when it declares none); ValueError,
+    with the sentence to answer, when the header is not a number of bytes."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not (length.isascii() and length.isdigit()):
+        raise ValueError(f"Content-Length {length!r} is not a number of bytes.")
+    return int(length)

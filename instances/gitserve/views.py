@@ -34,6 +34,7 @@ from branching.models import Repository
 from instances.gitserve import rules
 from instances.hooks.refresh import refresh_pushed
 from releasemgr import tokens
+from releasemgr.http import content_length
 from releasemgr.models import Scope
 
 # There is no scope of its own for pushing: writing to a feature branch is a developer's work,
@@ -152,10 +153,11 @@ def serve(request: HttpRequest, storage: str, path: str) -> HttpResponseBase:
     pushing = path == "git-receive-pack" or service == "git-receive-pack"
     if pushing and not tokens.has_scope(token, PUSH_SCOPE):
         return _text(403, f"The access token “{token.name}” may not push.")
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if not (length.isascii() and length.isdigit()):
-        return _text(400, f"Content-Length {length!r} is not a number of bytes.")
-    if int(length) > settings.GIT_PUSH_MAX_BYTES:
+    try:
+        length = content_length(request)
+    except ValueError as exc:
+        return _text(400, str(exc))
+    if length > settings.GIT_PUSH_MAX_BYTES:
         return _text(413, f"Pushes are limited to {settings.GIT_PUSH_MAX_BYTES} bytes.")
 
     environ = dict(request.META)

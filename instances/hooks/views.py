@@ -25,7 +25,7 @@ from instances.hooks.models import (
     RepositoryHook,
 )
 from instances.hooks.refresh import refresh_after_delivery
-from releasemgr.http import AuthedRequest
+from releasemgr.http import AuthedRequest, content_length
 from releasemgr.models import AuditEvent
 
 
@@ -47,10 +47,11 @@ def receive(request: HttpRequest, provider: str, repository_id: int) -> HttpResp
     )
     if hook is None:
         return _answer(404, "No repository with webhooks at this address.")
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if not (length.isascii() and length.isdigit()):
-        return _answer(400, f"Content-Length {length!r} is not a number of bytes.")
-    if int(length) > settings.HOOK_MAX_BODY_BYTES:
+    try:
+        length = content_length(request)
+    except ValueError as exc:
+        return _answer(400, str(exc))
+    if length > settings.HOOK_MAX_BODY_BYTES:
         return _answer(413, f"Deliveries are limited to {settings.HOOK_MAX_BODY_BYTES} bytes.")
     body = request.read(settings.HOOK_MAX_BODY_BYTES + 1)
     if len(body) > settings.HOOK_MAX_BODY_BYTES:
