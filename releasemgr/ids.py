@@ -45,8 +45,8 @@ class IdConverter:
     regex = "[0-9]{1,19}"
 
     def to_python(self, value: str) -> int:
-        number = int(value)
-        if not 1 <= number <= MAX_ID:
+        number = parse_id(value)
+        if number is None:
             raise ValueError(f"{value} is not an id")  # Django: this URL does not match
         return number
 

@@ -42,9 +42,6 @@ from releasemgr.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
-# HORIZON: how far ahead the next opening is looked for; beyond it the page says "not within a
-# year".
-
 
 @lru_cache(maxsize=1024)
 def _rule(text: str, start: datetime, zone: str) -> rrule | None:

@@ -36,8 +36,7 @@ def parse_rule(text: str, start: datetime) -> rrule:
             "One RRULE only (no DTSTART, EXDATE or other lines): the start and the time zone "
             "are fields of their own."
         )
-    parts = dict(p.split("=", 1) for p in rule.upper().split(";") if "=" in p)
-    if parts.get("FREQ") not in _ALLOWED_FREQS:
+    if _parts(rule).get("FREQ") not in _ALLOWED_FREQS:
         raise WindowRuleError(
             "FREQ must be one of " + ", ".join(sorted(_ALLOWED_FREQS)) + " (windows are at "
             "least an hour apart)."
